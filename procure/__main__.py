@@ -1,0 +1,5 @@
+"""``python -m procure`` runs the command line."""
+
+from procure.cli import main
+
+main()

@@ -1,0 +1,254 @@
+"""The ``procure`` command line (Typer): parse options, call the library, map errors to exit codes.
+
+Exit codes (CLI.md): 0 optimal, plan written; 1 input problems; 2 infeasible
+(relaxation report printed and written); 3 solver stopped without a proven
+plan; 4 a ``batch --fail-on`` condition met. No traceback reaches a user
+unless ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from procure.errors import InputError, ProcureError, Problem
+
+app = typer.Typer(
+    name="procure",
+    help="Least-cost critical-mineral procurement plans from an Excel workbook.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NOT_SOLVED, EXIT_FAIL_ON = 0, 1, 2, 3, 4
+STATUS_EXIT = {"optimal": EXIT_OK, "infeasible": EXIT_INFEASIBLE, "not_solved": EXIT_NOT_SOLVED}
+
+SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default, in-process) or cbc.")]
+TimeLimitOpt = Annotated[Optional[float], typer.Option("--time-limit", min=0.0,
+                                                       help="Stop the solver after this many seconds.")]
+GapOpt = Annotated[float, typer.Option("--gap", min=0.0, max=1.0,
+                                       help="Relative MIP gap for models with agreements.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Solver log and full tracebacks.")]
+ModelOpt = Annotated[Optional[Path], typer.Option("--model", "-m", help="Scenario file (models/*.toml).")]
+
+
+class _Context:
+    def __init__(self, quiet: bool, verbose: bool):
+        self.quiet = quiet
+        self.verbose = verbose
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def say(self, *args, **kwargs):
+        if not self.quiet:
+            self.out.print(*args, **kwargs)
+
+
+def _print_problems(ctx: _Context, problems: list[Problem], warnings: list[Problem]) -> None:
+    for problem in problems:
+        ctx.err.print(f"[bold red]error[/]: {_escape(str(problem))}")
+    if not ctx.quiet:
+        for warning in warnings:
+            ctx.err.print(f"[yellow]warning[/]: {_escape(str(warning))}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _run(quiet: bool, verbose: bool, body) -> None:
+    """Run ``body(ctx)``, mapping every failure to its exit code and a message; a traceback only with --verbose."""
+    ctx = _Context(quiet, verbose)
+    try:
+        code = body(ctx)
+    except InputError as exc:
+        _print_problems(ctx, exc.problems, exc.warnings)
+        ctx.err.print(f"[bold red]{_escape(str(exc))}[/]")
+        code = EXIT_INPUT
+    except ProcureError as exc:
+        ctx.err.print(f"[bold red]error[/]: {_escape(str(exc))}")
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        ctx.err.print("interrupted; no plan was written")
+        code = 130
+    except Exception as exc:  # a bug: say so plainly, show the traceback only when asked
+        if ctx.verbose:
+            ctx.err.print(_escape(traceback.format_exc()))
+        ctx.err.print(f"[bold red]internal error[/]: {_escape(f'{type(exc).__name__}: {exc}')} "
+                      "(a bug in procure; run with --verbose for details and please report it)")
+        code = EXIT_INPUT
+    raise typer.Exit(code or 0)
+
+
+def bundled_sample() -> Path:
+    """The sample workbook shipped inside the package."""
+    return Path(str(resources.files("procure") / "data" / "sample.xlsx"))
+
+
+def default_plan_path(workbook: Path, scenario: str) -> Path:
+    suffix = "" if scenario in ("", "base") else f"-{_safe_stem(scenario)}"
+    return Path("outputs") / f"{workbook.stem}{suffix}-plan.xlsx"
+
+
+def _safe_stem(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "scenario"
+
+
+@app.command()
+def validate(
+    workbook: Annotated[Path, typer.Argument(help="The input workbook (.xlsx).")],
+    model: ModelOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> int:
+    """Read and check a workbook (and scenario); print every problem and a summary of the problem's size."""
+    _run(quiet, verbose, lambda ctx: _validate(ctx, workbook, model))
+
+
+def _validate(ctx: _Context, workbook: Path, model: Path | None) -> int:
+    from procure.instance import build_instance
+    from procure.pipeline import load
+
+    data = load(workbook, model)
+    _print_problems(ctx, [], data.warnings)
+    inst = build_instance(data)
+    table = Table(title=f"{workbook.name}: valid", show_header=False)
+    table.add_row("scenario", data.policy.scenario)
+    table.add_row("minerals", str(len(data.minerals)))
+    table.add_row("periods", f"{len(data.periods)} ({data.periods[0]} .. {data.periods[-1]})")
+    table.add_row("offers", f"{len(data.offers)} ({len(inst.excluded)} excluded)")
+    table.add_row("optional agreements", str(int((inst.offer_kind == "optional").sum())))
+    table.add_row("purchase variables", f"{inst.n_offer_periods:,}")
+    table.add_row("warnings", str(len(data.warnings)))
+    ctx.say(table)
+    return EXIT_OK
+
+
+@app.command()
+def solve(
+    workbook: Annotated[Optional[Path], typer.Argument(help="The input workbook; the bundled sample if omitted.")] = None,
+    model: ModelOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Plan path (.xlsx).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the results as JSON.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Demand must be met in full (no shortfall).")] = False,
+    solver: SolverOpt = "highs",
+    time_limit: TimeLimitOpt = None,
+    gap: GapOpt = 1e-6,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> int:
+    """Solve a workbook and write the plan (the main job)."""
+    _run(quiet, verbose, lambda ctx: _solve(ctx, workbook, model, output, json_path, strict, solver,
+                                            time_limit, gap, verbose))
+
+
+def _solve(ctx: _Context, workbook, model, output, json_path, strict, solver, time_limit, gap, verbose) -> int:
+    from procure.pipeline import load, optimize
+    from procure.plan import check_output_path, write_json, write_plan
+    from procure.report import build_report
+    from procure.solve import SOLVERS, SolveOptions
+
+    if solver not in SOLVERS:
+        raise ProcureError(f"unknown solver '{solver}'; expected one of: {', '.join(SOLVERS)}")
+    workbook = workbook if workbook is not None else bundled_sample()
+    inputs = [workbook] + ([model] if model else [])
+    data = load(workbook, model)
+    _print_problems(ctx, [], data.warnings)
+    plan_path = check_output_path(output or default_plan_path(workbook, data.policy.scenario), inputs)
+    if json_path is not None:
+        check_output_path_json(json_path, inputs)
+    options = SolveOptions(solver=solver, time_limit_s=time_limit, gap=gap, verbose=verbose)
+    with ctx.out.status("solving", spinner="dots") if (ctx.out.is_terminal and not ctx.quiet) else _nullcontext():
+        outcome = optimize(data, options, strict=strict)
+    report = build_report(outcome, input_name=workbook.name)
+    written = outcome.solution.has_plan or outcome.status == "infeasible"
+    if written:
+        write_plan(report, plan_path)
+    if json_path is not None:
+        write_json(report.json, json_path)
+    _print_summary(ctx, outcome, report, plan_path if written else None)
+    return STATUS_EXIT[outcome.status]
+
+
+def check_output_path_json(path: Path, inputs: list[Path]) -> None:
+    resolved = Path(path).resolve()
+    if any(resolved == Path(p).resolve() for p in inputs):
+        raise ProcureError(f"the JSON path '{path}' is an input file; choose another path")
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _fmt_usd(value) -> str:
+    return "-" if value is None else f"${value:,.0f}"
+
+
+def _fmt_share(value) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> None:
+    """One screen: status, cost, shortfall, China share per mineral against its cap, budget use."""
+    js = report.json
+    status = outcome.status
+    colour = {"optimal": "green", "infeasible": "red", "not_solved": "yellow"}[status]
+    if status == "infeasible":
+        ctx.err.print(f"[bold red]infeasible[/]: {_escape(outcome.solution.message)}; "
+                      "the constraints below would have to be relaxed:")
+        relax = report.tables.get("Relaxations")
+        if relax is not None:
+            for row in relax.to_dict("records"):
+                ctx.err.print(f"  - {row['constraint']}: {_escape(row['meaning'])}")
+    elif status == "not_solved":
+        ctx.err.print(f"[yellow]not optimal[/]: {_escape(outcome.solution.message)}")
+    if ctx.quiet:
+        return
+    summary = dict(report.summary)
+    ctx.say(f"[bold {colour}]{status}[/]  scenario {_escape(str(js['scenario']))}  "
+            f"solver {js['solver']}  {summary.get('solve_seconds', 0):.2f} s")
+    if outcome.solution.has_plan:
+        ctx.say(f"cost {_fmt_usd(js['objective'])}   spend {_fmt_usd(js['spend'])}   "
+                f"shortfall {js['shortfall']:,.6g}   China share {_fmt_share(js['china_share'])}")
+        if "budget_total_used" in summary:
+            ctx.say(f"budget: {_fmt_share(summary['budget_total_used'])} of {_fmt_usd(summary['budget_total_usd'])}")
+        table = Table(show_edge=False)
+        for column in ("mineral", "bought", "shortfall", "China share", "cap", "reserve end"):
+            table.add_column(column, justify="left" if column == "mineral" else "right")
+        caps = dict(zip(outcome.instance.mineral_keys, outcome.instance.china_cap))
+        for key, (name, values) in zip(outcome.instance.mineral_keys, js["minerals"].items()):
+            cap = caps[key]
+            share = values["china_share"]
+            over = share is not None and cap < 1 and share > cap + 1e-6
+            table.add_row(_escape(name), f"{values['bought']:,.6g}", f"{values['shortfall']:,.6g}",
+                          ("[red]" if over else "") + _fmt_share(share), _fmt_share(cap) if cap < 1 else "-",
+                          f"{values['reserve_end']:,.6g}")
+        ctx.say(table)
+    if plan_path is not None:
+        ctx.say(f"plan written to {_escape(str(plan_path))}")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

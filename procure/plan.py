@@ -1,0 +1,206 @@
+"""Write the plan workbook: the only module that writes Excel.
+
+Sheets come from :class:`procure.report.Report`. The plan is written to a
+temporary file in the target folder and renamed into place, so an interrupted
+run never leaves a half-written plan and the previous plan survives a failure.
+Text from the input is always written as text (XlsxWriter with formula and URL
+conversion off): a supplier named ``=HYPERLINK(...)`` stays that string.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from procure.errors import OutputError
+from procure.report import Report
+
+EXCEL_MAX_ROWS = 1_048_576
+SHEET_ORDER = ("Summary", "Allocation", "Minerals", "Countries", "Offers", "Agreements", "Constraints",
+               "Relaxations", "Excluded", "RuleCosts")
+_USD = re.compile(r"(_usd|usd |cost|price|spend)", re.I)
+_SHARE = re.compile(r"(share|_cap$|hhi|_used|capacity_used)", re.I)
+
+
+def check_output_path(output: Path, inputs: list[Path]) -> Path:
+    """Refuse to write a plan over an input (also through a link or a different case of the same name)."""
+    output = Path(output)
+    target = output.resolve()
+    for source in inputs:
+        source_resolved = Path(source).resolve()
+        same = target == source_resolved
+        if not same and output.exists():
+            try:
+                same = os.path.samefile(output, source)
+            except OSError:
+                same = False
+        if not same and str(target).casefold() == str(source_resolved).casefold() and output.exists():
+            same = True
+        if same:
+            raise OutputError(f"the plan path '{output}' is the input workbook; "
+                              "choose another path with -o (the input is never written)")
+    if output.suffix.casefold() != ".xlsx":
+        raise OutputError(f"the plan path '{output}' must end in .xlsx")
+    if output.exists() and output.is_dir():
+        raise OutputError(f"the plan path '{output}' is a folder; give a file name ending in .xlsx")
+    return output
+
+
+def _atomic_target(path: Path, suffix: str):
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the folder '{folder}' for '{path.name}': {exc.strerror or exc}") from None
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix, dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write in '{folder}': {exc.strerror or exc}") from None
+    os.close(handle)
+    return Path(temp_name)
+
+
+def _replace(temp: Path, path: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temp, 0o666 & ~umask)  # a normal file, not mkstemp's private 0600
+    try:
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        reason = exc.strerror or str(exc)
+        raise OutputError(f"cannot replace '{path}': {reason} (is it open in Excel, or read-only?)") from None
+
+
+def write_json(data: dict, path: Path) -> None:
+    """Write ``data`` as JSON atomically."""
+    path = Path(path)
+    temp = _atomic_target(path, ".json")
+    try:
+        temp.write_text(json.dumps(data, indent=2, default=_json_default, allow_nan=False) + "\n",
+                        encoding="utf-8")
+        _replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value) if math.isfinite(value) else None
+    return str(value)
+
+
+def write_plan(report: Report, path: Path) -> None:
+    """Write every table of ``report`` to ``path`` atomically."""
+    import xlsxwriter
+
+    path = Path(path)
+    temp = _atomic_target(path, ".xlsx")
+    try:
+        book = xlsxwriter.Workbook(str(temp), {
+            "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+            "nan_inf_to_errors": False, "constant_memory": False,
+        })
+        formats = _Formats(book)
+        _write_summary(book, formats, report.summary)
+        for name in SHEET_ORDER[1:]:
+            if name in report.tables:
+                _write_table(book, formats, name, report.tables[name])
+        try:
+            book.close()
+        except Exception as exc:  # xlsxwriter wraps OS errors in its own types
+            raise OutputError(f"cannot write the plan '{path}': {exc}") from None
+        _replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+class _Formats:
+    def __init__(self, book):
+        self.header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+                                       "valign": "top"})
+        self.usd = book.add_format({"num_format": "#,##0.00"})
+        self.share = book.add_format({"num_format": "0.00%"})
+        self.quantity = book.add_format({"num_format": "#,##0.###"})
+        self.text = book.add_format({})
+
+
+def _value_format(formats: _Formats, column: str):
+    if _SHARE.search(column):
+        return formats.share
+    if _USD.search(column):
+        return formats.usd
+    return formats.quantity
+
+
+def _write_cell(sheet, row: int, col: int, value, number_format, formats: _Formats) -> None:
+    if value is None:
+        return
+    if isinstance(value, (bool, np.bool_)):
+        sheet.write_boolean(row, col, bool(value))
+    elif isinstance(value, (int, float, np.integer, np.floating)):
+        if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+            return  # blank: no value (a share with no purchases, a cover with no demand)
+        sheet.write_number(row, col, float(value), number_format)
+    else:
+        text = str(value)
+        if text:
+            sheet.write_string(row, col, text, formats.text)
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    """An Excel-safe, unique sheet title (31 characters, no []:*?/\\)."""
+    title = re.sub(r"[\[\]:*?/\\]", "_", name).strip("'")[:31] or "Sheet"
+    base, n = title, 2
+    while title.casefold() in used:
+        suffix = f" ({n})"
+        title = base[:31 - len(suffix)] + suffix
+        n += 1
+    used.add(title.casefold())
+    return title
+
+
+def _write_summary(book, formats: _Formats, items) -> None:
+    sheet = book.add_worksheet("Summary")
+    book.procure_used = {"summary"}
+    sheet.write_string(0, 0, "item", formats.header)
+    sheet.write_string(0, 1, "value", formats.header)
+    for r, (item, value) in enumerate(items, start=1):
+        sheet.write_string(r, 0, str(item))
+        fmt = formats.share if _SHARE.search(item) else (formats.usd if _USD.search(item) else formats.quantity)
+        _write_cell(sheet, r, 1, value, fmt, formats)
+    sheet.set_column(0, 0, 30)
+    sheet.set_column(1, 1, 50)
+    sheet.freeze_panes(1, 0)
+
+
+def _write_table(book, formats: _Formats, name: str, table: pd.DataFrame) -> None:
+    """One table; split over several sheets when longer than Excel allows (never truncated)."""
+    capacity = EXCEL_MAX_ROWS - 1
+    chunks = [table.iloc[i:i + capacity] for i in range(0, max(len(table), 1), capacity)]
+    for part, chunk in enumerate(chunks):
+        title = _sheet_title(name if part == 0 else f"{name} {part + 1}", book.procure_used)
+        sheet = book.add_worksheet(title)
+        columns = [str(c) for c in table.columns]
+        column_formats = [_value_format(formats, c) for c in columns]
+        for c, header in enumerate(columns):
+            sheet.write_string(0, c, header, formats.header)
+        values = chunk.to_numpy(dtype=object)
+        for r, row in enumerate(values, start=1):
+            for c, value in enumerate(row):
+                _write_cell(sheet, r, c, value, column_formats[c], formats)
+        for c, header in enumerate(columns):
+            width = max([len(header)] + [len(str(v)) for v in values[:200, c]] if len(values) else [len(header)])
+            sheet.set_column(c, c, min(max(width + 2, 10), 60))
+        sheet.freeze_panes(1, 0)
+        if len(columns):
+            sheet.autofilter(0, 0, max(len(values), 1), len(columns) - 1)

@@ -1,0 +1,503 @@
+"""Results as tables (pandas DataFrames) from a solved model, and the JSON summary.
+
+Everything is mapped back by the keys the formulation stored on its blocks
+(offer index, mineral and period index, country, supplier), never by names.
+Derived results follow FORMULATION.md ("Results, derived"); shares use the
+workbook's ``share_basis`` (units or dollars), as the caps do.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from procure import __version__
+from procure.formulation import Block, LinearProgram
+from procure.pipeline import Outcome
+
+ZERO_TOL = 1e-9  # values below this (relative) are printed as 0
+FAMILY_LABELS = {
+    "balance": "demand balance (1)",
+    "china_cap": "China exposure cap (3)",
+    "country_cap": "country share cap (4)",
+    "supplier_cap": "supplier share cap (5)",
+    "ally_share": "minimum ally share (6)",
+    "avg_esg": "minimum average ESG (7)",
+    "budget_total": "horizon budget (9)",
+    "budget_period": "per-period budget (10)",
+}
+
+
+def clean(values: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Solver noise below ZERO_TOL x scale becomes an exact 0 (and -0.0 becomes 0.0)."""
+    values = np.asarray(values, dtype=float).copy()
+    values[np.abs(values) <= ZERO_TOL * max(scale, 1.0)] = 0.0
+    return values + 0.0
+
+
+@dataclass
+class Report:
+    """Every table of the plan workbook, and the figures of its Summary."""
+
+    summary: list[tuple[str, object]]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    json: dict = field(default_factory=dict)
+
+
+def _block_values(program: LinearProgram, x: np.ndarray, name: str) -> np.ndarray:
+    block = program.columns.get(name)
+    return x[block.slice()] if block is not None else np.zeros(0)
+
+
+def _row_duals(program: LinearProgram, duals: np.ndarray | None, name: str) -> np.ndarray | None:
+    block = program.rows.get(name)
+    if duals is None or block is None:
+        return None
+    return duals[block.slice()]
+
+
+class _Facts:
+    """The solution's numbers organised per offer-period, mineral-period and country."""
+
+    def __init__(self, outcome: Outcome):
+        inst, program, solution = outcome.instance, outcome.program, outcome.solution
+        self.inst = inst
+        self.names = inst.data.names
+        x = solution.x
+        self.n_m, self.n_t = len(inst.mineral_keys), len(inst.periods)
+        self.buy = clean(_block_values(program, x, "x"))
+        self.shortfall = clean(_block_values(program, x, "shortfall")).reshape(self.n_m, self.n_t)
+        self.reserve = clean(_block_values(program, x, "reserve")).reshape(self.n_m, self.n_t)
+        self.reserve_gap = clean(_block_values(program, x, "reserve_gap")).reshape(self.n_m, self.n_t)
+        self.signed_y = np.round(_block_values(program, x, "y")).astype(int)
+        self.mt = inst.offer_mineral[inst.op_offer] * self.n_t + inst.op_period
+        self.weight = inst.weights()
+        self.bought = np.bincount(self.mt, weights=self.buy, minlength=self.n_m * self.n_t).reshape(self.n_m, self.n_t)
+        weighted = self.buy * self.weight
+        self.bought_weighted = np.bincount(self.mt, weights=weighted, minlength=self.n_m * self.n_t)
+        exposure = weighted * inst.offer_exposure[inst.op_offer]
+        self.exposure_weighted = np.bincount(self.mt, weights=exposure, minlength=self.n_m * self.n_t)
+        self.cost = self.buy * inst.op_price_usd
+        self.row_dual = solution.row_dual
+        self.col_dual = solution.col_dual
+
+    def share(self, numerator, denominator):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(denominator > ZERO_TOL, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+
+
+def build_report(outcome: Outcome, *, input_name: str, run_date: _dt.datetime | None = None) -> Report:
+    """All tables of the plan for ``outcome``; for an infeasible model, the relaxation report instead."""
+    data, inst, solution = outcome.data, outcome.instance, outcome.solution
+    report = Report(summary=[])
+    tables = report.tables
+    tables["Excluded"] = excluded_table(outcome)
+    relaxations = relaxation_table(outcome) if outcome.relaxed is not None else _empty_relaxations()
+    facts = _Facts(outcome) if solution.has_plan else None
+    if facts is not None:
+        tables["Allocation"] = allocation_table(facts)
+        tables["Minerals"] = minerals_table(facts, outcome)
+        tables["Countries"] = countries_table(facts)
+        tables["Offers"] = offers_table(facts, outcome)
+        tables["Agreements"] = agreements_table(facts, outcome)
+        tables["Constraints"] = constraints_table(facts, outcome)
+    if outcome.relaxed is not None:
+        tables["Relaxations"] = relaxations
+    report.summary = summary_items(outcome, facts, relaxations, input_name, run_date)
+    report.json = json_summary(outcome, facts, relaxations, report.summary)
+    return report
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _period_label(inst, t: int) -> object:
+    return inst.periods[t]
+
+
+def allocation_table(f: _Facts) -> pd.DataFrame:
+    """One row per bought (offer, period)."""
+    inst = f.inst
+    k = np.flatnonzero(f.buy > 0)
+    offers = [inst.offers[o] for o in inst.op_offer[k]]
+    share = f.share((f.buy * f.weight)[k], f.bought_weighted[f.mt[k]])
+    return pd.DataFrame({
+        "offer": [o.offer_id(f.names) for o in offers],
+        "supplier": [o.supplier for o in offers],
+        "country": [f.names.country(o.country_key) for o in offers],
+        "processing_country": [f.names.country(o.processing_country_key) for o in offers],
+        "mineral": [f.names.mineral(o.mineral_key) for o in offers],
+        "period": [_period_label(inst, t) for t in inst.op_period[k]],
+        "agreement": [o.agreement for o in offers],
+        "quantity": f.buy[k],
+        "unit": [inst.units[inst.offer_mineral[o]] for o in inst.op_offer[k]],
+        "price_usd": inst.op_price_usd[k],
+        "cost_usd": f.cost[k],
+        "share_of_mineral": share,
+        "china_exposure": f.buy[k] * inst.offer_exposure[inst.op_offer[k]],
+    })
+
+
+def _hhi(f: _Facts) -> np.ndarray:
+    inst = f.inst
+    n_c = len(inst.country_keys)
+    key = f.mt * max(n_c, 1) + inst.offer_country[inst.op_offer]
+    per_country = np.bincount(key, weights=f.buy * f.weight, minlength=f.n_m * f.n_t * max(n_c, 1))
+    per_country = per_country.reshape(f.n_m * f.n_t, max(n_c, 1))
+    shares = f.share(per_country, f.bought_weighted[:, None])
+    return np.where(f.bought_weighted > ZERO_TOL, np.nansum(shares ** 2, axis=1), np.nan)
+
+
+def minerals_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
+    """Per mineral and period: demand, supply, reserve, cover, China share against its cap, HHI, marginal cost."""
+    inst = f.inst
+    m, t = np.divmod(np.arange(f.n_m * f.n_t), f.n_t)
+    start = np.concatenate([inst.initial_reserve[:, None], f.reserve[:, :-1]], axis=1)
+    demand = inst.demand.ravel()
+    days = np.where(demand > 0, f.reserve.ravel() / np.where(demand > 0, demand, 1)
+                    * inst.policy.days_per_period, np.nan)
+    marginal = _row_duals(outcome.program, f.row_dual, "balance")
+    cap = inst.china_cap[m]
+    return pd.DataFrame({
+        "mineral": [f.names.mineral(inst.mineral_keys[i]) for i in m],
+        "period": [inst.periods[i] for i in t],
+        "unit": [inst.units[i] for i in m],
+        "demand": demand,
+        "bought": f.bought.ravel(),
+        "shortfall": f.shortfall.ravel(),
+        "reserve_start": start.ravel(),
+        "reserve_end": f.reserve.ravel(),
+        "reserve_target": inst.reserve_target.ravel(),
+        "reserve_below_target": f.reserve_gap.ravel(),
+        "days_of_cover": days,
+        "china_share": f.share(f.exposure_weighted, f.bought_weighted),
+        "china_cap": np.where(cap < 1, cap, np.nan),
+        "hhi": _hhi(f),
+        "marginal_cost_usd": clean(marginal) if marginal is not None else np.nan,
+        "spend_usd": np.bincount(f.mt, weights=f.cost, minlength=f.n_m * f.n_t),
+    })
+
+
+def countries_table(f: _Facts) -> pd.DataFrame:
+    """Per mineral and period, quantity bought from each origin country, then each country's share."""
+    inst = f.inst
+    rows = []
+    origin = inst.offer_country[inst.op_offer]
+    k = np.flatnonzero(f.buy > 0)
+    frame = pd.DataFrame({"mt": f.mt[k], "country": origin[k], "qty": f.buy[k], "w": (f.buy * f.weight)[k]})
+    if frame.empty:
+        return pd.DataFrame(columns=["mineral", "period"])
+    grouped = frame.groupby(["mt", "country"], sort=True)[["qty", "w"]].sum().reset_index()
+    countries = sorted(grouped["country"].unique(), key=lambda c: f.names.country(inst.country_keys[c]).casefold())
+    labels = {c: f.names.country(inst.country_keys[c]) for c in countries}
+    for mt, part in grouped.groupby("mt", sort=True):
+        m, t = divmod(int(mt), f.n_t)
+        row = {"mineral": f.names.mineral(inst.mineral_keys[m]), "period": inst.periods[t]}
+        total_w = part["w"].sum()
+        by_country = dict(zip(part["country"], zip(part["qty"], part["w"])))
+        for c in countries:
+            row[labels[c]] = by_country.get(c, (0.0, 0.0))[0]
+        for c in countries:
+            row[f"{labels[c]} share"] = by_country.get(c, (0.0, 0.0))[1] / total_w if total_w > 0 else 0.0
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
+    """Every kept offer: bought per period and in total, use of capacity, reduced cost."""
+    inst = f.inst
+    n_o = len(inst.offers)
+    total = np.bincount(inst.op_offer, weights=f.buy, minlength=n_o)
+    capacity = np.bincount(inst.op_offer, weights=inst.op_capacity, minlength=n_o)
+    reduced = None
+    if f.col_dual is not None:
+        x_block = outcome.program.columns["x"]
+        dj = clean(f.col_dual[x_block.slice()])
+        reduced = np.full(n_o, np.inf)
+        np.minimum.at(reduced, inst.op_offer, dj)
+        reduced = np.where(np.isfinite(reduced), np.maximum(reduced, 0.0), np.nan)
+    table = pd.DataFrame({
+        "offer": [o.offer_id(f.names) for o in inst.offers],
+        "supplier": [o.supplier for o in inst.offers],
+        "country": [f.names.country(o.country_key) for o in inst.offers],
+        "processing_country": [f.names.country(o.processing_country_key) for o in inst.offers],
+        "mineral": [f.names.mineral(o.mineral_key) for o in inst.offers],
+        "agreement": [o.agreement for o in inst.offers],
+        "china_exposure_share": inst.offer_exposure,
+    })
+    per_period = np.zeros((n_o, f.n_t))
+    np.add.at(per_period, (inst.op_offer, inst.op_period), f.buy)
+    for t, period in enumerate(inst.periods):
+        table[f"bought {period}"] = per_period[:, t]
+    table["bought_total"] = total
+    table["capacity_total"] = capacity
+    table["capacity_used"] = f.share(total, capacity)
+    table["reduced_cost_usd"] = reduced if reduced is not None else np.nan
+    return table
+
+
+def agreements_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
+    inst = f.inst
+    chosen = np.flatnonzero(inst.offer_kind != "spot")
+    y_block = outcome.program.columns["y"]
+    y_of_offer = dict(zip(y_block.keys["offer"].tolist(), f.signed_y.tolist()))
+    total = np.bincount(inst.op_offer, weights=f.buy, minlength=len(inst.offers))
+    rows = []
+    for o in chosen:
+        offer = inst.offers[o]
+        signed = offer.agreement == "signed" or bool(y_of_offer.get(int(o), 0))
+        rows.append({
+            "offer": offer.offer_id(f.names), "supplier": offer.supplier,
+            "country": f.names.country(offer.country_key), "mineral": f.names.mineral(offer.mineral_key),
+            "agreement": offer.agreement,
+            "signed": "yes" if signed else "no",
+            "decision": "already in force" if offer.agreement == "signed" else ("sign" if signed else "do not sign"),
+            "fixed_cost_usd": offer.fixed_cost_usd,
+            "min_volume_per_period": offer.min_volume,
+            "bought_total": total[o],
+        })
+    return pd.DataFrame(rows, columns=["offer", "supplier", "country", "mineral", "agreement", "signed",
+                                       "decision", "fixed_cost_usd", "min_volume_per_period", "bought_total"])
+
+
+def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
+    """Each share and budget row: limit, value reached, binding or not, shadow price."""
+    inst, program = f.inst, outcome.program
+    x = outcome.solution.x
+    activity = program.row_activity(x)
+    totals = _block_values(program, x, "total")
+    rows = []
+    for name in ("china_cap", "country_cap", "supplier_cap", "ally_share", "avg_esg", "budget_total", "budget_period"):
+        block = program.rows.get(name)
+        if block is None:
+            continue
+        duals = _row_duals(program, f.row_dual, name)
+        for i in range(block.size):
+            keys = {k: v[i] for k, v in block.keys.items()}
+            row = {"constraint": FAMILY_LABELS[name], "mineral": "", "period": "", "country": "", "supplier": ""}
+            if "mineral" in keys:
+                row["mineral"] = f.names.mineral(inst.mineral_keys[keys["mineral"]])
+            if "period" in keys:
+                row["period"] = inst.periods[keys["period"]]
+            if "country" in keys:
+                row["country"] = f.names.country(inst.country_keys[keys["country"]])
+            if "supplier" in keys:
+                row["supplier"] = f.names.supplier(inst.supplier_keys[keys["supplier"]])
+            limit = float(keys["limit"])
+            dual = float(duals[i]) if duals is not None else np.nan
+            global_row = block.start + i
+            if name.startswith("budget"):
+                value = activity[global_row] + float(keys["committed"])
+                binding = value >= limit - 1e-6 * max(1.0, abs(limit))
+                unit = "USD per USD of budget"
+                per_unit = -dual
+            elif name == "avg_esg":
+                mt = keys["mineral"] * f.n_t + keys["period"]
+                bought = f.bought.ravel()[mt]
+                value = limit + activity[global_row] / bought if bought > ZERO_TOL else np.nan
+                binding = bought > ZERO_TOL and abs(activity[global_row]) <= 1e-6 * max(1.0, bought)
+                unit = "USD per point of average ESG score x unit bought"
+                per_unit = dual
+            else:
+                mt = keys["mineral"] * f.n_t + keys["period"]
+                total = f.bought_weighted[mt]
+                share_value = (activity[global_row] / total + limit) if total > ZERO_TOL else np.nan
+                value = share_value
+                binding = total > ZERO_TOL and abs(activity[global_row]) <= 1e-6 * max(1.0, total)
+                unit = "USD per unit of exposure" if name != "ally_share" else "USD per unit of ally purchases"
+                # d(objective)/d(cap) = dual x purchase total: the cost of one point (0.01) of cap
+                per_unit = dual * total * 0.01 if total > ZERO_TOL else 0.0
+                per_unit = -per_unit if name != "ally_share" else per_unit
+            row.update({"limit": limit, "value": value, "binding": "yes" if binding else "no",
+                        "shadow_price": clean(np.array([dual]))[0] if np.isfinite(dual) else np.nan,
+                        "shadow_price_unit": unit,
+                        "cost_of_tightening_usd": clean(np.array([per_unit]))[0] if np.isfinite(per_unit) else np.nan})
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["constraint", "mineral", "period", "country", "supplier", "limit", "value",
+                                       "binding", "shadow_price", "shadow_price_unit", "cost_of_tightening_usd"])
+
+
+def excluded_table(outcome: Outcome) -> pd.DataFrame:
+    names = outcome.data.names
+    rows = [{"offer": e.offer.offer_id(names), "supplier": e.offer.supplier,
+             "country": names.country(e.offer.country_key),
+             "processing_country": names.country(e.offer.processing_country_key),
+             "mineral": names.mineral(e.offer.mineral_key), "reason": e.reason}
+            for e in outcome.instance.excluded]
+    return pd.DataFrame(rows, columns=["offer", "supplier", "country", "processing_country", "mineral", "reason"])
+
+
+def _empty_relaxations() -> pd.DataFrame:
+    return pd.DataFrame(columns=["constraint", "mineral", "period", "country", "supplier", "amount", "unit",
+                                 "meaning"])
+
+
+def relaxation_table(outcome: Outcome) -> pd.DataFrame:
+    """Each nonzero slack of the elastic re-solve: which constraint, where, and by how much to relax it."""
+    program, solution, inst = outcome.relaxed_program, outcome.relaxed, outcome.instance
+    names = inst.data.names
+    if solution is None or solution.x is None or "slack" not in program.columns:
+        return _empty_relaxations()
+    block = program.columns["slack"]
+    slack = clean(solution.x[block.slice()], 1.0)
+    rows = []
+    for local in np.flatnonzero(slack > 1e-7):
+        global_row = int(block.keys["row"][local])
+        family, keys = _row_family(program.rows, global_row)
+        row = {"constraint": FAMILY_LABELS.get(family, family), "mineral": "", "period": "", "country": "",
+               "supplier": "", "amount": float(slack[local])}
+        if "mineral" in keys:
+            row["mineral"] = names.mineral(inst.mineral_keys[keys["mineral"]])
+        if "period" in keys:
+            row["period"] = inst.periods[keys["period"]]
+        if "country" in keys:
+            row["country"] = names.country(inst.country_keys[keys["country"]])
+        if "supplier" in keys:
+            row["supplier"] = names.supplier(inst.supplier_keys[keys["supplier"]])
+        row["unit"], row["meaning"] = _relaxation_meaning(family, row, inst, float(slack[local]))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(_empty_relaxations().columns))
+
+
+def _row_family(rows: dict[str, Block], global_row: int):
+    for name, block in rows.items():
+        if block.start <= global_row < block.stop:
+            local = global_row - block.start
+            return name, {k: v[local] for k, v in block.keys.items()}
+    return "?", {}
+
+
+def _relaxation_meaning(family: str, row: dict, inst, amount: float) -> tuple[str, str]:
+    basis = "USD" if inst.policy.share_basis == "value" else "units"
+    where = " ".join(str(row[k]) for k in ("mineral", "period") if row[k] != "")
+    if family.startswith("budget"):
+        scope = "the horizon budget" if family == "budget_total" else f"the budget of period {row['period']}"
+        return "USD", f"{scope} would have to rise by {amount:,.2f} USD"
+    if family == "balance":
+        return "units", f"{where}: {amount:,.6g} units of demand cannot be met (strict mode forbids shortfall)"
+    if family == "avg_esg":
+        return "ESG points x units", f"{where}: the average ESG rule is short by {amount:,.6g} score-units"
+    what = {"china_cap": "China exposure", "country_cap": f"purchases from {row['country']}",
+            "supplier_cap": f"purchases from {row['supplier']}", "ally_share": "ally purchases"}[family]
+    verb = "exceed their cap" if family != "ally_share" else "fall short of the minimum"
+    return basis, f"{where}: {what} {verb} by {amount:,.6g} {basis}"
+
+
+# ---------------------------------------------------------------- summary and JSON
+
+
+def _spend_by_period(outcome: Outcome, f: _Facts) -> np.ndarray:
+    """Constraint 10's left side per period, committed fixed costs included (USD)."""
+    inst = f.inst
+    spend = np.bincount(inst.op_period, weights=f.cost, minlength=f.n_t)
+    spend += (f.reserve * inst.holding_cost_usd[:, None]).sum(axis=0)
+    y_block = outcome.program.columns["y"]
+    chosen = y_block.keys["offer"][f.signed_y > 0] if y_block.size else np.zeros(0, dtype=int)
+    signed = np.flatnonzero(inst.offer_kind == "signed")
+    for o in np.concatenate([chosen, signed]).astype(int):
+        spend[inst.offer_first_period[o]] += inst.offer_fixed_cost_usd[o]
+    return spend
+
+
+def summary_items(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame, input_name: str,
+                  run_date) -> list[tuple[str, object]]:
+    data, inst, solution, policy = outcome.data, outcome.instance, outcome.solution, outcome.instance.policy
+    items: list[tuple[str, object]] = [
+        ("scenario", policy.scenario),
+        ("description", data.scenario_description),
+        ("status", solution.status),
+        ("status detail", solution.message or ("optimal plan" if solution.status == "optimal" else "")),
+    ]
+    if f is not None:
+        objective = outcome.program.objective_value(solution.x)
+        spend = objective - outcome.program.penalty_value(solution.x)
+        by_period = _spend_by_period(outcome, f)
+        items += [("objective_usd", objective), ("spend_usd", spend)]
+        items += [(f"spend_usd {p}", by_period[t]) for t, p in enumerate(inst.periods)]
+        if policy.budget_total is not None:
+            items += [("budget_total_usd", policy.budget_total),
+                      ("budget_total_used", spend / policy.budget_total if policy.budget_total > 0 else np.nan)]
+        if policy.budget_per_period is not None:
+            items += [("budget_per_period_usd", policy.budget_per_period),
+                      ("budget_per_period_used_max",
+                       by_period.max() / policy.budget_per_period if policy.budget_per_period > 0 else np.nan)]
+        items += [("shortfall_total", float(f.shortfall.sum())),
+                  ("reserve_below_target_total", float(f.reserve_gap.sum()))]
+        overall = f.exposure_weighted.sum() / f.bought_weighted.sum() if f.bought_weighted.sum() > 0 else np.nan
+        per_mineral = f.share(f.exposure_weighted.reshape(f.n_m, f.n_t).sum(axis=1),
+                              f.bought_weighted.reshape(f.n_m, f.n_t).sum(axis=1))
+        items.append(("china_share_overall", overall))
+        if np.isfinite(per_mineral).any():
+            worst = int(np.nanargmax(per_mineral))
+            items += [("china_share_worst_mineral", data.names.mineral(inst.mineral_keys[worst])),
+                      ("china_share_worst_value", per_mineral[worst])]
+        items.append(("share_basis", policy.share_basis))
+    if outcome.relaxed is not None:
+        items.append(("relaxations_needed", len(relaxations)))
+    items += [
+        ("solver", solution.solver),
+        ("mip_gap", solution.gap if solution.gap is not None else ""),
+        ("shadow prices", "from the LP with agreement decisions fixed at their optimum"
+         if solution.duals_from_fixed_lp else ("from the LP" if solution.row_dual is not None else "not available")),
+        ("solve_seconds", round(solution.seconds, 3)),
+        ("strict", "yes" if outcome.strict else "no"),
+        ("input_file", input_name),
+        ("input_sha256", data.sha256),
+        ("offers_kept", len(inst.offers)),
+        ("offers_excluded", len(inst.excluded)),
+        ("purchase_variables", inst.n_offer_periods),
+        ("tool_version", f"procure {__version__}"),
+        ("run_date", (run_date or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M:%S UTC")),
+    ]
+    return items
+
+
+def _json_number(value):
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def json_summary(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame,
+                 summary: list[tuple[str, object]]) -> dict:
+    inst, solution = outcome.instance, outcome.solution
+    items = dict(summary)
+    result = {
+        "status": solution.status,
+        "objective": _json_number(items.get("objective_usd")) if solution.status != "infeasible" else None,
+        "spend": _json_number(items.get("spend_usd")) if solution.status != "infeasible" else None,
+        "shortfall": _json_number(items.get("shortfall_total")),
+        "china_share": _json_number(items.get("china_share_overall")),
+        "minerals": {},
+        "relaxations": [
+            {"constraint": r["constraint"], "mineral": r["mineral"] or None,
+             "period": r["period"] if r["period"] != "" else None,
+             "country": r["country"] or None, "supplier": r["supplier"] or None, "amount": r["amount"]}
+            for r in relaxations.to_dict("records")] if outcome.relaxed is not None else [],
+        "scenario": inst.policy.scenario,
+        "solver": solution.solver,
+        "input_sha256": outcome.data.sha256,
+        "gap": _json_number(solution.gap),
+        "message": solution.message,
+    }
+    if f is not None:
+        balance = _row_duals(outcome.program, f.row_dual, "balance")
+        for m, key in enumerate(inst.mineral_keys):
+            bought_w = f.bought_weighted.reshape(f.n_m, f.n_t)[m].sum()
+            exposure = f.exposure_weighted.reshape(f.n_m, f.n_t)[m].sum()
+            result["minerals"][inst.data.names.mineral(key)] = {
+                "bought": float(f.bought[m].sum()),
+                "shortfall": float(f.shortfall[m].sum()),
+                "china_share": exposure / bought_w if bought_w > ZERO_TOL else None,
+                "reserve_end": float(f.reserve[m, -1]) if f.n_t else 0.0,
+                "marginal_cost": {str(p): (_json_number(clean(balance[m * f.n_t + t:m * f.n_t + t + 1])[0])
+                                           if balance is not None else None)
+                                  for t, p in enumerate(inst.periods)},
+            }
+        if inst.policy.budget_total is not None:
+            result["budget_total_used"] = _json_number(items.get("budget_total_used"))
+    return result

@@ -1,0 +1,326 @@
+"""Scenario files (``models/*.toml``): parse, check against the workbook, apply.
+
+A scenario changes a workbook without editing it (WORKBOOK.md, "Scenario
+files"): Policy keys, Minerals columns, ``[[shock]]`` multipliers on matching
+offers' price and capacity, and ``[[demand]]`` multipliers on matching demand.
+Every problem is reported with the file, the table and the key, and what is
+expected; TOML syntax errors carry their line and column.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from procure.data import Period, Shock, WorkbookData, normalize_key
+from procure.errors import InputError, Problem
+from procure.validate import POLICY_KEYS, SCHEMA, Invalid, normalize_name, parse_number, parse_period
+
+TOP_KEYS = {"name", "description", "policy", "minerals", "shock", "demand"}
+SHOCK_FILTERS = {"supplier", "country", "processing_country", "mineral"}
+SHOCK_KEYS = SHOCK_FILTERS | {"period_from", "period_to", "capacity", "price"}
+DEMAND_KEYS = {"mineral", "period_from", "period_to", "factor"}
+MINERAL_COLUMNS = {c.name: c.parse for c in SCHEMA["minerals"] if c.name not in ("mineral", "unit")}
+MINERAL_FIELDS = {
+    "max_china_share": "max_china_share",
+    "shortfall_penalty": "shortfall_penalty_usd",
+    "reserve_penalty": "reserve_penalty_usd",
+    "holding_cost": "holding_cost_usd",
+    "initial_reserve": "initial_reserve",
+}
+
+
+@dataclass(frozen=True)
+class DemandFactor:
+    """A ``[[demand]]`` entry: multiply demand of matching (mineral, period) pairs by ``factor``."""
+
+    factor: float
+    minerals: tuple[str, ...] | None = None
+    period_from: Period | None = None
+    period_to: Period | None = None
+
+
+@dataclass
+class Scenario:
+    """A parsed and checked scenario file."""
+
+    name: str
+    description: str = ""
+    policy: dict[str, object] = field(default_factory=dict)
+    minerals: dict[str, dict[str, object]] = field(default_factory=dict)  # mineral key -> field -> value
+    shocks: list[Shock] = field(default_factory=list)
+    demand_factors: list[DemandFactor] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+class _Out:
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def error(self, where: str, message: str, value=None):
+        self.problems.append(Problem(message, sheet=where or None, value=value, file=self.file))
+
+    def warn(self, where: str, message: str, value=None):
+        self.problems.append(Problem(message, sheet=where or None, value=value, severity="warning", file=self.file))
+
+
+def load_scenario(path: str | Path, data: WorkbookData) -> Scenario:
+    """Read ``path`` and check every key and filter against ``data``; raise :class:`InputError` on problems."""
+    path = Path(path)
+    out = _Out(str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError([Problem("no such scenario file", file=str(path))]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(f"cannot be read as UTF-8 text: {exc}", file=str(path))]) from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError([Problem(f"is not valid TOML: {exc}", file=str(path))]) from None
+    scenario = _check(document, path.stem, data, out)
+    errors = [p for p in out.problems if p.severity == "error"]
+    if errors:
+        raise InputError(out.problems)
+    scenario.warnings = [p for p in out.problems if p.severity == "warning"]
+    return scenario
+
+
+def _check(doc: dict, stem: str, data: WorkbookData, out: _Out) -> Scenario:
+    for key in doc:
+        if key not in TOP_KEYS:
+            out.error("", f"unknown key '{key}'; expected one of: {', '.join(sorted(TOP_KEYS))}")
+    name = doc.get("name", stem)
+    if not isinstance(name, str) or not name.strip():
+        out.error("name", "expected a non-empty text", name)
+        name = stem
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        out.error("description", "expected text", description)
+        description = ""
+    scenario = Scenario(name=name.strip(), description=description)
+    scenario.policy = _check_policy(doc.get("policy", {}), out)
+    scenario.minerals = _check_minerals(doc.get("minerals", {}), data, out)
+    scenario.shocks = [s for i, entry in enumerate(_tables(doc, "shock", out), 1)
+                       if (s := _check_shock(entry, f"[[shock]] #{i}", data, out)) is not None]
+    scenario.demand_factors = [d for i, entry in enumerate(_tables(doc, "demand", out), 1)
+                               if (d := _check_demand(entry, f"[[demand]] #{i}", data, out)) is not None]
+    return scenario
+
+
+def _tables(doc: dict, key: str, out: _Out) -> list[dict]:
+    entries = doc.get(key, [])
+    if isinstance(entries, dict):
+        entries = [entries]
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        out.error(key, f"expected a list of tables written [[{key}]]")
+        return []
+    return entries
+
+
+def _check_policy(table: object, out: _Out) -> dict[str, object]:
+    if not isinstance(table, dict):
+        out.error("policy", "expected a table [policy]")
+        return {}
+    values = {}
+    for raw_key, raw in table.items():
+        key = normalize_name(raw_key)
+        if key not in POLICY_KEYS:
+            out.error("[policy]", f"unknown policy key '{raw_key}'; expected one of: {', '.join(POLICY_KEYS)}")
+            continue
+        try:
+            values[key] = POLICY_KEYS[key](raw)
+        except Invalid as exc:
+            out.error(f"[policy] {raw_key}", str(exc), raw)
+    return values
+
+
+def _check_minerals(table: object, data: WorkbookData, out: _Out) -> dict[str, dict[str, object]]:
+    if not isinstance(table, dict):
+        out.error("minerals", "expected tables written [minerals.NAME]")
+        return {}
+    result: dict[str, dict[str, object]] = {}
+    for mineral, columns in table.items():
+        where = f"[minerals.{mineral}]"
+        key = normalize_key(mineral)
+        if key not in data.minerals:
+            out.error(where, "is not a mineral of the workbook (minerals: "
+                      + ", ".join(data.names.mineral(k) for k in data.minerals) + ")", mineral)
+            continue
+        if not isinstance(columns, dict):
+            out.error(where, "expected a table of Minerals columns")
+            continue
+        changes = {}
+        for raw_column, raw in columns.items():
+            column = normalize_name(raw_column)
+            if column not in MINERAL_COLUMNS:
+                out.error(where, f"unknown or unchangeable column '{raw_column}'; expected one of: "
+                          + ", ".join(MINERAL_COLUMNS))
+                continue
+            try:
+                changes[MINERAL_FIELDS[column]] = MINERAL_COLUMNS[column](raw)
+            except Invalid as exc:
+                out.error(f"{where} {raw_column}", str(exc), raw)
+        result[key] = changes
+    return result
+
+
+def _keys_filter(entry: dict, name: str, known: set[str], where: str, out: _Out,
+                 describe: str) -> tuple[str, ...] | None:
+    """A string-or-list filter; every value must match something in the workbook."""
+    if name not in entry:
+        return None
+    raw = entry[name]
+    items = raw if isinstance(raw, list) else [raw]
+    if not items or not all(isinstance(i, str) for i in items):
+        out.error(f"{where} {name}", "expected a text or a list of texts", raw)
+        return None
+    keys = []
+    for item in items:
+        key = normalize_key(item)
+        if key not in known:
+            out.error(f"{where} {name}", f"matches no {describe} in the workbook (a misspelling?)", item)
+        keys.append(key)
+    return tuple(keys)
+
+
+def _period_bound(entry: dict, name: str, data: WorkbookData, where: str, out: _Out) -> Period | None:
+    if name not in entry:
+        return None
+    raw = entry[name]
+    try:
+        period = parse_period(raw)
+    except Invalid as exc:
+        out.error(f"{where} {name}", str(exc), raw)
+        return None
+    if data.periods and type(period) is not type(data.periods[0]):
+        out.error(f"{where} {name}", "is not comparable with the workbook's periods ("
+                  + ", ".join(str(p) for p in data.periods[:4]) + ", ...)", raw)
+        return None
+    return period
+
+
+def _period_range_ok(low, high, data, where, out) -> bool:
+    if low is None and high is None:
+        return True
+    if not any(_in_range(p, low, high) for p in data.periods):
+        out.error(where, f"period_from/period_to ({low} .. {high}) match no period of the workbook")
+        return False
+    return True
+
+
+def _in_range(period, low, high) -> bool:
+    return (low is None or period >= low) and (high is None or period <= high)
+
+
+def _factor(entry: dict, name: str, where: str, out: _Out) -> float:
+    if name not in entry:
+        return 1.0
+    raw = entry[name]
+    try:
+        value = parse_number(raw)
+    except Invalid as exc:
+        out.error(f"{where} {name}", str(exc), raw)
+        return 1.0
+    if value < 0:
+        out.error(f"{where} {name}", "expected a multiplier >= 0", raw)
+        return 1.0
+    return value
+
+
+def _check_shock(entry: dict, where: str, data: WorkbookData, out: _Out) -> Shock | None:
+    for key in entry:
+        if key not in SHOCK_KEYS:
+            out.error(where, f"unknown key '{key}'; expected one of: {', '.join(sorted(SHOCK_KEYS))}")
+    offers = data.offers
+    countries = {o.country_key for o in offers} | set(data.countries)
+    processing = {o.processing_country_key for o in offers} | set(data.countries)
+    shock = Shock(
+        suppliers=_keys_filter(entry, "supplier", {o.supplier_key for o in offers}, where, out, "supplier"),
+        countries=_keys_filter(entry, "country", countries, where, out, "country"),
+        processing_countries=_keys_filter(entry, "processing_country", processing, where, out,
+                                          "processing country"),
+        minerals=_keys_filter(entry, "mineral", set(data.minerals), where, out, "mineral"),
+        period_from=_period_bound(entry, "period_from", data, where, out),
+        period_to=_period_bound(entry, "period_to", data, where, out),
+        capacity_factor=_factor(entry, "capacity", where, out),
+        price_factor=_factor(entry, "price", where, out),
+    )
+    if not _period_range_ok(shock.period_from, shock.period_to, data, where, out):
+        return None
+    if not any(_shock_matches_offer(shock, o) for o in offers):
+        out.warn(where, "its filters together match no offer; it changes nothing")
+    return shock
+
+
+def _check_demand(entry: dict, where: str, data: WorkbookData, out: _Out) -> DemandFactor | None:
+    for key in entry:
+        if key not in DEMAND_KEYS:
+            out.error(where, f"unknown key '{key}'; expected one of: {', '.join(sorted(DEMAND_KEYS))}")
+    if "factor" not in entry:
+        out.error(where, "needs a factor (the multiplier on matching demand)")
+    factor = DemandFactor(
+        factor=_factor(entry, "factor", where, out),
+        minerals=_keys_filter(entry, "mineral", set(data.minerals), where, out, "mineral"),
+        period_from=_period_bound(entry, "period_from", data, where, out),
+        period_to=_period_bound(entry, "period_to", data, where, out),
+    )
+    if not _period_range_ok(factor.period_from, factor.period_to, data, where, out):
+        return None
+    return factor
+
+
+def _shock_matches_offer(shock: Shock, offer) -> bool:
+    """Whether a shock's key filters match an offer (periods are matched per offer-period)."""
+    return ((shock.suppliers is None or offer.supplier_key in shock.suppliers)
+            and (shock.countries is None or offer.country_key in shock.countries)
+            and (shock.processing_countries is None
+                 or offer.processing_country_key in shock.processing_countries)
+            and (shock.minerals is None or offer.mineral_key in shock.minerals))
+
+
+def apply(data: WorkbookData, scenario: Scenario) -> WorkbookData:
+    """The workbook data with the scenario's policy, mineral, demand and shock changes applied."""
+    policy = replace(data.policy, **scenario.policy)
+    if "scenario" not in scenario.policy:
+        policy = replace(policy, scenario=scenario.name)
+    minerals = {key: replace(m, **scenario.minerals.get(key, {})) for key, m in data.minerals.items()}
+    demand = dict(data.demand)
+    for factor in scenario.demand_factors:
+        for pair, row in demand.items():
+            mineral_key, period = pair
+            if ((factor.minerals is None or mineral_key in factor.minerals)
+                    and _in_range(period, factor.period_from, factor.period_to)):
+                demand[pair] = replace(row, demand=row.demand * factor.factor)
+    return data.with_changes(
+        policy=policy, minerals=minerals, demand=demand,
+        shocks=list(data.shocks) + list(scenario.shocks),
+        warnings=list(data.warnings) + list(scenario.warnings),
+        scenario_description=scenario.description,
+    )
+
+
+def shock_factors(shocks: list[Shock], offers: list, periods: list[Period],
+                  offer_index: np.ndarray, period_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Price and capacity multipliers for each offer-period ``(offer_index[k], period_index[k])``.
+
+    A shock with a period filter applies only to the matching periods of an
+    offer that covers every period, so its price and capacity become per period.
+    """
+    price = np.ones(len(offer_index))
+    capacity = np.ones(len(offer_index))
+    for shock in shocks:
+        matching_offers = np.array([_shock_matches_offer(shock, o) for o in offers], dtype=bool)
+        matching_periods = np.array([_in_range(p, shock.period_from, shock.period_to) for p in periods],
+                                    dtype=bool)
+        if not len(offer_index):
+            continue
+        hit = matching_offers[offer_index] & matching_periods[period_index]
+        price[hit] *= shock.price_factor
+        capacity[hit] *= shock.capacity_factor
+    return price, capacity
+

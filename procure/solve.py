@@ -1,0 +1,241 @@
+"""Solve a :class:`~procure.formulation.LinearProgram` with PuLP, prove the status, verify the plan.
+
+The matrix model is handed to PuLP with generated ASCII names (``x_12``,
+``r_3``: never data strings, which PuLP would mangle and could collide), solved
+with HiGHS in-process or with CBC, and the values, duals and reduced costs are
+read back by column and row position. A plan is accepted only when the solver
+proves it (a time limit or an iteration limit is not optimal), and every plan
+is re-checked against every constraint and bound from its own numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from procure.errors import SolverError
+from procure.formulation import LinearProgram
+
+SOLVERS = ("highs", "cbc")
+FEASIBILITY_TOL = 1e-6  # relative to the row's scale
+INTEGRALITY_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    solver: str = "highs"
+    time_limit_s: float | None = None
+    gap: float = 1e-6  # relative MIP gap
+    verbose: bool = False
+
+
+@dataclass
+class Solution:
+    """What the solver proved. ``status``: optimal | infeasible | not_solved.
+
+    ``x`` is set whenever the solver returned a plan (``has_plan``); a plan
+    that is not proven optimal has status ``not_solved``.
+    """
+
+    status: str
+    solver: str
+    seconds: float
+    x: np.ndarray | None = None
+    objective: float | None = None
+    best_bound: float | None = None
+    gap: float | None = None
+    row_dual: np.ndarray | None = None
+    col_dual: np.ndarray | None = None
+    duals_from_fixed_lp: bool = False
+    message: str = ""
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def has_plan(self) -> bool:
+        return self.x is not None
+
+
+@contextlib.contextmanager
+def quiet_stdout(enabled: bool):
+    """Silence the solver's own output at the file-descriptor level (HiGHS prints a banner even with logging off)."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def to_pulp(lp: LinearProgram):
+    """The PuLP model of ``lp``: variables and constraints in column and row order, ASCII names.
+
+    Returns ``(problem, variables, constraints)`` where ``variables[j]`` is
+    column j and ``constraints[i]`` row i.
+    """
+    import pulp
+
+    prob = pulp.LpProblem("procure", pulp.LpMinimize)
+    variables = []
+    for name, block in lp.columns.items():
+        cat = pulp.LpBinary if block.size and lp.col_integer[block.start] else pulp.LpContinuous
+        created = prob.add_variable_dicts(name, range(block.size), lowBound=0, cat=cat)
+        variables.extend(created[i] for i in range(block.size))
+    for j, var in enumerate(variables):
+        lower, upper = lp.col_lower[j], lp.col_upper[j]
+        if not var.isBinary() or lower > 0 or upper < 1:
+            var.lowBound = float(lower) if np.isfinite(lower) else None
+            var.upBound = float(upper) if np.isfinite(upper) else None
+    nonzero = np.flatnonzero(lp.col_cost)
+    prob.setObjective(pulp.lpSum_vars_coefs([(variables[j], float(lp.col_cost[j])) for j in nonzero])
+                      + lp.objective_constant)
+    constraints = []
+    for i in range(lp.n_rows):
+        span = slice(lp.a_start[i], lp.a_start[i + 1])
+        expr = pulp.lpSum_vars_coefs([(variables[j], float(v))
+                                      for j, v in zip(lp.a_index[span], lp.a_value[span])])
+        lower, upper = lp.row_lower[i], lp.row_upper[i]
+        if lower == upper:
+            relation = expr == float(lower)
+        elif np.isfinite(upper):
+            relation = expr <= float(upper)
+        else:
+            relation = expr >= float(lower)
+        constraints.append(prob.addConstraint(relation, f"r_{i}"))
+    return prob, variables, constraints
+
+
+def _solver(options: SolveOptions, workdir: str | None):
+    import pulp
+
+    if options.solver == "highs":
+        return pulp.HiGHS(msg=options.verbose, timeLimit=options.time_limit_s, gapRel=options.gap,
+                          random_seed=0, output_flag=options.verbose)
+    if options.solver == "cbc":
+        # CBC runs as a process writing files: give it a private folder (parallel runs never collide)
+        solver = pulp.COIN_CMD(msg=options.verbose, timeLimit=options.time_limit_s, gapRel=options.gap,
+                               threads=1, options=["randomCbcSeed 1"])
+        solver.tmpDir = workdir
+        return solver
+    raise SolverError(f"unknown solver '{options.solver}'; expected one of: {', '.join(SOLVERS)}")
+
+
+def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_duals: bool = True) -> Solution:
+    """Solve ``lp``; for a proven plan also verify it and compute duals (from the LP with y fixed, for a MIP)."""
+    import pulp
+
+    started = time.perf_counter()
+    workdir = tempfile.mkdtemp(prefix="procure-") if options.solver == "cbc" else None
+    try:
+        prob, variables, constraints = to_pulp(lp)
+        with quiet_stdout(not options.verbose):
+            stats = prob.solve(_solver(options, workdir))
+        status = stats.status
+        values = None
+        if stats.has_solution:
+            values = np.array([v.varValue if v.varValue is not None else 0.0 for v in variables])
+        S = pulp.LpSolveStatus
+        if status == S.Optimal and values is not None:
+            result = Solution("optimal", options.solver, 0.0, x=values,
+                              objective=lp.objective_value(values), best_bound=stats.best_bound,
+                              gap=_gap(lp, values, stats.best_bound))
+            if not lp.is_mip:
+                result.row_dual = np.array([c.pi if c.pi is not None else 0.0 for c in constraints])
+                result.col_dual = np.array([v.dj if v.dj is not None else 0.0 for v in variables])
+        elif status == S.Infeasible:
+            result = Solution("infeasible", options.solver, 0.0, message="the model is infeasible")
+        elif status in (S.Unbounded, S.Undefined) and not stats.has_solution:
+            # every cost is >= 0 and every variable >= 0, so the model cannot be unbounded:
+            # HiGHS says "unbounded or infeasible" when presolve finds it infeasible
+            result = Solution("infeasible", options.solver, 0.0,
+                              message=f"the solver reported {stats.status_str}: no feasible plan")
+        else:
+            result = Solution("not_solved", options.solver, 0.0, x=values,
+                              objective=lp.objective_value(values) if values is not None else None,
+                              best_bound=stats.best_bound,
+                              gap=_gap(lp, values, stats.best_bound) if values is not None else None,
+                              message=f"the solver stopped without proving optimality ({stats.status_str})")
+    finally:
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if result.x is not None:
+        result.violations = verify(lp, result.x)
+        if result.violations:
+            result.status = "not_solved"
+            result.message = ("the solver's plan breaks constraints beyond tolerance: "
+                              + "; ".join(result.violations[:5]))
+    if with_duals and result.status == "optimal" and result.row_dual is None:
+        _duals_from_fixed_lp(lp, result, options)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _gap(lp: LinearProgram, x: np.ndarray, best_bound: float | None) -> float | None:
+    if not lp.is_mip:
+        return 0.0
+    if best_bound is None:
+        return None
+    objective = lp.objective_value(x)
+    return abs(objective - best_bound) / max(abs(objective), 1e-9)
+
+
+def _duals_from_fixed_lp(lp: LinearProgram, result: Solution, options: SolveOptions) -> None:
+    """Shadow prices of a MIP: the LP with every integer variable fixed at its optimum (FORMULATION.md)."""
+    fixed_values = np.round(result.x[lp.col_integer])
+    lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
+    lower[lp.col_integer] = fixed_values
+    upper[lp.col_integer] = fixed_values
+    fixed = replace(lp, col_lower=lower, col_upper=upper, col_integer=np.zeros(lp.n_cols, dtype=bool))
+    lp_solution = solve(fixed, replace(options, time_limit_s=None), with_duals=False)
+    if lp_solution.status == "optimal":
+        result.row_dual = lp_solution.row_dual
+        result.col_dual = lp_solution.col_dual
+        result.duals_from_fixed_lp = True
+
+
+def verify(lp: LinearProgram, x: np.ndarray) -> list[str]:
+    """Every bound, row and integrality the plan ``x`` breaks beyond tolerance, described by family and position."""
+    problems = []
+    scale = np.maximum(1.0, np.abs(x))
+    low = np.flatnonzero(x < lp.col_lower - FEASIBILITY_TOL * scale)
+    high = np.flatnonzero(x > lp.col_upper + FEASIBILITY_TOL * scale)
+    for j in np.concatenate([low, high])[:10]:
+        problems.append(f"column {_describe(lp.columns, j)} = {x[j]:.9g} outside "
+                        f"[{lp.col_lower[j]:.9g}, {lp.col_upper[j]:.9g}]")
+    integer = np.flatnonzero(lp.col_integer)
+    fractional = integer[np.abs(x[integer] - np.round(x[integer])) > INTEGRALITY_TOL]
+    for j in fractional[:10]:
+        problems.append(f"column {_describe(lp.columns, j)} = {x[j]:.9g} is not whole")
+    activity = lp.row_activity(x)
+    row_scale = np.maximum(1.0, np.bincount(
+        np.repeat(np.arange(lp.n_rows), np.diff(lp.a_start)),
+        weights=np.abs(lp.a_value * x[lp.a_index]), minlength=lp.n_rows))
+    row_scale = np.maximum(row_scale, np.abs(np.where(np.isfinite(lp.row_upper), lp.row_upper, 0)))
+    bad = np.flatnonzero((activity < lp.row_lower - FEASIBILITY_TOL * row_scale)
+                         | (activity > lp.row_upper + FEASIBILITY_TOL * row_scale))
+    for i in bad[:10]:
+        problems.append(f"row {_describe(lp.rows, i)}: {activity[i]:.9g} outside "
+                        f"[{lp.row_lower[i]:.9g}, {lp.row_upper[i]:.9g}]")
+    return problems
+
+
+def _describe(blocks, index: int) -> str:
+    for block in blocks.values():
+        if block.start <= index < block.stop:
+            local = index - block.start
+            keys = ", ".join(f"{k}={v[local]}" for k, v in block.keys.items())
+            return f"{block.name}[{keys}]"
+    return str(index)
