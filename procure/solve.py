@@ -148,11 +148,13 @@ def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_dua
         if stats.has_solution:
             values = np.array([v.varValue if v.varValue is not None else 0.0 for v in variables])
         S = pulp.LpSolveStatus
+        if status == S.GapLimit and values is not None and _within_gap(lp, values, stats.best_bound, options):
+            status = S.Optimal  # CLI.md: solved "to optimality (or within --gap)"
         if status == S.Optimal and values is not None:
             result = Solution("optimal", options.solver, 0.0, x=values,
                               objective=lp.objective_value(values), best_bound=stats.best_bound,
                               gap=_gap(lp, values, stats.best_bound))
-            if not lp.is_mip:
+            if with_duals and not lp.is_mip:
                 result.row_dual = np.array([c.pi if c.pi is not None else 0.0 for c in constraints])
                 result.col_dual = np.array([v.dj if v.dj is not None else 0.0 for v in variables])
         elif status == S.Infeasible:
@@ -171,16 +173,22 @@ def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_dua
     finally:
         if workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+    if result.x is not None and lp.is_mip:
+        _polish_with_fixed_lp(lp, result, options, with_duals)
     if result.x is not None:
         result.violations = verify(lp, result.x)
         if result.violations:
             result.status = "not_solved"
             result.message = ("the solver's plan breaks constraints beyond tolerance: "
                               + "; ".join(result.violations[:5]))
-    if with_duals and result.status == "optimal" and result.row_dual is None:
-        _duals_from_fixed_lp(lp, result, options)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _within_gap(lp: LinearProgram, x: np.ndarray, best_bound: float | None, options: SolveOptions) -> bool:
+    """A MIP stopped at its gap limit is proven within ``--gap`` when its bound says so."""
+    gap = _gap(lp, x, best_bound)
+    return lp.is_mip and gap is not None and gap <= options.gap * (1 + 1e-9) + 1e-12
 
 
 def _gap(lp: LinearProgram, x: np.ndarray, best_bound: float | None) -> float | None:
@@ -192,15 +200,26 @@ def _gap(lp: LinearProgram, x: np.ndarray, best_bound: float | None) -> float | 
     return abs(objective - best_bound) / max(abs(objective), 1e-9)
 
 
-def _duals_from_fixed_lp(lp: LinearProgram, result: Solution, options: SolveOptions) -> None:
-    """Shadow prices of a MIP: the LP with every integer variable fixed at its optimum (FORMULATION.md)."""
+def _polish_with_fixed_lp(lp: LinearProgram, result: Solution, options: SolveOptions, with_duals: bool) -> None:
+    """Fix every integer variable at its rounded value and re-solve the LP.
+
+    The MIP's incumbent carries integrality noise (a y of 1e-9 lets a sliver of
+    an unsigned offer through); the LP with y fixed gives the exact plan for
+    those decisions, and its duals are the shadow prices FORMULATION.md asks
+    for ("from the LP with y fixed at its optimum").
+    """
     fixed_values = np.round(result.x[lp.col_integer])
     lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
     lower[lp.col_integer] = fixed_values
     upper[lp.col_integer] = fixed_values
     fixed = replace(lp, col_lower=lower, col_upper=upper, col_integer=np.zeros(lp.n_cols, dtype=bool))
-    lp_solution = solve(fixed, replace(options, time_limit_s=None), with_duals=False)
-    if lp_solution.status == "optimal":
+    lp_solution = solve(fixed, replace(options, time_limit_s=None), with_duals=with_duals)
+    if lp_solution.status != "optimal":
+        return  # keep the incumbent; verify() judges it
+    result.x = lp_solution.x
+    result.objective = lp.objective_value(lp_solution.x)
+    result.gap = _gap(lp, result.x, result.best_bound)
+    if with_duals:
         result.row_dual = lp_solution.row_dual
         result.col_dual = lp_solution.col_dual
         result.duals_from_fixed_lp = True

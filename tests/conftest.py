@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from builders import write_workbook  # noqa: E402
+
+
+@pytest.fixture
+def book(tmp_path):
+    """``book(**sheets)`` writes a workbook into tmp_path and returns its path."""
+    counter = iter(range(1000))
+
+    def make(name=None, **sheets) -> Path:
+        path = tmp_path / (name or f"book{next(counter)}.xlsx")
+        return write_workbook(path, **sheets)
+
+    return make
+
+
+@pytest.fixture
+def solve_book(book):
+    """``solve_book(**sheets)`` writes and solves a workbook, returning the pipeline Outcome."""
+    from procure.pipeline import load, optimize
+
+    def run(model=None, strict=False, **sheets):
+        data = load(book(**sheets), model)
+        return optimize(data, strict=strict)
+
+    return run
+
+
+def objective(outcome) -> float:
+    return outcome.program.objective_value(outcome.solution.x)

@@ -1,0 +1,178 @@
+"""The command line through typer.testing: exit codes, messages, files written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from procure.cli import app
+
+runner = CliRunner()
+
+
+def simple(**policy):
+    """Ga: China 1/t (exposure 1), Canada 3/t; demand 10 in 2027."""
+    return dict(
+        minerals=[{"mineral": "Gallium"}],
+        demand=[{"mineral": "Gallium", "period": 2027, "demand": 10}],
+        offers=[{"supplier": "Sino", "country": "China", "mineral": "Gallium", "price": 1, "capacity": 100},
+                {"supplier": "Maple", "country": "Canada", "mineral": "Gallium", "price": 3, "capacity": 100}],
+        policy=policy or None,
+    )
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_solve_writes_plan_and_json(book, tmp_path):
+    # cap 0.3: 3 x 1 + 7 x 3 = 24
+    wb = book(**simple(max_china_share=0.3))
+    before = digest(wb)
+    plan, js = tmp_path / "out" / "plan.xlsx", tmp_path / "r.json"
+    result = runner.invoke(app, ["solve", str(wb), "-o", str(plan), "--json", str(js)])
+    assert result.exit_code == 0, result.output
+    assert "optimal" in result.output
+    data = json.loads(js.read_text())
+    assert data["status"] == "optimal"
+    assert data["objective"] == pytest.approx(24.0)
+    assert data["spend"] == pytest.approx(24.0)
+    assert data["china_share"] == pytest.approx(0.3)
+    assert data["minerals"]["Gallium"]["marginal_cost"]["2027"] == pytest.approx(2.4)  # 0.3 x 1 + 0.7 x 3
+    assert data["input_sha256"] == before
+    sheets = openpyxl.load_workbook(plan).sheetnames
+    for name in ("Summary", "Allocation", "Minerals", "Countries", "Offers", "Agreements", "Constraints", "Excluded"):
+        assert name in sheets
+    assert digest(wb) == before  # the input is never written
+
+
+def test_default_plan_path_under_outputs(book, tmp_path, monkeypatch):
+    wb = book(name="plan-in.xlsx", **simple())
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["solve", str(wb), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "outputs" / "plan-in-plan.xlsx").exists()
+    assert result.output == ""
+
+
+def test_plan_path_equal_to_input_is_refused(book):
+    wb = book(**simple())
+    before = digest(wb)
+    result = runner.invoke(app, ["solve", str(wb), "-o", str(wb)])
+    assert result.exit_code == 1
+    assert "is the input workbook" in result.output
+    assert digest(wb) == before
+
+
+def test_input_problems_exit_1_with_every_problem(book):
+    wb = book(minerals=[{"mineral": "Ga"}, {"mineral": " ga "}],
+              demand=[{"mineral": "Ga", "period": 2027, "demand": "lots"}],
+              offers=[{"supplier": "A", "country": "China", "mineral": "Gx", "price": "$12", "capacity": -1}],
+              policy={"max_china_shar": 0.2})
+    result = runner.invoke(app, ["validate", str(wb)])
+    assert result.exit_code == 1
+    out = result.output
+    assert "sheet 'Minerals', row 3, column 'mineral'" in out and "duplicate mineral" in out
+    assert "sheet 'Demand', row 2, column 'demand'" in out and "'lots'" in out
+    assert "sheet 'Offers', row 2, column 'price'" in out and "currency sign" in out
+    assert "sheet 'Offers', row 2, column 'capacity'" in out and ">= 0" in out
+    assert "sheet 'Policy', row 2, column 'key'" in out and "unknown policy key" in out
+    assert "Traceback" not in out
+
+
+def test_missing_sheet_lists_present_ones(book):
+    wb = book(minerals=[{"mineral": "Ga"}], offers=[{"supplier": "A", "country": "C", "mineral": "Ga",
+                                                    "price": 1, "capacity": 1}])
+    result = runner.invoke(app, ["validate", str(wb)])
+    assert result.exit_code == 1
+    assert "missing required sheet: Demand" in result.output
+    assert "'Minerals', 'Offers'" in result.output
+
+
+def test_validate_prints_size_summary(book):
+    result = runner.invoke(app, ["validate", str(book(**simple()))])
+    assert result.exit_code == 0, result.output
+    assert "purchase variables" in result.output and "valid" in result.output
+
+
+def test_infeasible_signed_minimum_against_china_cap(book, tmp_path):
+    # A signed Chinese contract must take 10 t, the China cap is 0.2 and nothing else is offered:
+    # China share is 1, so the cap row needs 10 - 0.2 x 10 = 8 t of exposure relaxed.
+    wb = book(minerals=[{"mineral": "Ga", "max_china_share": 0.2}],
+              demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
+              offers=[{"supplier": "Sino", "country": "China", "mineral": "Ga", "price": 1, "capacity": 20,
+                       "agreement": "signed", "min_volume": 10}])
+    plan, js = tmp_path / "p.xlsx", tmp_path / "p.json"
+    result = runner.invoke(app, ["solve", str(wb), "-o", str(plan), "--json", str(js)])
+    assert result.exit_code == 2, result.output
+    assert "China exposure cap" in result.output
+    data = json.loads(js.read_text())
+    assert data["status"] == "infeasible" and data["objective"] is None
+    [relax] = data["relaxations"]
+    assert relax["constraint"].startswith("China exposure cap")
+    assert relax["mineral"] == "Ga" and relax["period"] == 2027
+    assert relax["amount"] == pytest.approx(8.0)
+    assert "Relaxations" in openpyxl.load_workbook(plan).sheetnames
+
+
+def test_strict_forbids_shortfall(book, tmp_path):
+    # capacity 6 against demand 10: fine with shortfall (exit 0), infeasible under --strict by 4 t.
+    wb = book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
+              offers=[{"supplier": "A", "country": "Canada", "mineral": "Ga", "price": 1, "capacity": 6}])
+    assert runner.invoke(app, ["solve", str(wb), "-o", str(tmp_path / "a.xlsx"), "-q"]).exit_code == 0
+    js = tmp_path / "s.json"
+    result = runner.invoke(app, ["solve", str(wb), "--strict", "-o", str(tmp_path / "b.xlsx"), "--json", str(js)])
+    assert result.exit_code == 2
+    [relax] = json.loads(js.read_text())["relaxations"]
+    assert relax["constraint"].startswith("demand balance") and relax["amount"] == pytest.approx(4.0)
+
+
+def test_budget_against_committed_fixed_cost_is_infeasible(book, tmp_path):
+    # a signed contract's fixed cost 50 alone exceeds the horizon budget 30: relax the budget by 20.
+    wb = book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 0}],
+              offers=[{"supplier": "A", "country": "Canada", "mineral": "Ga", "price": 1, "capacity": 6,
+                       "agreement": "signed", "fixed_cost": 50}],
+              policy={"budget_total": 30})
+    js = tmp_path / "s.json"
+    result = runner.invoke(app, ["solve", str(wb), "-o", str(tmp_path / "b.xlsx"), "--json", str(js)])
+    assert result.exit_code == 2
+    [relax] = json.loads(js.read_text())["relaxations"]
+    assert relax["constraint"].startswith("horizon budget") and relax["amount"] == pytest.approx(20.0)
+
+
+def test_cbc_reaches_the_same_optimum(book, tmp_path):
+    # the agreement case: sign the deal, 20 + 10 x 4 = 60
+    wb = book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
+              offers=[{"supplier": "Spot", "country": "Canada", "mineral": "Ga", "price": 10, "capacity": 100},
+                      {"supplier": "Deal", "country": "Chile", "mineral": "Ga", "price": 4, "capacity": 100,
+                       "agreement": "optional", "fixed_cost": 20}])
+    for solver in ("highs", "cbc"):
+        js = tmp_path / f"{solver}.json"
+        result = runner.invoke(app, ["solve", str(wb), "--solver", solver, "-o", str(tmp_path / f"{solver}.xlsx"),
+                                     "--json", str(js), "-q"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(js.read_text())["objective"] == pytest.approx(60.0)
+
+
+def test_unknown_solver(book):
+    result = runner.invoke(app, ["solve", str(book(**simple())), "--solver", "gurobi"])
+    assert result.exit_code == 1 and "unknown solver" in result.output
+
+
+def test_formula_text_stays_text_in_the_plan(book, tmp_path):
+    sheets = simple()
+    sheets["offers"][0]["supplier"] = '=HYPERLINK("http://example.com","click")'
+    plan = tmp_path / "p.xlsx"
+    assert runner.invoke(app, ["solve", str(book(**sheets)), "-o", str(plan), "-q"]).exit_code == 0
+    sheet = openpyxl.load_workbook(plan)["Allocation"]
+    cells = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_missing_workbook_path(tmp_path):
+    result = runner.invoke(app, ["solve", str(tmp_path / "nope.xlsx")])
+    assert result.exit_code == 1 and "no such file" in result.output
