@@ -277,34 +277,100 @@ class Record:
         return self.values.get(name)
 
 
-def _parse_sheet(sheet: RawSheet, kind: str, out: Collector) -> list[Record]:
+HEADER_SEARCH_ROWS = 20  # title rows above the header are tolerated, within reason
+TOTAL_WORDS = {"total", "totals", "grand total", "sum", "subtotal", "sub-total", "all"}
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _find_header(sheet: RawSheet, kind: str) -> int:
+    """Position in ``sheet.rows`` of the header: the first row naming every required column.
+
+    Falls back to the first non-blank row (whose missing columns are then reported).
+    """
+    required = {c.name for c in SCHEMA[kind] if c.required}
+    for position, (_, values) in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
+        names = {normalize_name(v) for v in values if isinstance(v, str)}
+        if required <= names:
+            return position
+    return 0
+
+
+def _sheet_facts(sheet: RawSheet, header_row: int, out: "Collector") -> None:
+    """Report what the sheet's XML says about trust in its cells."""
+    title = sheet.title
+    if sheet.hidden:
+        out.warn("is a hidden sheet; it is read all the same (unhide it to review what is used)", title)
+    hidden = [r for r in sheet.hidden_rows if r > header_row]
+    if hidden:
+        out.warn(f"has hidden rows ({_short_list(hidden)}); they are read all the same", title)
+    for ref in sheet.merged:
+        last = ref.split(":")[-1]
+        last_row = int(re.sub(r"[A-Z]+", "", last))
+        if last_row > header_row:
+            out.error(f"merged cells {ref} in the data: unmerge them and give every row its own values",
+                      title, int(re.sub(r"[A-Z]+", "", ref.split(':')[0])))
+
+
+def _parse_sheet(sheet: RawSheet, kind: str, out: Collector, recalculate: bool = False) -> list[Record]:
     """Map headers to the schema, parse every cell, and report problems by cell."""
     title = sheet.title
+    if not sheet.rows:
+        required = ", ".join(c.name for c in SCHEMA[kind] if c.required)
+        out.error(f"is empty: expected a header row with {required}", title)
+        return []
+    header_position = _find_header(sheet, kind)
+    header_row, header_values = sheet.rows[header_position]
+    if header_position > 0:
+        out.warn(f"rows above the header (row {header_row}) are ignored", title, sheet.rows[0][0])
+    _sheet_facts(sheet, header_row, out)
+    stale = [ref for ref in sheet.formulas if ref not in set(sheet.uncached_formulas)]
+    if recalculate and stale:
+        out.error(f"holds formulas ({_short_list(stale)}) and the workbook is flagged to recalculate "
+                  "when opened, so their saved results may be stale; open and save it in Excel", title)
     columns = SCHEMA[kind]
     by_name = {c.name: c for c in columns}
     position: dict[str, int] = {}
     header_text: dict[str, str] = {}
-    for index, text in sorted(sheet.headers.items()):
+    for index, raw in enumerate(header_values):
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            continue
+        text = str(raw).strip()
         name = normalize_name(text)
         if name in position:
-            out.error(f"duplicate column: '{header_text[name]}' appears twice; keep one",
-                      title, sheet.header_row, text)
+            out.error(f"duplicate column: '{header_text[name]}' appears in columns "
+                      f"{_column_letter(position[name])} and {_column_letter(index)}; keep one",
+                      title, header_row, text)
             continue
         if name not in by_name:
             out.warn("unknown column, ignored (expected one of: "
-                     + ", ".join(c.name for c in columns) + ")", title, sheet.header_row, text)
+                     + ", ".join(c.name for c in columns) + ")", title, header_row, text)
             continue
         position[name] = index
         header_text[name] = text
     missing = [c.name for c in columns if c.required and c.name not in position]
     if missing:
-        found = ", ".join(sheet.headers.values()) or "none"
+        found = ", ".join(str(v) for v in header_values if v is not None) or "none"
         out.error(f"missing required column{'s' if len(missing) > 1 else ''}: "
-                  f"{', '.join(missing)} (headers found in row {sheet.header_row}: {found})",
-                  title, sheet.header_row)
+                  f"{', '.join(missing)} (headers found in row {header_row}: {found})",
+                  title, header_row)
         return []
+    key_column = next(c.name for c in columns if c.required)
+    uncached = set(sheet.uncached_formulas)
     records = []
-    for excel_row, values in sheet.rows:
+    for excel_row, values in sheet.rows[header_position + 1:]:
+        key_raw = values[position[key_column]] if position[key_column] < len(values) else None
+        if isinstance(key_raw, str) and key_raw.strip().casefold() in TOTAL_WORDS:
+            out.error("looks like a total row; remove it (procure adds up by itself)",
+                      title, excel_row, header_text[key_column], key_raw)
+            continue
         parsed: dict[str, object] = {}
         for name, index in position.items():
             column = by_name[name]
@@ -312,6 +378,12 @@ def _parse_sheet(sheet: RawSheet, kind: str, out: Collector) -> list[Record]:
             label = header_text[name]
             if isinstance(raw, ExcelError):
                 out.error(f"is an Excel error; fix the formula or type a value", title, excel_row, label, raw.code)
+                parsed[name] = None
+                continue
+            if raw is None and f"{_column_letter(index)}{excel_row}" in uncached:
+                out.error(f"cell {_column_letter(index)}{excel_row} is a formula without a saved result (the file "
+                          "was written by a program that does not calculate); open and save it in Excel, "
+                          "or type the value", title, excel_row, label)
                 parsed[name] = None
                 continue
             if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -358,7 +430,7 @@ def validate(raw: RawWorkbook) -> WorkbookData:
     """
     out = Collector(raw.path.name)
     sheets = _find_sheets(raw, out)
-    records = {kind: _parse_sheet(sheet, kind, out) for kind, sheet in sheets.items()}
+    records = {kind: _parse_sheet(sheet, kind, out, raw.recalculate_on_open) for kind, sheet in sheets.items()}
     names = Names()
 
     minerals = _minerals(records.get("minerals", []), sheets, out, names)

@@ -19,6 +19,12 @@ from pathlib import Path
 from procure.errors import InputError, Problem
 
 ZIP_MAGIC = b"PK\x03\x04"
+EXCEL_MAX_ROWS = 1_048_576
+# A zip bomb expands a small file into gigabytes: refuse parts beyond these sizes
+# (a national plan's largest sheet is ~30 MB of XML).
+MAX_PART_BYTES = 512 * 1024**2
+MAX_TOTAL_BYTES = 1024**3
+MAX_RATIO = 200  # uncompressed / compressed, for parts above 1 MB; real sheets compress ~10x
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, or an encrypted .xlsx
 
 
@@ -34,27 +40,48 @@ class ExcelError:
 
 @dataclass
 class RawSheet:
-    """One worksheet as read: header texts by column position, data rows by Excel row number.
+    """One worksheet as read: every non-blank row, numbered as Excel numbers it.
 
-    ``header_row`` is the Excel row of the headers; ``headers`` maps a 0-based
-    column position to the header text as written; ``rows`` holds
-    ``(excel_row, values)`` for every row below the header that is not blank,
-    ``values`` aligned with column positions.
+    ``rows`` holds ``(excel_row, values)`` with ``values`` aligned with column
+    positions (0 = column A). Which row is the header is decided by
+    :mod:`procure.validate`, which knows the columns it looks for. The other
+    fields are what the sheet's XML says beyond values.
     """
 
     title: str
-    header_row: int
-    headers: dict[int, str]
     rows: list[tuple[int, tuple]] = field(default_factory=list)
+    hidden: bool = False
+    hidden_rows: list[int] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)  # ranges such as "A2:B3"
+    uncached_formulas: list[str] = field(default_factory=list)  # cells such as "C7"
+    formulas: list[str] = field(default_factory=list)
 
 
 @dataclass
 class RawWorkbook:
-    """Every sheet of a workbook, by title in workbook order, plus the file's identity."""
+    """Every sheet of a workbook, by title in workbook order, plus the file's identity.
+
+    ``recalculate_on_open``: the workbook asks Excel to recalculate every
+    formula when opened, so the results saved in it may be stale.
+    """
 
     path: Path
     sha256: str
     sheets: dict[str, RawSheet]
+    recalculate_on_open: bool = False
+
+
+@dataclass
+class _SheetFacts:
+    """What the sheet's XML says that openpyxl's read-only reader does not expose."""
+
+    title: str
+    hidden: bool = False
+    hidden_rows: list[int] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
+    uncached_formulas: list[str] = field(default_factory=list)  # cell references
+    formulas: list[str] = field(default_factory=list)
+    max_row: int = 0
 
 
 def normalize_name(text: str) -> str:
@@ -101,6 +128,122 @@ def _check_container(path: Path) -> None:
         raise InputError([Problem("is damaged or truncated: not a complete .xlsx (zip) file", file=shown)])
 
 
+_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
+_SHEET_ENTRY = re.compile(r"sheet", re.I)
+_ROW_TAG = re.compile(rb"<row\b([^>]*)>")
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_HIDDEN = re.compile(rb'\bhidden="(1|true)"')
+_MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]+\d+(?::[A-Z]+\d+)?)"')
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]+\d+)"')
+_EMPTY_VALUE = re.compile(rb"<v\s*/>|<v>\s*</v>")
+
+
+def _inspect_package(path: Path) -> tuple[dict[str, _SheetFacts], bool]:
+    """Check the zip before any XML parser sees it; read what openpyxl's reader cannot tell.
+
+    Refuses zip bombs (declared and actual sizes), DTDs and entity declarations
+    (entity expansion, external entities: no real workbook has them), and sheets
+    beyond Excel's row limit. Returns per-sheet facts by title and whether the
+    workbook is flagged to recalculate every formula when opened.
+    """
+    from defusedxml import ElementTree as SafeTree
+
+    shown = str(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError([Problem(f"is damaged or truncated: not a complete .xlsx (zip) file ({exc})",
+                                  file=shown)]) from None
+    with archive:
+        members = archive.infolist()
+        declared = sum(m.file_size for m in members)
+        for member in members:
+            too_big = member.file_size > MAX_PART_BYTES or declared > MAX_TOTAL_BYTES
+            bomb = member.file_size > 1024**2 and member.file_size > MAX_RATIO * max(member.compress_size, 1)
+            if too_big or bomb:
+                raise InputError([Problem(
+                    f"part '{member.filename}' expands from {member.compress_size:,} to {member.file_size:,} bytes: "
+                    "refused as a possible zip bomb", file=shown)])
+        names = {m.filename for m in members}
+        if "xl/workbook.xml" not in names:
+            raise InputError([Problem("is a zip file but not an .xlsx workbook (no xl/workbook.xml); "
+                                      "save it from Excel as .xlsx", file=shown)])
+
+        def read(name: str) -> bytes:
+            # read in bounded chunks: the actual size, not only the declared one, is checked
+            chunks, total = [], 0
+            try:
+                with archive.open(name) as handle:
+                    while chunk := handle.read(1 << 20):
+                        total += len(chunk)
+                        if total > MAX_PART_BYTES:
+                            raise InputError([Problem(f"part '{name}' expands beyond {MAX_PART_BYTES:,} bytes: "
+                                                      "refused as a possible zip bomb", file=shown)])
+                        chunks.append(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise InputError([Problem(f"is damaged: part '{name}' cannot be read ({exc})", file=shown)]) from None
+            data = b"".join(chunks)
+            if _DTD.search(data[:4096]):
+                raise InputError([Problem(
+                    f"part '{name}' declares a DTD or XML entities, which no Excel workbook does: "
+                    "refused (entity-expansion or external-entity attack)", file=shown)])
+            return data
+
+        for name in sorted(names):
+            if name.endswith((".xml", ".rels")) and not name.startswith("xl/worksheets/"):
+                read(name)
+        try:
+            book = SafeTree.fromstring(read("xl/workbook.xml"))
+            rels = SafeTree.fromstring(read("xl/_rels/workbook.xml.rels"))
+        except Exception as exc:  # defusedxml raises its own types for forbidden constructs
+            raise InputError([Problem(f"is damaged: its workbook description cannot be parsed ({exc})",
+                                      file=shown)]) from None
+        targets = {r.get("Id"): r.get("Target", "") for r in rels}
+        recalculate = any(el.tag.endswith("calcPr") and el.get("fullCalcOnLoad") in ("1", "true")
+                          for el in book.iter())
+        facts: dict[str, _SheetFacts] = {}
+        for el in book.iter():
+            if not el.tag.endswith("}sheet"):
+                continue
+            title = el.get("name", "")
+            rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
+            target = targets.get(rid, "")
+            part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            info = _SheetFacts(title=title, hidden=el.get("state", "visible") != "visible")
+            if part in names:
+                _scan_sheet(read(part), info)
+            facts[title] = info
+            if info.max_row > EXCEL_MAX_ROWS:
+                raise InputError([Problem(
+                    f"has {info.max_row:,} rows, beyond Excel's limit of {EXCEL_MAX_ROWS:,}: not a valid workbook",
+                    sheet=title, file=shown)])
+    return facts, recalculate
+
+
+def _scan_sheet(xml: bytes, info: _SheetFacts) -> None:
+    for match in _ROW_TAG.finditer(xml):
+        attributes = match.group(1)
+        number = _ROW_NUMBER.search(attributes)
+        if number:
+            row = int(number.group(1))
+            info.max_row = max(info.max_row, row)
+            if _HIDDEN.search(attributes):
+                info.hidden_rows.append(row)
+    info.merged = [m.decode() for m in _MERGE.findall(xml)]
+    if b"<f" in xml:
+        for match in _CELL.finditer(xml):
+            body = match.group(2) or b""
+            if b"<f" not in body:
+                continue
+            ref = _CELL_REF.search(match.group(1))
+            if not ref:
+                continue
+            info.formulas.append(ref.group(1).decode())
+            if b"<v" not in body or _EMPTY_VALUE.search(body):
+                info.uncached_formulas.append(ref.group(1).decode())
+
+
 def _cell_value(cell) -> object:
     if cell.data_type == "e":
         return ExcelError(str(cell.value))
@@ -113,14 +256,13 @@ def _cell_value(cell) -> object:
 def read_workbook(path: str | Path) -> RawWorkbook:
     """Read every worksheet of ``path`` into :class:`RawSheet` tables.
 
-    The header row is the first row that has any value; data rows are those
-    below it with at least one value. Raises :class:`InputError` when the file
-    is not a readable .xlsx workbook.
+    Raises :class:`InputError` when the file is not a readable, safe .xlsx workbook.
     """
     import openpyxl  # imported here: the command line starts faster for --help
 
     path = Path(path)
     _check_container(path)
+    facts, recalculate = _inspect_package(path)
     sha = file_sha256(path)
     try:
         with warnings.catch_warnings():
@@ -133,30 +275,32 @@ def read_workbook(path: str | Path) -> RawWorkbook:
     sheets: dict[str, RawSheet] = {}
     try:
         for worksheet in book.worksheets:
-            sheets[worksheet.title] = _read_sheet(worksheet)
+            sheet = _read_sheet(worksheet)
+            info = facts.get(worksheet.title)
+            if info is not None:
+                sheet.hidden, sheet.hidden_rows, sheet.merged = info.hidden, info.hidden_rows, info.merged
+                sheet.uncached_formulas, sheet.formulas = info.uncached_formulas, info.formulas
+            sheets[worksheet.title] = sheet
     except Exception as exc:
         raise InputError([Problem(
             f"is damaged: a sheet could not be read ({type(exc).__name__}: {exc})",
             file=str(path))]) from exc
     finally:
         book.close()
-    return RawWorkbook(path=path, sha256=sha, sheets=sheets)
+    return RawWorkbook(path=path, sha256=sha, sheets=sheets, recalculate_on_open=recalculate)
 
 
 def _read_sheet(worksheet) -> RawSheet:
-    header_row = 0
-    headers: dict[int, str] = {}
+    # the declared dimension may lie (A1:XFD1048576 would pad every row to 16,384 cells)
+    worksheet.reset_dimensions()
     rows: list[tuple[int, tuple]] = []
-    for excel_row, cells in enumerate(worksheet.iter_rows(), start=1):
+    for cells in worksheet.iter_rows():
         values = tuple(_cell_value(cell) for cell in cells)
         if not any(_has_value(v) for v in values):
             continue
-        if not header_row:
-            header_row = excel_row
-            headers = {i: str(v).strip() for i, v in enumerate(values) if _has_value(v)}
-            continue
+        excel_row = next((c.row for c in cells if getattr(c, "row", None)), None)
         rows.append((excel_row, values))
-    return RawSheet(title=worksheet.title, header_row=header_row or 1, headers=headers, rows=rows)
+    return RawSheet(title=worksheet.title, rows=rows)
 
 
 def _has_value(value: object) -> bool:
