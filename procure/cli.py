@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import traceback
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -91,11 +90,6 @@ def _run(quiet: bool, verbose: bool, body) -> None:
     raise typer.Exit(code or 0)
 
 
-def bundled_sample() -> Path:
-    """The sample workbook shipped inside the package."""
-    return Path(str(resources.files("procure") / "data" / "sample.xlsx"))
-
-
 def default_plan_path(workbook: Path, scenario: str) -> Path:
     suffix = "" if scenario in ("", "base") else f"-{_safe_stem(scenario)}"
     return Path("outputs") / f"{workbook.stem}{suffix}-plan.xlsx"
@@ -105,6 +99,28 @@ def _safe_stem(text: str) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "scenario"
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to write the starter project.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write a starter project: inputs/sample.xlsx (real data, documented template) and models/*.toml."""
+    _run(quiet, verbose, lambda ctx: _init(ctx, directory, force))
+
+
+def _init(ctx: _Context, directory: Path, force: bool) -> int:
+    from procure.starter import write_starter
+
+    written = write_starter(directory, force=force)
+    for path in written:
+        ctx.say(f"wrote {_escape(str(path))}")
+    ctx.say(f"next: procure solve {_escape(str(directory / 'inputs' / 'sample.xlsx'))}"
+            f" --model {_escape(str(directory / 'models' / 'china-export-controls.toml'))}")
+    return EXIT_OK
 
 
 @app.command()
@@ -144,6 +160,8 @@ def solve(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Plan path (.xlsx).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the results as JSON.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Demand must be met in full (no shortfall).")] = False,
+    price_rules: Annotated[bool, typer.Option("--price-rules", help="Price each active policy rule by "
+                                                                     "re-solving without it.")] = False,
     solver: SolverOpt = "highs",
     time_limit: TimeLimitOpt = None,
     gap: GapOpt = 1e-6,
@@ -151,11 +169,12 @@ def solve(
     verbose: VerboseOpt = False,
 ) -> int:
     """Solve a workbook and write the plan (the main job)."""
-    _run(quiet, verbose, lambda ctx: _solve(ctx, workbook, model, output, json_path, strict, solver,
+    _run(quiet, verbose, lambda ctx: _solve(ctx, workbook, model, output, json_path, strict, price_rules, solver,
                                             time_limit, gap, verbose))
 
 
-def _solve(ctx: _Context, workbook, model, output, json_path, strict, solver, time_limit, gap, verbose) -> int:
+def _solve(ctx: _Context, workbook, model, output, json_path, strict, price_rules, solver, time_limit, gap,
+           verbose) -> int:
     from procure.pipeline import load, optimize
     from procure.plan import check_output_path, write_json, write_plan
     from procure.report import build_report
@@ -163,7 +182,10 @@ def _solve(ctx: _Context, workbook, model, output, json_path, strict, solver, ti
 
     if solver not in SOLVERS:
         raise ProcureError(f"unknown solver '{solver}'; expected one of: {', '.join(SOLVERS)}")
-    workbook = workbook if workbook is not None else bundled_sample()
+    if workbook is None:
+        from procure.starter import bundled_sample
+
+        workbook = bundled_sample()
     inputs = [workbook] + ([model] if model else [])
     data = load(workbook, model)
     _print_problems(ctx, [], data.warnings)
@@ -173,7 +195,12 @@ def _solve(ctx: _Context, workbook, model, output, json_path, strict, solver, ti
     options = SolveOptions(solver=solver, time_limit_s=time_limit, gap=gap, verbose=verbose)
     with ctx.out.status("solving", spinner="dots") if (ctx.out.is_terminal and not ctx.quiet) else _nullcontext():
         outcome = optimize(data, options, strict=strict)
-    report = build_report(outcome, input_name=workbook.name)
+    rule_costs = None
+    if price_rules:
+        from procure.analysis import price_rules as price_each_rule
+
+        rule_costs = price_each_rule(outcome)
+    report = build_report(outcome, input_name=workbook.name, rule_costs=rule_costs)
     written = outcome.solution.has_plan or outcome.status == "infeasible"
     if written:
         write_plan(report, plan_path)
@@ -181,6 +208,92 @@ def _solve(ctx: _Context, workbook, model, output, json_path, strict, solver, ti
         write_json(report.json, json_path)
     _print_summary(ctx, outcome, report, plan_path if written else None)
     return STATUS_EXIT[outcome.status]
+
+
+@app.command()
+def frontier(
+    workbook: Annotated[Path, typer.Argument(help="The input workbook (.xlsx).")],
+    caps: Annotated[str, typer.Option("--caps", help="start:stop:step (inclusive) or a list, e.g. 0,0.1,0.5.")]
+    = "0:1:0.05",
+    model: ModelOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Frontier workbook (.xlsx).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the points as JSON.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Demand must be met in full.")] = False,
+    solver: SolverOpt = "highs",
+    time_limit: TimeLimitOpt = None,
+    gap: GapOpt = 1e-6,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Solve once per China cap applied to every mineral: cost, shortfall and exposure against the cap."""
+    _run(quiet, verbose, lambda ctx: _frontier(ctx, workbook, caps, model, output, json_path, strict, solver,
+                                               time_limit, gap, verbose))
+
+
+def _frontier(ctx, workbook, caps, model, output, json_path, strict, solver, time_limit, gap, verbose) -> int:
+    import dataclasses
+
+    import pandas as pd
+
+    from procure.analysis import frontier as solve_frontier, parse_caps
+    from procure.instance import build_instance
+    from procure.pipeline import load
+    from procure.plan import check_output_path, write_frontier, write_json
+    from procure.solve import SolveOptions
+
+    try:
+        cap_values = parse_caps(caps)
+    except ValueError as exc:
+        raise ProcureError(str(exc)) from None
+    data = load(workbook, model)
+    _print_problems(ctx, [], data.warnings)
+    suffix = "" if data.policy.scenario in ("", "base") else f"-{_safe_stem(data.policy.scenario)}"
+    out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}{suffix}-frontier.xlsx",
+                                 [workbook] + ([model] if model else []))
+    options = SolveOptions(solver=solver, time_limit_s=time_limit, gap=gap, verbose=verbose)
+    instance = build_instance(data)
+    with _progress(ctx, "frontier", len(cap_values)) as advance:
+        points = solve_frontier(instance, cap_values, options, strict, progress=lambda cap: advance())
+    table = pd.DataFrame([dataclasses.asdict(p) for p in points])
+    write_frontier(table, out_path, f"China-cap frontier: {data.policy.scenario}")
+    if json_path is not None:
+        write_json({"scenario": data.policy.scenario, "points": table.astype(object).where(table.notna(), None)
+                    .to_dict("records")}, json_path)
+    if not ctx.quiet:
+        view = Table(title="China-cap frontier", show_edge=False)
+        for column in ("cap", "status", "cost", "shortfall", "China share", "reserve days (min)"):
+            view.add_column(column, justify="right")
+        for p in points:
+            view.add_row(f"{p.cap:.0%}", p.status, _fmt_usd(p.objective_usd),
+                         "-" if p.shortfall is None else f"{p.shortfall:,.6g}", _fmt_share(p.china_share),
+                         "-" if p.reserve_days_min is None else f"{p.reserve_days_min:,.0f}")
+        ctx.say(view)
+        ctx.say(f"frontier written to {_escape(str(out_path))}")
+    return EXIT_OK if all(p.status != "not_solved" for p in points) else EXIT_NOT_SOLVED
+
+
+class _progress:
+    """A rich progress bar on a terminal; nothing when piped or quiet. Yields an ``advance()`` callable."""
+
+    def __init__(self, ctx: _Context, label: str, total: int):
+        self.ctx, self.label, self.total = ctx, label, total
+        self.bar = None
+
+    def __enter__(self):
+        if self.ctx.quiet or not self.ctx.err.is_terminal:
+            return lambda: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=self.ctx.err, transient=True)
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=self.total)
+        return lambda: self.bar.advance(task)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
 
 
 def check_output_path_json(path: Path, inputs: list[Path]) -> None:
@@ -240,6 +353,16 @@ def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> No
             table.add_row(_escape(name), f"{values['bought']:,.6g}", f"{values['shortfall']:,.6g}",
                           ("[red]" if over else "") + _fmt_share(share), _fmt_share(cap) if cap < 1 else "-",
                           f"{values['reserve_end']:,.6g}")
+        ctx.say(table)
+    rules = report.tables.get("RuleCosts")
+    if rules is not None and len(rules):
+        table = Table(title="price of each rule", show_edge=False)
+        for column in ("rule", "without it", "cost of the rule"):
+            table.add_column(column, justify="left" if column == "rule" else "right")
+        for row in rules.to_dict("records"):
+            cost = row["cost_of_rule_usd"]
+            table.add_row(row["rule"], _fmt_usd(row["objective_without_usd"]),
+                          _fmt_usd(cost) if cost is not None and cost == cost else row["status_without"])
         ctx.say(table)
     if plan_path is not None:
         ctx.say(f"plan written to {_escape(str(plan_path))}")

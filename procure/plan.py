@@ -204,3 +204,41 @@ def _write_table(book, formats: _Formats, name: str, table: pd.DataFrame) -> Non
         sheet.freeze_panes(1, 0)
         if len(columns):
             sheet.autofilter(0, 0, max(len(values), 1), len(columns) - 1)
+
+
+def write_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
+    """The frontier sheet and a native line chart of cost against the China cap."""
+    import xlsxwriter
+
+    path = Path(path)
+    temp = _atomic_target(path, ".xlsx")
+    try:
+        book = xlsxwriter.Workbook(str(temp), {"strings_to_formulas": False, "strings_to_urls": False})
+        book.procure_used = set()
+        formats = _Formats(book)
+        _write_table(book, formats, "Frontier", table)
+        n = len(table)
+        columns = list(table.columns)
+        chart = book.add_chart({"type": "line"})
+        for name, axis in (("objective_usd", False), ("spend_usd", False)):
+            c = columns.index(name)
+            chart.add_series({"name": ["Frontier", 0, c], "categories": ["Frontier", 1, 0, n, 0],
+                              "values": ["Frontier", 1, c, n, c], "marker": {"type": "circle"},
+                              "y2_axis": axis})
+        share = columns.index("china_share")
+        chart.add_series({"name": ["Frontier", 0, share], "categories": ["Frontier", 1, 0, n, 0],
+                          "values": ["Frontier", 1, share, n, share], "y2_axis": True,
+                          "line": {"dash_type": "dash"}})
+        chart.set_title({"name": title})
+        chart.set_x_axis({"name": "China exposure cap (every mineral)", "num_format": "0%"})
+        chart.set_y_axis({"name": "USD", "num_format": "#,##0"})
+        chart.set_y2_axis({"name": "realised China share", "num_format": "0%"})
+        chart.set_size({"width": 900, "height": 480})
+        book.get_worksheet_by_name("Frontier").insert_chart(1, len(columns) + 1, chart)
+        try:
+            book.close()
+        except Exception as exc:
+            raise OutputError(f"cannot write '{path}': {exc}") from None
+        _replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)

@@ -89,7 +89,18 @@ class _Facts:
             return np.where(denominator > ZERO_TOL, numerator / np.where(denominator > 0, denominator, 1), np.nan)
 
 
-def build_report(outcome: Outcome, *, input_name: str, run_date: _dt.datetime | None = None) -> Report:
+def rule_costs_table(costs) -> pd.DataFrame:
+    """Each active policy family: the optimum with it, without it, and what it costs (USD)."""
+    return pd.DataFrame([{
+        "rule": c.description, "objective_with_usd": c.objective_with_usd,
+        "objective_without_usd": c.objective_without_usd, "status_without": c.status_without,
+        "cost_of_rule_usd": c.cost_usd,
+    } for c in costs], columns=["rule", "objective_with_usd", "objective_without_usd", "status_without",
+                                "cost_of_rule_usd"])
+
+
+def build_report(outcome: Outcome, *, input_name: str, run_date: _dt.datetime | None = None,
+                 rule_costs=None) -> Report:
     """All tables of the plan for ``outcome``; for an infeasible model, the relaxation report instead."""
     data, inst, solution = outcome.data, outcome.instance, outcome.solution
     report = Report(summary=[])
@@ -108,6 +119,12 @@ def build_report(outcome: Outcome, *, input_name: str, run_date: _dt.datetime | 
         tables["Relaxations"] = relaxations
     report.summary = summary_items(outcome, facts, relaxations, input_name, run_date)
     report.json = json_summary(outcome, facts, relaxations, report.summary)
+    if rule_costs is not None:
+        tables["RuleCosts"] = rule_costs_table(rule_costs)
+        report.json["rule_costs"] = [
+            {"rule": c.rule, "description": c.description, "status_without": c.status_without,
+             "objective_without": _json_number(c.objective_without_usd), "cost": _json_number(c.cost_usd)}
+            for c in rule_costs]
     return report
 
 

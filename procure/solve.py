@@ -118,12 +118,12 @@ def to_pulp(lp: LinearProgram):
     return prob, variables, constraints
 
 
-def _solver(options: SolveOptions, workdir: str | None):
+def _solver(options: SolveOptions, workdir: str | None, presolve: str = "on"):
     import pulp
 
     if options.solver == "highs":
         return pulp.HiGHS(msg=options.verbose, timeLimit=options.time_limit_s, gapRel=options.gap,
-                          random_seed=0, output_flag=options.verbose)
+                          random_seed=0, output_flag=options.verbose, presolve=presolve)
     if options.solver == "cbc":
         # CBC runs as a process writing files: give it a private folder (parallel runs never collide)
         solver = pulp.COIN_CMD(msg=options.verbose, timeLimit=options.time_limit_s, gapRel=options.gap,
@@ -134,15 +134,41 @@ def _solver(options: SolveOptions, workdir: str | None):
 
 
 def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_duals: bool = True) -> Solution:
-    """Solve ``lp``; for a proven plan also verify it and compute duals (from the LP with y fixed, for a MIP)."""
+    """Solve ``lp``; verify every plan; for an optimal plan also compute duals (for a MIP from the LP with y fixed).
+
+    A MIP solved with HiGHS is solved twice, with presolve on and off, and the
+    better verified plan is kept: HiGHS 1.16's MIP presolve has been seen to
+    report "Optimal" at ten times the true optimum on a model with a budget row
+    (the other run's feasible plan then refutes the first run's bound).
+    """
+    started = time.perf_counter()
+    if lp.is_mip and options.solver == "highs":
+        runs = [_solve_once(lp, options, with_duals, presolve) for presolve in ("on", "off")]
+        with_plans = [r for r in runs if r.status in ("optimal", "not_solved") and r.x is not None
+                      and not r.violations]
+        if with_plans:
+            result = min(with_plans, key=lambda r: (r.status != "optimal", r.objective))
+            objectives = [r.objective for r in with_plans]
+            if max(objectives) - min(objectives) > max(options.gap, 1e-9) * max(abs(min(objectives)), 1.0):
+                result.message = (result.message + "; " if result.message else "") + (
+                    "HiGHS with presolve on and off disagreed (objectives "
+                    + ", ".join(f"{o:,.2f}" for o in objectives) + "); the better verified plan is kept")
+        else:
+            result = runs[0]
+    else:
+        result = _solve_once(lp, options, with_duals)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _solve_once(lp: LinearProgram, options: SolveOptions, with_duals: bool, presolve: str = "on") -> Solution:
     import pulp
 
-    started = time.perf_counter()
     workdir = tempfile.mkdtemp(prefix="procure-") if options.solver == "cbc" else None
     try:
         prob, variables, constraints = to_pulp(lp)
         with quiet_stdout(not options.verbose):
-            stats = prob.solve(_solver(options, workdir))
+            stats = prob.solve(_solver(options, workdir, presolve))
         status = stats.status
         values = None
         if stats.has_solution:
@@ -181,7 +207,6 @@ def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_dua
             result.status = "not_solved"
             result.message = ("the solver's plan breaks constraints beyond tolerance: "
                               + "; ".join(result.violations[:5]))
-    result.seconds = time.perf_counter() - started
     return result
 
 
