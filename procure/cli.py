@@ -272,6 +272,125 @@ def _frontier(ctx, workbook, caps, model, output, json_path, strict, solver, tim
     return EXIT_OK if all(p.status != "not_solved" for p in points) else EXIT_NOT_SOLVED
 
 
+@app.command()
+def batch(
+    workbook: Annotated[Path, typer.Argument(help="The input workbook (.xlsx).")],
+    models: Annotated[list[Path], typer.Argument(help="Scenario files; the first is the baseline.")],
+    out_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder for the plans and the comparison.")]
+    = Path("outputs"),
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Scenarios solved in parallel.")] = 1,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 4 when any scenario meets one of: "
+                                          "shortfall, infeasible, not_optimal, budget, error.")] = "",
+    strict: Annotated[bool, typer.Option("--strict", help="Demand must be met in full.")] = False,
+    solver: SolverOpt = "highs",
+    time_limit: TimeLimitOpt = None,
+    gap: GapOpt = 1e-6,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """One plan per scenario plus a comparison workbook and JSON; gate CI with --fail-on."""
+    _run(quiet, verbose, lambda ctx: _batch(ctx, workbook, models, out_dir, workers, fail_on, strict, solver,
+                                            time_limit, gap, verbose))
+
+
+def _batch(ctx, workbook, models, out_dir, workers, fail_on, strict, solver, time_limit, gap, verbose) -> int:
+    import pandas as pd
+
+    from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
+    from procure.plan import check_output_path, write_json, write_tables
+    from procure.solve import SOLVERS, SolveOptions
+
+    conditions = [c.strip() for c in fail_on.split(",") if c.strip()]
+    unknown = [c for c in conditions if c not in FAIL_CONDITIONS]
+    if unknown:
+        raise ProcureError(f"--fail-on: unknown condition {', '.join(unknown)}; expected any of: "
+                           + ", ".join(FAIL_CONDITIONS))
+    if solver not in SOLVERS:
+        raise ProcureError(f"unknown solver '{solver}'; expected one of: {', '.join(SOLVERS)}")
+    if not workbook.is_file():
+        raise ProcureError(f"{workbook}: no such workbook")
+    options = SolveOptions(solver=solver, time_limit_s=time_limit, gap=gap, verbose=verbose)
+    jobs = [Job(workbook, model, out_dir, options, strict) for model in models]
+    with _progress(ctx, "batch", len(jobs)) as advance:
+        rows = compare(run_batch(jobs, workers, progress=lambda row: advance()))
+    comparison = pd.DataFrame([{k: v for k, v in r.items() if k != "traceback"} for r in rows])
+    stem = f"{workbook.stem}-comparison"
+    write_tables(check_output_path(out_dir / f"{stem}.xlsx", [workbook] + list(models)),
+                 {"Comparison": comparison})
+    met = failures(rows, conditions)
+    write_json({"workbook": str(workbook), "scenarios": rows, "fail_on": conditions, "failed": met},
+               out_dir / f"{stem}.json")
+    if not ctx.quiet:
+        view = Table(title="scenarios", show_edge=False)
+        for column in ("scenario", "status", "cost", "vs baseline", "shortfall", "China share", "budget used"):
+            view.add_column(column, justify="left" if column in ("scenario", "status") else "right")
+        for r in rows:
+            view.add_row(_escape(str(r["scenario"])), r["status"], _fmt_usd(r.get("objective_usd")),
+                         _fmt_usd(r.get("objective_usd_vs_baseline")),
+                         "-" if r.get("shortfall") is None else f"{r['shortfall']:,.6g}",
+                         _fmt_share(r.get("china_share")), _fmt_share(r.get("budget_used")))
+        ctx.say(view)
+        ctx.say(f"comparison written to {_escape(str(out_dir / (stem + '.xlsx')))}")
+    for r in rows:
+        if r["status"] == "error":
+            ctx.err.print(f"[bold red]error[/] in {_escape(str(r['scenario']))}: {_escape(r.get('message', ''))}")
+            if ctx.verbose and r.get("traceback"):
+                ctx.err.print(_escape(r["traceback"]))
+    if met:
+        for line in met:
+            ctx.err.print(f"[bold red]fail-on[/]: {_escape(line)}")
+        return EXIT_FAIL_ON
+    return EXIT_INPUT if any(r["status"] == "error" for r in rows) else EXIT_OK
+
+
+@app.command()
+def diff(
+    plan_a: Annotated[Path, typer.Argument(help="The earlier plan (.xlsx written by procure).")],
+    plan_b: Annotated[Path, typer.Argument(help="The later plan.")],
+    top: Annotated[int, typer.Option("--top", min=1, help="How many moved allocations to show.")] = 20,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the differences as JSON.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the differences as .xlsx.")]
+    = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """What changed between two plans: cost, spend, shortfall, China share, and the allocations that moved most."""
+    _run(quiet, verbose, lambda ctx: _diff(ctx, plan_a, plan_b, top, json_path, output))
+
+
+def _diff(ctx, plan_a, plan_b, top, json_path, output) -> int:
+    from procure.diff import diff_plans
+    from procure.plan import check_output_path, write_json, write_tables
+
+    result = diff_plans(plan_a, plan_b, top)
+    if json_path is not None:
+        write_json(result.to_json(), json_path)
+    if output is not None:
+        write_tables(check_output_path(output, [plan_a, plan_b]), {"Figures": result.figures, "Moves": result.moves})
+    if not ctx.quiet:
+        figures = Table(title=f"{plan_a.name} -> {plan_b.name}", show_edge=False)
+        for column in ("figure", "plan A", "plan B", "change"):
+            figures.add_column(column, justify="left" if column == "figure" else "right")
+        for r in result.figures.to_dict("records"):
+            share = "share" in r["figure"]
+            fmt = (lambda v: "-" if v != v else f"{v:.2%}") if share else (lambda v: "-" if v != v else f"{v:,.2f}")
+            figures.add_row(r["figure"], fmt(r["plan_a"]), fmt(r["plan_b"]), fmt(r["change"]))
+        ctx.say(figures)
+        for note in result.notes:
+            ctx.say(f"note: {_escape(note)}")
+        if result.moves.empty:
+            ctx.say("no allocation moved")
+        else:
+            moves = Table(title="allocations that moved most", show_edge=False)
+            for column in ("supplier", "country", "mineral", "period", "before", "after", "change"):
+                moves.add_column(column, justify="right" if column in ("before", "after", "change") else "left")
+            for r in result.moves.to_dict("records"):
+                moves.add_row(_escape(str(r["supplier"])), _escape(str(r["country"])), _escape(str(r["mineral"])),
+                              str(r["period"]), f"{r['before']:,.6g}", f"{r['after']:,.6g}", f"{r['change']:+,.6g}")
+            ctx.say(moves)
+    return EXIT_OK
+
+
 class _progress:
     """A rich progress bar on a terminal; nothing when piped or quiet. Yields an ``advance()`` callable."""
 

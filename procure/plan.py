@@ -101,6 +101,12 @@ def _json_default(value):
 
 def write_plan(report: Report, path: Path) -> None:
     """Write every table of ``report`` to ``path`` atomically."""
+    tables = {name: report.tables[name] for name in SHEET_ORDER[1:] if name in report.tables}
+    write_tables(path, tables, summary=report.summary)
+
+
+def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None) -> None:
+    """A workbook of ``tables`` (one sheet each, split when too long), after an item/value Summary if given."""
     import xlsxwriter
 
     path = Path(path)
@@ -110,11 +116,12 @@ def write_plan(report: Report, path: Path) -> None:
             "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
             "nan_inf_to_errors": False, "constant_memory": False,
         })
+        book.procure_used = set()
         formats = _Formats(book)
-        _write_summary(book, formats, report.summary)
-        for name in SHEET_ORDER[1:]:
-            if name in report.tables:
-                _write_table(book, formats, name, report.tables[name])
+        if summary is not None:
+            _write_summary(book, formats, summary)
+        for name, table in tables.items():
+            _write_table(book, formats, name, table)
         try:
             book.close()
         except Exception as exc:  # xlsxwriter wraps OS errors in its own types
@@ -171,7 +178,7 @@ def _sheet_title(name: str, used: set[str]) -> str:
 
 def _write_summary(book, formats: _Formats, items) -> None:
     sheet = book.add_worksheet("Summary")
-    book.procure_used = {"summary"}
+    book.procure_used.add("summary")
     sheet.write_string(0, 0, "item", formats.header)
     sheet.write_string(0, 1, "value", formats.header)
     for r, (item, value) in enumerate(items, start=1):

@@ -419,6 +419,15 @@ def _spend_by_period(outcome: Outcome, f: _Facts) -> np.ndarray:
     return spend
 
 
+def reserve_days_at_end(f: _Facts) -> float | None:
+    """Days of cover at the end of the horizon, for the mineral with the least (minerals with demand then)."""
+    inst = f.inst
+    last_demand = inst.demand[:, -1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        days = np.where(last_demand > 0, f.reserve[:, -1] / last_demand * inst.policy.days_per_period, np.nan)
+    return float(np.nanmin(days)) if np.isfinite(days).any() else None
+
+
 def summary_items(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame, input_name: str,
                   run_date) -> list[tuple[str, object]]:
     data, inst, solution, policy = outcome.data, outcome.instance, outcome.solution, outcome.instance.policy
@@ -452,6 +461,9 @@ def summary_items(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame,
             items += [("china_share_worst_mineral", data.names.mineral(inst.mineral_keys[worst])),
                       ("china_share_worst_value", per_mineral[worst])]
         items.append(("share_basis", policy.share_basis))
+        days = reserve_days_at_end(f)
+        if days is not None:
+            items.append(("reserve_days_min_end", days))
     if outcome.relaxed is not None:
         items.append(("relaxations_needed", len(relaxations)))
     items += [

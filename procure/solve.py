@@ -1,11 +1,13 @@
-"""Solve a :class:`~procure.formulation.LinearProgram` with PuLP, prove the status, verify the plan.
+"""Solve a :class:`~procure.formulation.LinearProgram`, prove the status, verify the plan.
 
-The matrix model is handed to PuLP with generated ASCII names (``x_12``,
-``r_3``: never data strings, which PuLP would mangle and could collide), solved
-with HiGHS in-process or with CBC, and the values, duals and reduced costs are
-read back by column and row position. A plan is accepted only when the solver
-proves it (a time limit or an iteration limit is not optimal), and every plan
-is re-checked against every constraint and bound from its own numbers.
+HiGHS (the default) gets the matrix in one in-process ``passModel`` call: no
+text files, no per-variable Python objects. CBC goes through PuLP: the matrix
+becomes a PuLP model with generated ASCII names (``x_12``, ``r_3``: never data
+strings, which PuLP would mangle and could collide) and PuLP's ``COIN_CMD``
+runs CBC in a private temporary folder. Either way values, duals and reduced
+costs are read back by column and row position. A plan is accepted only when
+the solver proves it (a time limit or an iteration limit is not optimal), and
+every plan is re-checked against every constraint and bound from its own numbers.
 """
 
 from __future__ import annotations
@@ -118,19 +120,105 @@ def to_pulp(lp: LinearProgram):
     return prob, variables, constraints
 
 
-def _solver(options: SolveOptions, workdir: str | None, presolve: str = "on"):
+def _cbc(options: SolveOptions, workdir: str):
     import pulp
 
-    if options.solver == "highs":
-        return pulp.HiGHS(msg=options.verbose, timeLimit=options.time_limit_s, gapRel=options.gap,
-                          random_seed=0, output_flag=options.verbose, presolve=presolve)
-    if options.solver == "cbc":
-        # CBC runs as a process writing files: give it a private folder (parallel runs never collide)
-        solver = pulp.COIN_CMD(msg=options.verbose, timeLimit=options.time_limit_s, gapRel=options.gap,
-                               threads=1, options=["randomCbcSeed 1"])
-        solver.tmpDir = workdir
-        return solver
-    raise SolverError(f"unknown solver '{options.solver}'; expected one of: {', '.join(SOLVERS)}")
+    # CBC runs as a process writing files: a private folder, so parallel runs never collide
+    solver = pulp.COIN_CMD(msg=options.verbose, timeLimit=options.time_limit_s, gapRel=options.gap,
+                           threads=1, options=["randomCbcSeed 1"])
+    solver.tmpDir = workdir
+    return solver
+
+
+@dataclass
+class _Raw:
+    """What one solver run returned, before procure judges it."""
+
+    kind: str  # optimal | gap_limit | infeasible | stopped
+    detail: str
+    values: np.ndarray | None = None
+    best_bound: float | None = None
+    row_dual: np.ndarray | None = None
+    col_dual: np.ndarray | None = None
+
+
+def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:
+    """Hand the matrix to HiGHS in one call and run it; deterministic settings."""
+    import highspy
+
+    with quiet_stdout(not options.verbose):
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", bool(options.verbose))
+        highs.setOptionValue("random_seed", 0)
+        highs.setOptionValue("presolve", presolve)
+        highs.setOptionValue("mip_rel_gap", float(options.gap))
+        if options.time_limit_s is not None:
+            highs.setOptionValue("time_limit", float(options.time_limit_s))
+        model = highspy.HighsLp()
+        model.num_col_ = lp.n_cols
+        model.num_row_ = lp.n_rows
+        model.col_cost_ = lp.col_cost
+        model.col_lower_ = lp.col_lower
+        model.col_upper_ = lp.col_upper
+        model.row_lower_ = lp.row_lower
+        model.row_upper_ = lp.row_upper
+        model.offset_ = lp.objective_constant
+        model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        model.a_matrix_.num_col_ = lp.n_cols
+        model.a_matrix_.num_row_ = lp.n_rows
+        model.a_matrix_.start_ = lp.a_start.astype(np.int32)
+        model.a_matrix_.index_ = lp.a_index
+        model.a_matrix_.value_ = lp.a_value
+        if lp.is_mip:
+            model.integrality_ = np.where(lp.col_integer, highspy.HighsVarType.kInteger,
+                                          highspy.HighsVarType.kContinuous).tolist()
+        if highs.passModel(model) == highspy.HighsStatus.kError:
+            raise SolverError("HiGHS refused the model (a bug in procure; please report it)")
+        highs.run()
+    status = highs.getModelStatus()
+    info = highs.getInfo()
+    M = highspy.HighsModelStatus
+    detail = highs.modelStatusToString(status)
+    has_values = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    values = np.asarray(highs.getSolution().col_value) if has_values else None
+    bound = info.mip_dual_bound if lp.is_mip and np.isfinite(info.mip_dual_bound) else None
+    if status == M.kOptimal:
+        solution = highs.getSolution()
+        duals = (np.asarray(solution.row_dual), np.asarray(solution.col_dual)) \
+            if not lp.is_mip and solution.dual_valid else (None, None)
+        return _Raw("optimal", detail, values, bound, *duals)
+    if status == M.kInfeasible or (status in (M.kUnboundedOrInfeasible, M.kUnbounded) and values is None):
+        # every cost and every variable is >= 0, so the model cannot be unbounded:
+        # "unbounded or infeasible" from presolve means infeasible
+        return _Raw("infeasible", detail)
+    return _Raw("stopped", detail, values, bound)
+
+
+def _run_cbc(lp: LinearProgram, options: SolveOptions) -> _Raw:
+    """Solve through PuLP's COIN_CMD; the temporary folder is removed also on Ctrl-C."""
+    import pulp
+
+    workdir = tempfile.mkdtemp(prefix="procure-cbc-")
+    try:
+        prob, variables, constraints = to_pulp(lp)
+        with quiet_stdout(not options.verbose):
+            stats = prob.solve(_cbc(options, workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    values = np.array([v.varValue if v.varValue is not None else 0.0 for v in variables]) \
+        if stats.has_solution else None
+    S = pulp.LpSolveStatus
+    if stats.status == S.Optimal and values is not None:
+        row_dual = col_dual = None
+        if not lp.is_mip:
+            row_dual = np.array([c.pi if c.pi is not None else 0.0 for c in constraints])
+            col_dual = np.array([v.dj if v.dj is not None else 0.0 for v in variables])
+        return _Raw("optimal", stats.status_str, values, stats.best_bound, row_dual, col_dual)
+    if stats.status == S.GapLimit and values is not None:
+        return _Raw("gap_limit", stats.status_str, values, stats.best_bound)
+    if stats.status == S.Infeasible or (stats.status in (S.Unbounded, S.Undefined) and values is None):
+        return _Raw("infeasible", stats.status_str)
+    return _Raw("stopped", stats.status_str, values, stats.best_bound)
 
 
 def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_duals: bool = True) -> Solution:
@@ -162,43 +250,27 @@ def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_dua
 
 
 def _solve_once(lp: LinearProgram, options: SolveOptions, with_duals: bool, presolve: str = "on") -> Solution:
-    import pulp
-
-    workdir = tempfile.mkdtemp(prefix="procure-") if options.solver == "cbc" else None
-    try:
-        prob, variables, constraints = to_pulp(lp)
-        with quiet_stdout(not options.verbose):
-            stats = prob.solve(_solver(options, workdir, presolve))
-        status = stats.status
-        values = None
-        if stats.has_solution:
-            values = np.array([v.varValue if v.varValue is not None else 0.0 for v in variables])
-        S = pulp.LpSolveStatus
-        if status == S.GapLimit and values is not None and _within_gap(lp, values, stats.best_bound, options):
-            status = S.Optimal  # CLI.md: solved "to optimality (or within --gap)"
-        if status == S.Optimal and values is not None:
-            result = Solution("optimal", options.solver, 0.0, x=values,
-                              objective=lp.objective_value(values), best_bound=stats.best_bound,
-                              gap=_gap(lp, values, stats.best_bound))
-            if with_duals and not lp.is_mip:
-                result.row_dual = np.array([c.pi if c.pi is not None else 0.0 for c in constraints])
-                result.col_dual = np.array([v.dj if v.dj is not None else 0.0 for v in variables])
-        elif status == S.Infeasible:
-            result = Solution("infeasible", options.solver, 0.0, message="the model is infeasible")
-        elif status in (S.Unbounded, S.Undefined) and not stats.has_solution:
-            # every cost is >= 0 and every variable >= 0, so the model cannot be unbounded:
-            # HiGHS says "unbounded or infeasible" when presolve finds it infeasible
-            result = Solution("infeasible", options.solver, 0.0,
-                              message=f"the solver reported {stats.status_str}: no feasible plan")
-        else:
-            result = Solution("not_solved", options.solver, 0.0, x=values,
-                              objective=lp.objective_value(values) if values is not None else None,
-                              best_bound=stats.best_bound,
-                              gap=_gap(lp, values, stats.best_bound) if values is not None else None,
-                              message=f"the solver stopped without proving optimality ({stats.status_str})")
-    finally:
-        if workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+    if options.solver == "highs":
+        raw = _run_highs(lp, options, presolve)
+    elif options.solver == "cbc":
+        raw = _run_cbc(lp, options)
+    else:
+        raise SolverError(f"unknown solver '{options.solver}'; expected one of: {', '.join(SOLVERS)}")
+    values = raw.values
+    proven = raw.kind == "optimal" or (raw.kind == "gap_limit" and _within_gap(lp, values, raw.best_bound, options))
+    if proven and values is not None:
+        result = Solution("optimal", options.solver, 0.0, x=values, objective=lp.objective_value(values),
+                          best_bound=raw.best_bound, gap=_gap(lp, values, raw.best_bound))
+        if with_duals and raw.row_dual is not None:
+            result.row_dual, result.col_dual = raw.row_dual, raw.col_dual
+    elif raw.kind == "infeasible":
+        result = Solution("infeasible", options.solver, 0.0, message=f"the model is infeasible ({raw.detail})")
+    else:
+        result = Solution("not_solved", options.solver, 0.0, x=values,
+                          objective=lp.objective_value(values) if values is not None else None,
+                          best_bound=raw.best_bound,
+                          gap=_gap(lp, values, raw.best_bound) if values is not None else None,
+                          message=f"the solver stopped without proving optimality ({raw.detail})")
     if result.x is not None and lp.is_mip:
         _polish_with_fixed_lp(lp, result, options, with_duals)
     if result.x is not None:

@@ -309,3 +309,36 @@ def _has_value(value: object) -> bool:
     if isinstance(value, str):
         return value.strip() != ""
     return True
+
+
+def read_plan(path: str | Path):
+    """A plan workbook written by procure: its Summary as {item: value} and its Allocation as a DataFrame."""
+    import openpyxl
+    import pandas as pd
+
+    path = Path(path)
+    _check_container(path)
+    _inspect_package(path)
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise InputError([Problem(f"cannot be opened as a plan workbook ({type(exc).__name__}: {exc})",
+                                  file=str(path))]) from None
+    try:
+        if "Summary" not in book.sheetnames:
+            raise InputError([Problem("is not a procure plan (no Summary sheet)", file=str(path))])
+        summary = {}
+        for row in book["Summary"].iter_rows(min_row=2, values_only=True):
+            if row and row[0] is not None:
+                summary[str(row[0])] = row[1] if len(row) > 1 else None
+        frames = []
+        for title in book.sheetnames:  # Allocation, and its continuation sheets when split
+            if title == "Allocation" or re.fullmatch(r"Allocation \d+", title):
+                rows = list(book[title].iter_rows(values_only=True))
+                if rows:
+                    frames.append(pd.DataFrame(rows[1:], columns=rows[0]))
+    finally:
+        book.close()
+    allocation = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["supplier", "country", "mineral", "period", "quantity"])
+    return summary, allocation

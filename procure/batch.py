@@ -1,0 +1,136 @@
+"""One plan per scenario, in parallel processes, and a comparison of them all (``procure batch``).
+
+Each scenario is solved in its own process from file paths (nothing unpicklable
+crosses a process boundary); a scenario that fails is reported in its row and
+does not stop the others. The first scenario is the baseline of the comparison.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from procure.errors import InputError, ProcureError
+from procure.solve import SolveOptions
+
+FAIL_CONDITIONS = ("shortfall", "infeasible", "not_optimal", "budget", "error")
+SHORTFALL_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Job:
+    workbook: Path
+    model: Path | None
+    out_dir: Path
+    options: SolveOptions
+    strict: bool
+
+
+def _safe(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "scenario"
+
+
+def run_job(job: Job) -> dict:
+    """Solve one scenario and write its plan and JSON; return its comparison row (never raises)."""
+    from procure.pipeline import load, optimize
+    from procure.plan import check_output_path, write_json, write_plan
+    from procure.report import build_report
+
+    name = job.model.stem if job.model is not None else "base"
+    row: dict = {"scenario": name, "model": str(job.model) if job.model else "", "status": "error"}
+    try:
+        data = load(job.workbook, job.model)
+        name = data.policy.scenario
+        row["scenario"] = name
+        plan = check_output_path(job.out_dir / f"{job.workbook.stem}-{_safe(name)}-plan.xlsx",
+                                 [job.workbook] + ([job.model] if job.model else []))
+        outcome = optimize(data, job.options, strict=job.strict)
+        report = build_report(outcome, input_name=job.workbook.name)
+        if outcome.solution.has_plan or outcome.status == "infeasible":
+            write_plan(report, plan)
+            row["plan"] = str(plan)
+        write_json(report.json, plan.with_suffix(".json"))
+        summary = dict(report.summary)
+        row.update({
+            "status": outcome.status,
+            "objective_usd": report.json.get("objective"),
+            "spend_usd": report.json.get("spend"),
+            "shortfall": report.json.get("shortfall"),
+            "china_share": report.json.get("china_share"),
+            "worst_mineral": summary.get("china_share_worst_mineral", ""),
+            "worst_mineral_china_share": summary.get("china_share_worst_value"),
+            "reserve_days_min": summary.get("reserve_days_min_end"),
+            "budget_used": summary.get("budget_total_used", summary.get("budget_per_period_used_max")),
+            "budget_relaxed": any(r["constraint"].startswith(("horizon budget", "per-period budget"))
+                                  for r in report.json.get("relaxations", [])),
+            "message": outcome.solution.message,
+        })
+    except InputError as exc:
+        row["message"] = "; ".join(str(p) for p in exc.problems[:5]) + (
+            f" (+{len(exc.problems) - 5} more)" if len(exc.problems) > 5 else "")
+    except ProcureError as exc:
+        row["message"] = str(exc)
+    except Exception as exc:  # a bug in one scenario must not stop the batch
+        row["message"] = f"internal error: {type(exc).__name__}: {exc}"
+        row["traceback"] = traceback.format_exc()
+    return row
+
+
+def run_batch(jobs: list[Job], workers: int, progress: Callable[[dict], None] | None = None) -> list[dict]:
+    """Run every job (in ``workers`` processes when > 1); rows come back in the jobs' order."""
+    rows: list[dict | None] = [None] * len(jobs)
+    if workers <= 1 or len(jobs) <= 1:
+        for i, job in enumerate(jobs):
+            rows[i] = run_job(job)
+            if progress:
+                progress(rows[i])
+        return rows  # type: ignore[return-value]
+    context = multiprocessing.get_context("spawn")  # no inherited state, same on every platform
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                rows[i] = future.result()
+            except Exception as exc:  # the worker process itself died
+                rows[i] = {"scenario": str(jobs[i].model or "base"), "status": "error",
+                           "message": f"worker failed: {type(exc).__name__}: {exc}"}
+            if progress:
+                progress(rows[i])
+    return rows  # type: ignore[return-value]
+
+
+def compare(rows: list[dict]) -> list[dict]:
+    """Add the difference against the first scenario (the baseline) to every row."""
+    base = rows[0] if rows else {}
+    for row in rows:
+        for key in ("objective_usd", "spend_usd", "shortfall", "china_share"):
+            value, reference = row.get(key), base.get(key)
+            row[f"{key}_vs_baseline"] = (value - reference) if value is not None and reference is not None \
+                else None
+    return rows
+
+
+def failures(rows: list[dict], conditions: list[str]) -> list[str]:
+    """Which ``--fail-on`` conditions the rows meet, each as a sentence naming the scenario."""
+    met = []
+    for row in rows:
+        name = row.get("scenario")
+        status = row.get("status")
+        if "error" in conditions and status == "error":
+            met.append(f"{name}: error ({row.get('message', '')})")
+        if "infeasible" in conditions and status == "infeasible":
+            met.append(f"{name}: infeasible")
+        if "not_optimal" in conditions and status in ("not_solved", "error"):
+            met.append(f"{name}: not optimal ({status})")
+        if "shortfall" in conditions and (row.get("shortfall") or 0) > SHORTFALL_TOL:
+            met.append(f"{name}: shortfall {row['shortfall']:,.6g}")
+        if "budget" in conditions and ((row.get("budget_used") or 0) >= 1 - 1e-9 or row.get("budget_relaxed")):
+            met.append(f"{name}: budget exhausted or exceeded")
+    return met
