@@ -142,10 +142,28 @@ class _Raw:
     col_dual: np.ndarray | None = None
 
 
+def row_scale(lp: LinearProgram) -> np.ndarray:
+    """Power-of-two factors that bring each row's largest coefficient near 1.
+
+    A budget row holds prices and fixed costs up to 1e8 against a right side
+    near 1e11; HiGHS's MIP checks rows with absolute tolerances, and on the
+    unscaled sample it reported "infeasible", or "optimal" at ten times the
+    optimum. Scaling a row by a power of two changes no solution and loses no
+    bits; the row's dual is scaled back by the same factor.
+    """
+    rows = np.repeat(np.arange(lp.n_rows), np.diff(lp.a_start))
+    largest = np.zeros(lp.n_rows)
+    np.maximum.at(largest, rows, np.abs(lp.a_value))
+    exponent = np.round(np.log2(np.where(largest > 0, largest, 1.0)))
+    return np.exp2(-exponent)
+
+
 def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:
-    """Hand the matrix to HiGHS in one call and run it; deterministic settings."""
+    """Hand the row-scaled matrix to HiGHS in one call and run it; deterministic settings."""
     import highspy
 
+    scale = row_scale(lp)
+    coefficient_scale = np.repeat(scale, np.diff(lp.a_start))
     with quiet_stdout(not options.verbose):
         highs = highspy.Highs()
         highs.setOptionValue("output_flag", bool(options.verbose))
@@ -160,15 +178,15 @@ def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:
         model.col_cost_ = lp.col_cost
         model.col_lower_ = lp.col_lower
         model.col_upper_ = lp.col_upper
-        model.row_lower_ = lp.row_lower
-        model.row_upper_ = lp.row_upper
+        model.row_lower_ = lp.row_lower * scale
+        model.row_upper_ = lp.row_upper * scale
         model.offset_ = lp.objective_constant
         model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
         model.a_matrix_.num_col_ = lp.n_cols
         model.a_matrix_.num_row_ = lp.n_rows
         model.a_matrix_.start_ = lp.a_start.astype(np.int32)
         model.a_matrix_.index_ = lp.a_index
-        model.a_matrix_.value_ = lp.a_value
+        model.a_matrix_.value_ = lp.a_value * coefficient_scale
         if lp.is_mip:
             model.integrality_ = np.where(lp.col_integer, highspy.HighsVarType.kInteger,
                                           highspy.HighsVarType.kContinuous).tolist()
@@ -184,7 +202,7 @@ def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:
     bound = info.mip_dual_bound if lp.is_mip and np.isfinite(info.mip_dual_bound) else None
     if status == M.kOptimal:
         solution = highs.getSolution()
-        duals = (np.asarray(solution.row_dual), np.asarray(solution.col_dual)) \
+        duals = (np.asarray(solution.row_dual) * scale, np.asarray(solution.col_dual)) \
             if not lp.is_mip and solution.dual_valid else (None, None)
         return _Raw("optimal", detail, values, bound, *duals)
     if status == M.kInfeasible or (status in (M.kUnboundedOrInfeasible, M.kUnbounded) and values is None):
@@ -245,8 +263,24 @@ def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_dua
             result = runs[0]
     else:
         result = _solve_once(lp, options, with_duals)
+    if lp.is_mip and result.status == "infeasible" and _feasible_unsigned(lp, options):
+        # leaving every optional agreement unsigned is feasible, so the MIP is too: the solver erred
+        other = replace(options, solver="cbc" if options.solver == "highs" else "highs")
+        second = _solve_once(lp, other, with_duals)
+        second.message = (second.message + "; " if second.message else "") + (
+            f"{options.solver} wrongly reported the model infeasible; solved with {other.solver}")
+        result = second
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _feasible_unsigned(lp: LinearProgram, options: SolveOptions) -> bool:
+    """Whether the LP with every integer variable at 0 (no optional agreement signed) has a plan."""
+    lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
+    lower[lp.col_integer] = 0.0
+    upper[lp.col_integer] = 0.0
+    unsigned = replace(lp, col_lower=lower, col_upper=upper, col_integer=np.zeros(lp.n_cols, dtype=bool))
+    return _solve_once(unsigned, replace(options, time_limit_s=None), False).status == "optimal"
 
 
 def _solve_once(lp: LinearProgram, options: SolveOptions, with_duals: bool, presolve: str = "on") -> Solution:

@@ -1,0 +1,182 @@
+"""Shadow prices, reduced costs, rule prices, the frontier, batch and diff, on hand-worked cases."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import objective
+from procure.analysis import frontier, parse_caps, price_rules
+from procure.cli import app
+from procure.report import build_report
+
+runner = CliRunner()
+
+
+def two_offers(cap=None, **policy):
+    """China 1/t and Canada 3/t for 10 t of Ga in 2027."""
+    return dict(minerals=[{"mineral": "Ga", **({"max_china_share": cap} if cap is not None else {})}],
+                demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
+                offers=[{"supplier": "Sino", "country": "China", "mineral": "Ga", "price": 1, "capacity": 100},
+                        {"supplier": "Maple", "country": "Canada", "mineral": "Ga", "price": 3, "capacity": 100}],
+                policy=policy or None)
+
+
+def test_marginal_cost_of_demand_is_the_marginal_suppliers_price(solve_book):
+    # A (2/t) has only 5 t; the 6th unit onwards comes from B at 5/t: marginal cost 5.
+    out = solve_book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
+                     offers=[{"supplier": "A", "country": "Canada", "mineral": "Ga", "price": 2, "capacity": 5},
+                             {"supplier": "B", "country": "Chile", "mineral": "Ga", "price": 5, "capacity": 100}])
+    table = build_report(out, input_name="t").tables["Minerals"]
+    assert table.loc[0, "marginal_cost_usd"] == pytest.approx(5.0)
+
+
+def test_reduced_cost_says_how_much_cheaper_an_unused_offer_must_be(solve_book):
+    # B at 5/t is unused while A sells at 2/t with room to spare: B must be 3 cheaper.
+    out = solve_book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
+                     offers=[{"supplier": "A", "country": "Canada", "mineral": "Ga", "price": 2, "capacity": 50},
+                             {"supplier": "B", "country": "Chile", "mineral": "Ga", "price": 5, "capacity": 100}])
+    offers = build_report(out, input_name="t").tables["Offers"].set_index("supplier")
+    assert offers.loc["B", "reduced_cost_usd"] == pytest.approx(3.0)
+    assert offers.loc["A", "reduced_cost_usd"] == pytest.approx(0.0)
+
+
+def test_china_cap_shadow_price_matches_a_small_change(solve_book):
+    # cost(a) = 10 a x 1 + 10 (1 - a) x 3 = 30 - 20 a: tightening the cap by one point (0.01) costs 0.2.
+    out = solve_book(**two_offers(cap=0.3))
+    row = build_report(out, input_name="t").tables["Constraints"].iloc[0]
+    assert row["constraint"].startswith("China exposure cap") and row["binding"] == "yes"
+    assert row["cost_of_tightening_usd"] == pytest.approx(0.2)
+    tighter = solve_book(**two_offers(cap=0.29))
+    assert objective(tighter) - objective(out) == pytest.approx(row["cost_of_tightening_usd"])
+
+
+def test_budget_shadow_price(solve_book):
+    # demand 10 at 5, budget 30, P = 50: one more dollar buys 0.2 t, saving 0.2 x 50 = 10 of penalty
+    # for 1 of spend: the objective falls by 9 per dollar.
+    out = solve_book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
+                     offers=[{"supplier": "A", "country": "Canada", "mineral": "Ga", "price": 5, "capacity": 100}],
+                     policy={"budget_total": 30})
+    row = build_report(out, input_name="t").tables["Constraints"].iloc[0]
+    assert row["constraint"].startswith("horizon budget")
+    assert row["cost_of_tightening_usd"] == pytest.approx(9.0)
+
+
+def test_mip_shadow_prices_come_from_the_fixed_lp_and_say_so(solve_book):
+    # optional deal 4/t with fixed cost 20 is signed (60 < 100); with y fixed, the marginal unit costs 4.
+    out = solve_book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
+                     offers=[{"supplier": "Spot", "country": "Canada", "mineral": "Ga", "price": 10, "capacity": 100},
+                             {"supplier": "Deal", "country": "Chile", "mineral": "Ga", "price": 4, "capacity": 100,
+                              "agreement": "optional", "fixed_cost": 20}])
+    report = build_report(out, input_name="t")
+    assert dict(report.summary)["shadow prices"].startswith("from the LP with agreement decisions fixed")
+    assert report.tables["Minerals"].loc[0, "marginal_cost_usd"] == pytest.approx(4.0)
+
+
+def test_rule_prices_equal_resolve_differences(solve_book):
+    # China cap 0.3 and country cap 0.8: 3 x 1 + 7 x 3 = 24.
+    # Without the China cap the country cap binds: 8 x 1 + 2 x 3 = 14, so the China cap costs 10.
+    # Without the country cap the China cap still binds: 24, so the country cap costs 0.
+    out = solve_book(**two_offers(cap=0.3, max_country_share=0.8))
+    costs = {c.rule: c for c in price_rules(out)}
+    assert set(costs) == {"china_cap", "country_caps"}
+    assert costs["china_cap"].objective_without_usd == pytest.approx(14.0)
+    assert costs["china_cap"].cost_usd == pytest.approx(10.0)
+    without = solve_book(**two_offers(max_country_share=0.8))
+    assert costs["china_cap"].objective_without_usd == pytest.approx(objective(without))
+    assert costs["country_caps"].cost_usd == pytest.approx(0.0)
+
+
+def test_parse_caps():
+    assert parse_caps("0:1:0.25") == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert parse_caps("0.5, 0.1") == [0.1, 0.5]
+    for bad in ("0:1:0", "a,b", "0:2:1", ""):
+        with pytest.raises(ValueError):
+            parse_caps(bad)
+
+
+def test_frontier_cost_never_rises_as_the_cap_loosens(solve_book):
+    from procure.solve import SolveOptions
+
+    out = solve_book(**two_offers())
+    points = frontier(out.instance, parse_caps("0:1:0.1"), SolveOptions())
+    costs = [p.objective_usd for p in points]
+    assert all(b <= a + 1e-9 for a, b in zip(costs, costs[1:]))
+    # endpoints by hand: cap 0 -> all Canadian, 30; cap 1 -> all Chinese, 10
+    assert costs[0] == pytest.approx(30.0) and costs[-1] == pytest.approx(10.0)
+    assert points[3].china_share == pytest.approx(0.3)
+
+
+def test_frontier_on_the_sample_is_monotone(tmp_path):
+    js = tmp_path / "f.json"
+    from procure.starter import bundled_sample
+
+    result = runner.invoke(app, ["frontier", str(bundled_sample()), "--caps", "0,0.2,0.5,1", "-o",
+                                 str(tmp_path / "f.xlsx"), "--json", str(js), "-q"])
+    assert result.exit_code == 0, result.output
+    costs = [p["objective_usd"] for p in json.loads(js.read_text())["points"]]
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(costs, costs[1:]))
+
+
+def test_batch_with_a_failing_scenario_still_writes_the_others(book, tmp_path):
+    wb = book(**two_offers())
+    good = tmp_path / "capped.toml"
+    good.write_text('[policy]\nmax_china_share = 0.3\n')
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[policy]\nmax_china_shar = 0.3\n')
+    out = tmp_path / "runs"
+    result = runner.invoke(app, ["batch", str(wb), str(good), str(broken), "-o", str(out), "--workers", "2",
+                                 "--fail-on", "error", "-q"])
+    assert result.exit_code == 4, result.output
+    assert "unknown policy key" in result.output
+    comparison = json.loads((out / f"{wb.stem}-comparison.json").read_text())
+    rows = {r["scenario"]: r for r in comparison["scenarios"]}
+    assert rows["capped"]["status"] == "optimal" and rows["capped"]["objective_usd"] == pytest.approx(24.0)
+    assert rows["broken"]["status"] == "error"
+    assert (out / f"{wb.stem}-capped-plan.xlsx").exists()
+    assert (out / f"{wb.stem}-comparison.xlsx").exists()
+
+
+def test_batch_fail_on_shortfall_and_baseline_difference(book, tmp_path):
+    wb = book(**two_offers())
+    base, cut = tmp_path / "base.toml", tmp_path / "cut.toml"
+    base.write_text('name = "base-case"\n')
+    cut.write_text('[[shock]]\ncountry = "Canada"\ncapacity = 0.05\n[[shock]]\ncountry = "China"\ncapacity = 0\n')
+    out = tmp_path / "runs"
+    clean = runner.invoke(app, ["batch", str(wb), str(base), "-o", str(out), "--fail-on", "shortfall", "-q"])
+    assert clean.exit_code == 0, clean.output
+    gated = runner.invoke(app, ["batch", str(wb), str(base), str(cut), "-o", str(out), "--fail-on", "shortfall",
+                                "-q"])
+    assert gated.exit_code == 4 and "cut: shortfall 5" in gated.output
+    rows = json.loads((out / f"{wb.stem}-comparison.json").read_text())["scenarios"]
+    # base 10 x 1 = 10; cut: 5 t from Canada at 3 (15) + 5 t short at 30 (150) = 165
+    assert rows[1]["objective_usd_vs_baseline"] == pytest.approx(155.0)
+
+
+def test_diff_of_a_plan_with_itself_is_empty(book, tmp_path):
+    plan = tmp_path / "p.xlsx"
+    assert runner.invoke(app, ["solve", str(book(**two_offers(cap=0.3))), "-o", str(plan), "-q"]).exit_code == 0
+    js = tmp_path / "d.json"
+    result = runner.invoke(app, ["diff", str(plan), str(plan), "--json", str(js)])
+    assert result.exit_code == 0 and "no allocation moved" in result.output
+    data = json.loads(js.read_text())
+    assert data["moves"] == [] and all(f["change"] == 0 for f in data["figures"])
+
+
+def test_diff_reports_moved_allocations(book, tmp_path):
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    assert runner.invoke(app, ["solve", str(book(**two_offers())), "-o", str(a), "-q"]).exit_code == 0
+    assert runner.invoke(app, ["solve", str(book(**two_offers(cap=0.3))), "-o", str(b), "-q"]).exit_code == 0
+    js = tmp_path / "d.json"
+    assert runner.invoke(app, ["diff", str(a), str(b), "--json", str(js), "-o", str(tmp_path / "d.xlsx")]
+                         ).exit_code == 0
+    data = json.loads(js.read_text())
+    moves = {m["supplier"]: m for m in data["moves"]}
+    # uncapped: 10 t Chinese; capped: 3 Chinese + 7 Canadian
+    assert moves["Sino"]["change"] == pytest.approx(-7.0) and moves["Maple"]["change"] == pytest.approx(7.0)
+    cost = next(f for f in data["figures"] if f["figure"].startswith("cost"))
+    assert cost["change"] == pytest.approx(14.0)
+    assert np.isclose(cost["plan_a"], 10.0)
