@@ -75,7 +75,8 @@ def _grouped(allocation: pd.DataFrame) -> pd.DataFrame:
 
 
 def _moves(a: pd.DataFrame, b: pd.DataFrame, top: int) -> pd.DataFrame:
-    joined = _grouped(a).join(_grouped(b), how="outer", lsuffix="_a", rsuffix="_b").fillna(0.0)
+    joined = _grouped(a).merge(_grouped(b), how="outer", left_index=True, right_index=True,
+                               suffixes=("_a", "_b")).fillna(0.0)
     joined["change"] = joined["quantity_b"] - joined["quantity_a"]
     scale = np.maximum(1.0, np.maximum(joined["quantity_a"].abs(), joined["quantity_b"].abs()))
     moved = joined[joined["change"].abs() > MOVE_TOL * scale].copy()

@@ -161,7 +161,7 @@ def test_diff_of_a_plan_with_itself_is_empty(book, tmp_path):
     assert runner.invoke(app, ["solve", str(book(**two_offers(cap=0.3))), "-o", str(plan), "-q"]).exit_code == 0
     js = tmp_path / "d.json"
     result = runner.invoke(app, ["diff", str(plan), str(plan), "--json", str(js)])
-    assert result.exit_code == 0 and "no allocation moved" in result.output
+    assert result.exit_code == 0 and "no allocation moved" in result.output, result.output
     data = json.loads(js.read_text())
     assert data["moves"] == [] and all(f["change"] == 0 for f in data["figures"])
 
