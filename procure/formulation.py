@@ -108,7 +108,7 @@ class LinearProgram:
         """A x, computed from the matrix (used to verify a solution independently of the solver)."""
         products = self.a_value * x[self.a_index]
         row_of_term = np.repeat(np.arange(self.n_rows), np.diff(self.a_start))
-        return np.bincount(row_of_term, weights=products, minlength=self.n_rows)
+        return np.bincount(row_of_term, weights=products, minlength=self.n_rows).astype(float)
 
     def objective_value(self, x: np.ndarray) -> float:
         return float(self.col_cost @ x + self.objective_constant)
@@ -180,7 +180,7 @@ class _Builder:
             new = np.ones(len(r), dtype=bool)
             new[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
             group = np.cumsum(new) - 1
-            v = np.bincount(group, weights=v)
+            v = np.bincount(group, weights=v).astype(float)
             r, c = r[new], c[new]
             keep = v != 0
             r, c, v = r[keep], c[keep], v[keep]
@@ -444,7 +444,7 @@ def add_budget_period(b: _Builder, inst: Instance, cols: _Columns) -> None:
     n_t = len(inst.periods)
     signed = inst.offer_kind == "signed"
     committed = np.bincount(inst.offer_first_period[signed], weights=inst.offer_fixed_cost_usd[signed],
-                            minlength=n_t)[:n_t]
+                            minlength=n_t).astype(float)[:n_t]
     terms = []
     for t in range(n_t):
         columns, values = _spend_terms(inst, cols, t)

@@ -122,18 +122,28 @@ def _exclusion_reason(offer: Offer, data: WorkbookData) -> str | None:
     return None
 
 
+def _canonical(offer: Offer) -> tuple:
+    """Offers in an order that does not depend on row order; the row is the last tie-breaker."""
+    none_last = lambda v: (v is None, v if v is not None else 0)  # noqa: E731
+    return (offer.mineral_key, offer.supplier_key, offer.country_key, offer.processing_country_key,
+            offer.period is not None, str(offer.period) if offer.period is not None else "",
+            offer.agreement, offer.price_usd, offer.capacity, offer.min_volume, offer.fixed_cost_usd,
+            none_last(offer.china_share), none_last(offer.esg_score), offer.blocked, offer.row)
+
+
 def build_instance(data: WorkbookData) -> Instance:
     """Resolve defaults and exclusions of ``data`` into the model's sets and data."""
     policy = data.policy
     periods = list(data.periods)
     period_pos = {p: i for i, p in enumerate(periods)}
-    mineral_keys = list(data.minerals)
+    # canonical order (not sheet order): shuffled rows must give the same model and the same plan
+    mineral_keys = sorted(data.minerals)
     mineral_pos = {k: i for i, k in enumerate(mineral_keys)}
     n_m, n_t = len(mineral_keys), len(periods)
 
     kept: list[Offer] = []
     excluded: list[Exclusion] = []
-    for offer in data.offers:
+    for offer in sorted(data.offers, key=_canonical):
         reason = _exclusion_reason(offer, data)
         if reason is None:
             kept.append(offer)

@@ -75,11 +75,11 @@ class _Facts:
         self.signed_y = np.round(_block_values(program, x, "y")).astype(int)
         self.mt = inst.offer_mineral[inst.op_offer] * self.n_t + inst.op_period
         self.weight = inst.weights()
-        self.bought = np.bincount(self.mt, weights=self.buy, minlength=self.n_m * self.n_t).reshape(self.n_m, self.n_t)
+        self.bought = np.bincount(self.mt, weights=self.buy, minlength=self.n_m * self.n_t).astype(float).reshape(self.n_m, self.n_t)
         weighted = self.buy * self.weight
-        self.bought_weighted = np.bincount(self.mt, weights=weighted, minlength=self.n_m * self.n_t)
+        self.bought_weighted = np.bincount(self.mt, weights=weighted, minlength=self.n_m * self.n_t).astype(float)
         exposure = weighted * inst.offer_exposure[inst.op_offer]
-        self.exposure_weighted = np.bincount(self.mt, weights=exposure, minlength=self.n_m * self.n_t)
+        self.exposure_weighted = np.bincount(self.mt, weights=exposure, minlength=self.n_m * self.n_t).astype(float)
         self.cost = self.buy * inst.op_price_usd
         self.row_dual = solution.row_dual
         self.col_dual = solution.col_dual
@@ -162,7 +162,7 @@ def _hhi(f: _Facts) -> np.ndarray:
     inst = f.inst
     n_c = len(inst.country_keys)
     key = f.mt * max(n_c, 1) + inst.offer_country[inst.op_offer]
-    per_country = np.bincount(key, weights=f.buy * f.weight, minlength=f.n_m * f.n_t * max(n_c, 1))
+    per_country = np.bincount(key, weights=f.buy * f.weight, minlength=f.n_m * f.n_t * max(n_c, 1)).astype(float)
     per_country = per_country.reshape(f.n_m * f.n_t, max(n_c, 1))
     shares = f.share(per_country, f.bought_weighted[:, None])
     return np.where(f.bought_weighted > ZERO_TOL, np.nansum(shares ** 2, axis=1), np.nan)
@@ -194,7 +194,7 @@ def minerals_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
         "china_cap": np.where(cap < 1, cap, np.nan),
         "hhi": _hhi(f),
         "marginal_cost_usd": clean(marginal) if marginal is not None else np.nan,
-        "spend_usd": np.bincount(f.mt, weights=f.cost, minlength=f.n_m * f.n_t),
+        "spend_usd": np.bincount(f.mt, weights=f.cost, minlength=f.n_m * f.n_t).astype(float),
     })
 
 
@@ -227,8 +227,8 @@ def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     """Every kept offer: bought per period and in total, use of capacity, reduced cost."""
     inst = f.inst
     n_o = len(inst.offers)
-    total = np.bincount(inst.op_offer, weights=f.buy, minlength=n_o)
-    capacity = np.bincount(inst.op_offer, weights=inst.op_capacity, minlength=n_o)
+    total = np.bincount(inst.op_offer, weights=f.buy, minlength=n_o).astype(float)
+    capacity = np.bincount(inst.op_offer, weights=inst.op_capacity, minlength=n_o).astype(float)
     reduced = None
     if f.col_dual is not None:
         x_block = outcome.program.columns["x"]
@@ -261,7 +261,7 @@ def agreements_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     chosen = np.flatnonzero(inst.offer_kind != "spot")
     y_block = outcome.program.columns["y"]
     y_of_offer = dict(zip(y_block.keys["offer"].tolist(), f.signed_y.tolist()))
-    total = np.bincount(inst.op_offer, weights=f.buy, minlength=len(inst.offers))
+    total = np.bincount(inst.op_offer, weights=f.buy, minlength=len(inst.offers)).astype(float)
     rows = []
     for o in chosen:
         offer = inst.offers[o]
@@ -409,7 +409,7 @@ def _relaxation_meaning(family: str, row: dict, inst, amount: float) -> tuple[st
 def _spend_by_period(outcome: Outcome, f: _Facts) -> np.ndarray:
     """Constraint 10's left side per period, committed fixed costs included (USD)."""
     inst = f.inst
-    spend = np.bincount(inst.op_period, weights=f.cost, minlength=f.n_t)
+    spend = np.bincount(inst.op_period, weights=f.cost, minlength=f.n_t).astype(float)
     spend += (f.reserve * inst.holding_cost_usd[:, None]).sum(axis=0)
     y_block = outcome.program.columns["y"]
     chosen = y_block.keys["offer"][f.signed_y > 0] if y_block.size else np.zeros(0, dtype=int)

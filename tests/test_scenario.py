@@ -97,7 +97,7 @@ def test_scenario_shortfall_penalty_sets_reserve_penalty_default(solve_book, tmp
     path = scenario(tmp_path, '[[shock]]\nmineral = "Ga"\ncapacity = 0\n[minerals.Ga]\nshortfall_penalty = 7\n')
     out = solve_book(model=path, **base_sheets())
     close(objective(out), 180.0)
-    assert out.instance.reserve_penalty_usd[0] == pytest.approx(3.5)
+    assert out.instance.reserve_penalty_usd[out.instance.mineral_keys.index("ga")] == pytest.approx(3.5)
 
 
 def test_demand_factor_scales_reserve_days_target(solve_book, tmp_path):

@@ -10,8 +10,9 @@ error messages. No scenario files, no relaxation re-solve.
 
 Every place where the spec had to be interpreted is marked ``INTERPRETATION``.
 
-    >>> solve_reference("inputs/sample.xlsx")
-    {'status': 'optimal', 'objective': ..., 'spend': ..., 'shortfall': ...}
+Usage: ``solve_reference("inputs/sample.xlsx")`` returns
+``{"status": "optimal", "objective": ..., "spend": ..., "shortfall": ...}``;
+from a shell, ``python tests/oracle/reference.py WORKBOOK [--strict]``.
 """
 
 from __future__ import annotations
