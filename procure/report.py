@@ -280,61 +280,75 @@ def agreements_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
                                        "decision", "fixed_cost_usd", "min_volume_per_period", "bought_total"])
 
 
+CONSTRAINT_COLUMNS = ["constraint", "mineral", "period", "country", "supplier", "limit", "value", "binding",
+                      "shadow_price", "shadow_price_unit", "cost_of_tightening_usd"]
+
+
+def _labels(keys: dict, name: str, labels: list[str], size: int) -> list[str]:
+    if name not in keys:
+        return [""] * size
+    return [labels[i] for i in keys[name].tolist()]
+
+
 def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
-    """Each share and budget row: limit, value reached, binding or not, shadow price."""
+    """Each share and budget row: limit, value reached, binding or not, shadow price.
+
+    Shares: the value is the share reached; the shadow price is the row dual
+    (USD per unit of exposure, or of ally purchases); the cost of tightening is
+    d(objective)/d(cap) x 0.01 = dual x purchase total x 0.01 (one point of cap; for the
+    average ESG rule one point of score, dual x units bought).
+    Budgets: the cost of tightening is -dual, USD of objective per USD of budget.
+    """
     inst, program = f.inst, outcome.program
-    x = outcome.solution.x
-    activity = program.row_activity(x)
-    totals = _block_values(program, x, "total")
-    rows = []
-    for name in ("china_cap", "country_cap", "supplier_cap", "ally_share", "avg_esg", "budget_total", "budget_period"):
+    activity = program.row_activity(outcome.solution.x)
+    mineral_names = [f.names.mineral(k) for k in inst.mineral_keys]
+    country_names = [f.names.country(k) for k in inst.country_keys]
+    supplier_names = [f.names.supplier(k) for k in inst.supplier_keys]
+    frames = []
+    for name in ("china_cap", "country_cap", "supplier_cap", "ally_share", "avg_esg", "budget_total",
+                 "budget_period"):
         block = program.rows.get(name)
-        if block is None:
+        if block is None or not block.size:
             continue
+        keys, n = block.keys, block.size
         duals = _row_duals(program, f.row_dual, name)
-        for i in range(block.size):
-            keys = {k: v[i] for k, v in block.keys.items()}
-            row = {"constraint": FAMILY_LABELS[name], "mineral": "", "period": "", "country": "", "supplier": ""}
-            if "mineral" in keys:
-                row["mineral"] = f.names.mineral(inst.mineral_keys[keys["mineral"]])
-            if "period" in keys:
-                row["period"] = inst.periods[keys["period"]]
-            if "country" in keys:
-                row["country"] = f.names.country(inst.country_keys[keys["country"]])
-            if "supplier" in keys:
-                row["supplier"] = f.names.supplier(inst.supplier_keys[keys["supplier"]])
-            limit = float(keys["limit"])
-            dual = float(duals[i]) if duals is not None else np.nan
-            global_row = block.start + i
-            if name.startswith("budget"):
-                value = activity[global_row] + float(keys["committed"])
-                binding = value >= limit - 1e-6 * max(1.0, abs(limit))
-                unit = "USD per USD of budget"
-                per_unit = -dual
-            elif name == "avg_esg":
-                mt = keys["mineral"] * f.n_t + keys["period"]
-                bought = f.bought.ravel()[mt]
-                value = limit + activity[global_row] / bought if bought > ZERO_TOL else np.nan
-                binding = bought > ZERO_TOL and abs(activity[global_row]) <= 1e-6 * max(1.0, bought)
-                unit = "USD per point of average ESG score x unit bought"
-                per_unit = dual
+        dual = clean(duals) if duals is not None else np.full(n, np.nan)
+        rows = activity[block.slice()]
+        limit = keys["limit"].astype(float)
+        if name.startswith("budget"):
+            value = rows + keys["committed"]
+            binding = value >= limit - 1e-6 * np.maximum(1.0, np.abs(limit))
+            unit = "USD per USD of budget"
+            tightening = -dual
+        else:
+            mt = keys["mineral"] * f.n_t + keys["period"]
+            if name == "avg_esg":
+                total = f.bought.ravel()[mt]
+                unit = "USD per score-unit (ESG points x units bought)"
             else:
-                mt = keys["mineral"] * f.n_t + keys["period"]
                 total = f.bought_weighted[mt]
-                share_value = (activity[global_row] / total + limit) if total > ZERO_TOL else np.nan
-                value = share_value
-                binding = total > ZERO_TOL and abs(activity[global_row]) <= 1e-6 * max(1.0, total)
-                unit = "USD per unit of exposure" if name != "ally_share" else "USD per unit of ally purchases"
-                # d(objective)/d(cap) = dual x purchase total: the cost of one point (0.01) of cap
-                per_unit = dual * total * 0.01 if total > ZERO_TOL else 0.0
-                per_unit = -per_unit if name != "ally_share" else per_unit
-            row.update({"limit": limit, "value": value, "binding": "yes" if binding else "no",
-                        "shadow_price": clean(np.array([dual]))[0] if np.isfinite(dual) else np.nan,
-                        "shadow_price_unit": unit,
-                        "cost_of_tightening_usd": clean(np.array([per_unit]))[0] if np.isfinite(per_unit) else np.nan})
-            rows.append(row)
-    return pd.DataFrame(rows, columns=["constraint", "mineral", "period", "country", "supplier", "limit", "value",
-                                       "binding", "shadow_price", "shadow_price_unit", "cost_of_tightening_usd"])
+                unit = "USD per unit of ally purchases" if name == "ally_share" else "USD per unit of exposure"
+            bought = total > ZERO_TOL
+            safe_total = np.where(bought, total, 1.0)
+            value = np.where(bought, rows / safe_total + limit, np.nan)
+            binding = bought & (np.abs(rows) <= 1e-6 * np.maximum(1.0, total))
+            # one point of cap is 0.01 of a share, or 1 point of the 0-100 ESG score
+            step = 1.0 if name == "avg_esg" else 0.01
+            tightening = np.where(bought, dual * total * step, 0.0)
+            if name not in ("ally_share", "avg_esg"):
+                tightening = -tightening  # <= rows: a looser cap lowers the cost
+        frames.append(pd.DataFrame({
+            "constraint": FAMILY_LABELS[name],
+            "mineral": _labels(keys, "mineral", mineral_names, n),
+            "period": [inst.periods[t] for t in keys["period"].tolist()] if "period" in keys else [""] * n,
+            "country": _labels(keys, "country", country_names, n),
+            "supplier": _labels(keys, "supplier", supplier_names, n),
+            "limit": limit, "value": value, "binding": np.where(binding, "yes", "no"),
+            "shadow_price": dual, "shadow_price_unit": unit, "cost_of_tightening_usd": clean(tightening),
+        }))
+    if not frames:
+        return pd.DataFrame(columns=CONSTRAINT_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[CONSTRAINT_COLUMNS]
 
 
 def excluded_table(outcome: Outcome) -> pd.DataFrame:

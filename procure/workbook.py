@@ -81,6 +81,7 @@ class _SheetFacts:
     merged: list[str] = field(default_factory=list)
     uncached_formulas: list[str] = field(default_factory=list)  # cell references
     formulas: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # cell reference -> #REF! etc.
     max_row: int = 0
 
 
@@ -137,6 +138,8 @@ _MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]+\d+(?::[A-Z]+\d+)?)"')
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _CELL_REF = re.compile(rb'\br="([A-Z]+\d+)"')
 _EMPTY_VALUE = re.compile(rb"<v\s*/>|<v>\s*</v>")
+_ERROR_TYPE = re.compile(rb'\bt="e"')
+_VALUE = re.compile(rb"<v>([^<]*)</v>")
 
 
 def _inspect_package(path: Path) -> tuple[dict[str, _SheetFacts], bool]:
@@ -231,6 +234,13 @@ def _scan_sheet(xml: bytes, info: _SheetFacts) -> None:
             if _HIDDEN.search(attributes):
                 info.hidden_rows.append(row)
     info.merged = [m.decode() for m in _MERGE.findall(xml)]
+    if b't="e"' in xml:
+        for match in _CELL.finditer(xml):
+            attributes = match.group(1)
+            ref = _CELL_REF.search(attributes)
+            if ref and _ERROR_TYPE.search(attributes):
+                value = _VALUE.search(match.group(2) or b"")
+                info.errors[ref.group(1).decode()] = value.group(1).decode() if value else "#ERROR"
     if b"<f" in xml:
         for match in _CELL.finditer(xml):
             body = match.group(2) or b""
@@ -244,63 +254,61 @@ def _scan_sheet(xml: bytes, info: _SheetFacts) -> None:
                 info.uncached_formulas.append(ref.group(1).decode())
 
 
-def _cell_value(cell) -> object:
-    if cell.data_type == "e":
-        return ExcelError(str(cell.value))
-    value = cell.value
-    if isinstance(value, str):
-        return value
-    return value
-
-
 def read_workbook(path: str | Path) -> RawWorkbook:
     """Read every worksheet of ``path`` into :class:`RawSheet` tables.
 
+    Values come from python-calamine (a Rust reader, several times faster than
+    openpyxl); what it flattens (an error cell reads as blank) comes from the
+    package scan, which runs first and also guards the parser.
     Raises :class:`InputError` when the file is not a readable, safe .xlsx workbook.
     """
-    import openpyxl  # imported here: the command line starts faster for --help
+    import python_calamine
 
     path = Path(path)
     _check_container(path)
     facts, recalculate = _inspect_package(path)
     sha = file_sha256(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged files
-        raise InputError([Problem(
-            f"cannot be opened as an .xlsx workbook ({type(exc).__name__}: {exc})",
-            file=str(path))]) from exc
     sheets: dict[str, RawSheet] = {}
     try:
-        for worksheet in book.worksheets:
-            sheet = _read_sheet(worksheet)
-            info = facts.get(worksheet.title)
-            if info is not None:
-                sheet.hidden, sheet.hidden_rows, sheet.merged = info.hidden, info.hidden_rows, info.merged
-                sheet.uncached_formulas, sheet.formulas = info.uncached_formulas, info.formulas
-            sheets[worksheet.title] = sheet
-    except Exception as exc:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        for title in book.sheet_names:
+            grid = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+            info = facts.get(title, _SheetFacts(title=title))
+            sheets[title] = _sheet_from_grid(title, grid, info)
+    except InputError:
+        raise
+    except Exception as exc:  # the reader raises its own types for damaged parts
         raise InputError([Problem(
-            f"is damaged: a sheet could not be read ({type(exc).__name__}: {exc})",
-            file=str(path))]) from exc
-    finally:
-        book.close()
+            f"is damaged: a sheet could not be read ({type(exc).__name__}: {exc})", file=str(path))]) from None
     return RawWorkbook(path=path, sha256=sha, sheets=sheets, recalculate_on_open=recalculate)
 
 
-def _read_sheet(worksheet) -> RawSheet:
-    # the declared dimension may lie (A1:XFD1048576 would pad every row to 16,384 cells)
-    worksheet.reset_dimensions()
+def _cell_position(ref: str) -> tuple[int, int]:
+    """'C7' -> (row 7, column index 2)."""
+    letters = ref.rstrip("0123456789")
+    column = 0
+    for ch in letters:
+        column = column * 26 + ord(ch) - 64
+    return int(ref[len(letters):]), column - 1
+
+
+def _sheet_from_grid(title: str, grid: list[list], info: "_SheetFacts") -> RawSheet:
+    """Non-blank rows of a grid read from A1, with error cells put back as :class:`ExcelError`."""
+    errors: dict[int, dict[int, ExcelError]] = {}
+    for ref, code in info.errors.items():
+        row, column = _cell_position(ref)
+        errors.setdefault(row, {})[column] = ExcelError(code)
     rows: list[tuple[int, tuple]] = []
-    for cells in worksheet.iter_rows():
-        values = tuple(_cell_value(cell) for cell in cells)
-        if not any(_has_value(v) for v in values):
-            continue
-        excel_row = next((c.row for c in cells if getattr(c, "row", None)), None)
-        rows.append((excel_row, values))
-    return RawSheet(title=worksheet.title, rows=rows)
+    for excel_row, values in enumerate(grid, start=1):
+        cells = [None if v == "" else v for v in values]
+        for column, error in errors.get(excel_row, {}).items():
+            if column >= len(cells):
+                cells.extend([None] * (column + 1 - len(cells)))
+            cells[column] = error
+        if any(_has_value(v) for v in cells):
+            rows.append((excel_row, tuple(cells)))
+    return RawSheet(title=title, rows=rows, hidden=info.hidden, hidden_rows=info.hidden_rows,
+                    merged=info.merged, uncached_formulas=info.uncached_formulas, formulas=info.formulas)
 
 
 def _has_value(value: object) -> bool:

@@ -180,3 +180,21 @@ def test_diff_reports_moved_allocations(book, tmp_path):
     cost = next(f for f in data["figures"] if f["figure"].startswith("cost"))
     assert cost["change"] == pytest.approx(14.0)
     assert np.isclose(cost["plan_a"], 10.0)
+
+
+def test_average_esg_shadow_price_matches_a_one_point_change(solve_book):
+    # A scores 40 at 1/t, B 90 at 3/t, demand 10. With E: a = 10 (90 - E) / 50, cost = a + 3 (10 - a)
+    # = 30 - 2a = 30 - 0.4 (90 - E). E = 60 -> 18; E = 61 -> 18.4: one more point costs 0.4.
+    def sheets(target):
+        return dict(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
+                    offers=[{"supplier": "A", "country": "Canada", "mineral": "Ga", "price": 1, "capacity": 100,
+                             "esg_score": 40},
+                            {"supplier": "B", "country": "Chile", "mineral": "Ga", "price": 3, "capacity": 100,
+                             "esg_score": 90}],
+                    policy={"min_avg_esg": target})
+
+    out = solve_book(**sheets(60))
+    row = build_report(out, input_name="t").tables["Constraints"].iloc[0]
+    assert row["constraint"].startswith("minimum average ESG") and row["value"] == pytest.approx(60.0)
+    assert row["cost_of_tightening_usd"] == pytest.approx(0.4)
+    assert objective(solve_book(**sheets(61))) - objective(out) == pytest.approx(0.4)
