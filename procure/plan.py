@@ -100,12 +100,69 @@ def _json_default(value):
 
 
 def write_plan(report: Report, path: Path) -> None:
-    """Write every table of ``report`` to ``path`` atomically."""
+    """Write every table of ``report`` to ``path`` atomically, with its charts."""
     tables = {name: report.tables[name] for name in SHEET_ORDER[1:] if name in report.tables}
-    write_tables(path, tables, summary=report.summary)
+    write_tables(path, tables, summary=report.summary, charts=_plan_charts)
 
 
-def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None) -> None:
+MAX_CHARTED_MINERALS = 100
+
+
+def _plan_charts(book, tables: dict[str, pd.DataFrame]) -> None:
+    """A Charts sheet: per mineral, purchases by origin country (stacked columns), China share
+    against its cap, and reserve against target over the periods (native Excel charts)."""
+    minerals, countries = tables.get("Minerals"), tables.get("Countries")
+    if minerals is None or minerals.empty:
+        return
+    sheet = book.add_worksheet(_sheet_title("Charts", book.procure_used))
+    sheet.write_string(0, 0, "Charts per mineral: purchases by origin country, China share against its cap, "
+                             "reserve against target. Data: the Countries and Minerals sheets.")
+    columns = list(minerals.columns)
+    col = {name: columns.index(name) for name in ("period", "china_share", "china_cap", "reserve_end",
+                                                  "reserve_target")}
+    names = list(dict.fromkeys(minerals["mineral"].tolist()))[:MAX_CHARTED_MINERALS]
+    rows_of = minerals.groupby("mineral", sort=False).indices
+    country_rows = countries.groupby("mineral", sort=False).indices if countries is not None and len(countries) \
+        else {}
+    country_columns = [c for c in (countries.columns if countries is not None else [])
+                       if c not in ("mineral", "period") and not str(c).endswith(" share")]
+    for i, name in enumerate(names):
+        top = 2 + i * 16
+        first, last = int(rows_of[name][0]) + 1, int(rows_of[name][-1]) + 1
+        if name in country_rows:
+            c_first, c_last = int(country_rows[name][0]) + 1, int(country_rows[name][-1]) + 1
+            bars = book.add_chart({"type": "column", "subtype": "stacked"})
+            part = countries.iloc[c_first - 1:c_last]
+            for country in country_columns:
+                if float(pd.to_numeric(part[country], errors="coerce").fillna(0).sum()) <= 0:
+                    continue  # a country this mineral never buys from: no empty series
+                j = list(countries.columns).index(country)
+                bars.add_series({"name": ["Countries", 0, j], "categories": ["Countries", c_first, 1, c_last, 1],
+                                 "values": ["Countries", c_first, j, c_last, j]})
+            bars.set_title({"name": f"Purchases by origin: {name}"})  # fixed text first: a title starting with = would be a formula
+            bars.set_y_axis({"num_format": "#,##0"})
+            sheet.insert_chart(top, 0, bars, {"x_scale": 0.9, "y_scale": 1.0})
+        share = book.add_chart({"type": "line"})
+        for key in ("china_share", "china_cap"):
+            share.add_series({"name": ["Minerals", 0, col[key]], "categories": ["Minerals", first, col["period"],
+                                                                                last, col["period"]],
+                              "values": ["Minerals", first, col[key], last, col[key]],
+                              "marker": {"type": "circle"}})
+        share.set_title({"name": f"China share against cap: {name}"})
+        share.set_y_axis({"num_format": "0%", "min": 0})
+        sheet.insert_chart(top, 8, share, {"x_scale": 0.9, "y_scale": 1.0})
+        reserve = book.add_chart({"type": "line"})
+        for key in ("reserve_end", "reserve_target"):
+            reserve.add_series({"name": ["Minerals", 0, col[key]],
+                                "categories": ["Minerals", first, col["period"], last, col["period"]],
+                                "values": ["Minerals", first, col[key], last, col[key]],
+                                "marker": {"type": "circle"}})
+        reserve.set_title({"name": f"Reserve against target: {name}"})
+        reserve.set_y_axis({"num_format": "#,##0"})
+        sheet.insert_chart(top, 16, reserve, {"x_scale": 0.9, "y_scale": 1.0})
+
+
+def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None, charts=None) -> None:
     """A workbook of ``tables`` (one sheet each, split when too long), after an item/value Summary if given."""
     import xlsxwriter
 
@@ -123,6 +180,8 @@ def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None) -> N
             _write_summary(book, formats, summary)
         for name, table in tables.items():
             _write_table(book, formats, name, table)
+        if charts is not None:
+            charts(book, tables)
         try:
             book.close()
             _inject_rows(temp, book.procure_rows)
@@ -215,7 +274,8 @@ def _write_table(book, formats: _Formats, name: str, table: pd.DataFrame) -> Non
         sample = chunk.head(200)
         for c, header in enumerate(columns):
             width = max([len(header)] + [len(_shown(v)) for v in sample.iloc[:, c].tolist()])
-            sheet.set_column(c, c, min(max(width + 2, 10), 60))
+            # the column's format is registered here, so its style index exists for the generated rows
+            sheet.set_column(c, c, min(max(width + 2, 10), 60), column_formats[c])
         sheet.freeze_panes(1, 0)
         if len(columns):
             sheet.autofilter(0, 0, max(len(chunk), 1), len(columns) - 1)
