@@ -315,9 +315,16 @@ def _column_cells(values: pd.Series, letter: str, rows: list[str], style: int) -
         texts = numbers.astype(str).tolist()
         return [f'<c r="{letter}{r}" s="{style}"><v>{v}</v></c>' if ok else ""
                 for r, v, ok in zip(rows, texts, finite)]
+    items = values.tolist()
+    if all(type(v) is str for v in items):  # the common text column: escape each distinct text once
+        codes, uniques = pd.factorize(values, sort=False)
+        tails = [f'" t="inlineStr"><is><t xml:space="preserve">{_xml_text(u)}</t></is></c>' if u else None
+                 for u in uniques.tolist()]
+        return [f'<c r="{letter}{r}{tails[k]}' if tails[k] is not None else ""
+                for r, k in zip(rows, codes.tolist())]
     cells = []
     escaped: dict[str, str] = {}
-    for r, value in zip(rows, values.tolist()):
+    for r, value in zip(rows, items):
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             cells.append("")
         elif isinstance(value, (bool, np.bool_)):
@@ -336,16 +343,23 @@ def _column_cells(values: pd.Series, letter: str, rows: list[str], style: int) -
     return cells
 
 
-def _rows_xml(table: pd.DataFrame, styles: list[int]) -> bytes:
-    """``<row>`` elements for the data of ``table``, from Excel row 2, built column by column."""
-    rows = [str(r) for r in range(2, len(table) + 2)]
+ROWS_PER_BLOCK = 50_000  # rows generated at a time: bounded memory for national-scale sheets
+
+
+def _rows_xml(table: pd.DataFrame, styles: list[int], first_row: int = 2) -> bytes:
+    """``<row>`` elements for the data of ``table`` from Excel row ``first_row``, built column by column."""
+    rows = [str(r) for r in range(first_row, first_row + len(table))]
     letters = _column_letters(len(table.columns))
     columns = [_column_cells(table.iloc[:, c], letters[c], rows, styles[c]) for c in range(len(table.columns))]
     return "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, cells in zip(rows, zip(*columns))).encode()
 
 
 def _inject_rows(path: Path, pending) -> None:
-    """Put the generated data rows into each sheet of the closed workbook (rewriting the zip once)."""
+    """Put the generated data rows into each sheet of the closed workbook (rewriting the zip once).
+
+    Each sheet's rows are generated and compressed block by block, so memory
+    stays bounded however long the table is.
+    """
     if not any(len(chunk) for _, chunk, _ in pending):
         return
     import zipfile
@@ -358,13 +372,19 @@ def _inject_rows(path: Path, pending) -> None:
                                                               compresslevel=1) as target:
             for item in source.infolist():
                 content = source.read(item.filename)
-                if item.filename in data:
-                    chunk, styles = data[item.filename]
-                    last = f"{_column_letters(len(chunk.columns))[-1]}{len(chunk) + 1}"
-                    content = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>'.encode(),
-                                     content, count=1)
-                    content = content.replace(b"</sheetData>", _rows_xml(chunk, styles) + b"</sheetData>", 1)
-                target.writestr(item, content, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+                if item.filename not in data:
+                    target.writestr(item, content, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+                    continue
+                chunk, styles = data[item.filename]
+                last = f"{_column_letters(len(chunk.columns))[-1]}{len(chunk) + 1}"
+                content = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>'.encode(),
+                                 content, count=1)
+                head, tail = content.split(b"</sheetData>", 1)
+                with target.open(item.filename, "w", force_zip64=True) as stream:
+                    stream.write(head)
+                    for start in range(0, len(chunk), ROWS_PER_BLOCK):
+                        stream.write(_rows_xml(chunk.iloc[start:start + ROWS_PER_BLOCK], styles, start + 2))
+                    stream.write(b"</sheetData>" + tail)
         os.replace(rebuilt, path)
     finally:
         rebuilt.unlink(missing_ok=True)

@@ -142,13 +142,12 @@ def allocation_table(f: _Facts) -> pd.DataFrame:
     offers = [inst.offers[o] for o in inst.op_offer[k]]
     share = f.share((f.buy * f.weight)[k], f.bought_weighted[f.mt[k]])
     return pd.DataFrame({
-        "offer": [o.offer_id(f.names) for o in offers],
+        "offer_row": [o.row for o in offers],  # the offer's row in the input's Offers sheet
         "supplier": [o.supplier for o in offers],
         "country": [f.names.country(o.country_key) for o in offers],
         "processing_country": [f.names.country(o.processing_country_key) for o in offers],
         "mineral": [f.names.mineral(o.mineral_key) for o in offers],
         "period": [_period_label(inst, t) for t in inst.op_period[k]],
-        "agreement": [o.agreement for o in offers],
         "quantity": f.buy[k],
         "unit": [inst.units[inst.offer_mineral[o]] for o in inst.op_offer[k]],
         "price_usd": inst.op_price_usd[k],
