@@ -173,17 +173,9 @@ class _Builder:
         else:
             r = c = np.zeros(0, dtype=np.int64)
             v = np.zeros(0)
-        # CSR; terms of the same (row, column) are summed so each row lists a column once
-        order = np.lexsort((c, r))
+        # CSR by a stable sort on the row alone: each family writes a (row, column) pair at most once
+        order = np.argsort(r, kind="stable")
         r, c, v = r[order], c[order], v[order]
-        if len(r):
-            new = np.ones(len(r), dtype=bool)
-            new[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
-            group = np.cumsum(new) - 1
-            v = np.bincount(group, weights=v).astype(float)
-            r, c = r[new], c[new]
-            keep = v != 0
-            r, c, v = r[keep], c[keep], v[keep]
         start = np.zeros(self.n_rows + 1, dtype=np.int64)
         np.cumsum(np.bincount(r, minlength=self.n_rows), out=start[1:])
         return LinearProgram(
@@ -323,10 +315,15 @@ def _share_rows(b, inst, cols, name, group_keys: dict[str, np.ndarray], select: 
     k = np.flatnonzero(select)
     if not len(k):
         return
-    stacked = np.stack([v[k] for v in group_keys.values()])
-    groups, first, local_row = np.unique(stacked, axis=1, return_index=True, return_inverse=True)
+    # one int64 key per offer-period (mixed radix over the group keys): a 1-D unique is fast
+    combined = np.zeros(len(k), dtype=np.int64)
+    for values in group_keys.values():
+        part = values[k].astype(np.int64)
+        combined = combined * (int(part.max()) + 1) + part
+    _, first, local_row = np.unique(combined, return_index=True, return_inverse=True)
     local_row = local_row.ravel()
-    n_rows = groups.shape[1]
+    n_rows = len(first)
+    groups = np.stack([v[k][first] for v in group_keys.values()])
     mt = _mt_index(inst)[k][first]
     lower, upper = (-INF, 0.0) if sense == "<=" else (0.0, INF)
     b.add_rows(name, n_rows, lower, upper, [
