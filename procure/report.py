@@ -135,25 +135,39 @@ def _period_label(inst, t: int) -> object:
     return inst.periods[t]
 
 
+def _offer_labels(f: _Facts) -> dict[str, np.ndarray]:
+    """Per kept offer, its display texts, as object arrays to be taken by offer index."""
+    inst, names = f.inst, f.names
+    return {
+        "offer_row": np.array([o.row for o in inst.offers], dtype=np.int64),
+        "supplier": np.array([o.supplier for o in inst.offers], dtype=object),
+        "country": np.array([names.country(o.country_key) for o in inst.offers], dtype=object),
+        "processing_country": np.array([names.country(o.processing_country_key) for o in inst.offers],
+                                       dtype=object),
+        "mineral": np.array([names.mineral(o.mineral_key) for o in inst.offers], dtype=object),
+    }
+
+
 def allocation_table(f: _Facts) -> pd.DataFrame:
     """One row per bought (offer, period)."""
     inst = f.inst
     k = np.flatnonzero(f.buy > 0)
-    offers = [inst.offers[o] for o in inst.op_offer[k]]
+    offer = inst.op_offer[k]
+    labels = _offer_labels(f)
     share = f.share((f.buy * f.weight)[k], f.bought_weighted[f.mt[k]])
     return pd.DataFrame({
-        "offer_row": [o.row for o in offers],  # the offer's row in the input's Offers sheet
-        "supplier": [o.supplier for o in offers],
-        "country": [f.names.country(o.country_key) for o in offers],
-        "processing_country": [f.names.country(o.processing_country_key) for o in offers],
-        "mineral": [f.names.mineral(o.mineral_key) for o in offers],
-        "period": [_period_label(inst, t) for t in inst.op_period[k]],
+        "offer_row": labels["offer_row"][offer],  # the offer's row in the input's Offers sheet
+        "supplier": labels["supplier"][offer],
+        "country": labels["country"][offer],
+        "processing_country": labels["processing_country"][offer],
+        "mineral": labels["mineral"][offer],
+        "period": np.array(inst.periods, dtype=object)[inst.op_period[k]],
         "quantity": f.buy[k],
-        "unit": [inst.units[inst.offer_mineral[o]] for o in inst.op_offer[k]],
+        "unit": np.array(inst.units, dtype=object)[inst.offer_mineral[offer]],
         "price_usd": inst.op_price_usd[k],
         "cost_usd": f.cost[k],
         "share_of_mineral": share,
-        "china_exposure": f.buy[k] * inst.offer_exposure[inst.op_offer[k]],
+        "china_exposure": f.buy[k] * inst.offer_exposure[offer],
     })
 
 
@@ -235,24 +249,26 @@ def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
         reduced = np.full(n_o, np.inf)
         np.minimum.at(reduced, inst.op_offer, dj)
         reduced = np.where(np.isfinite(reduced), np.maximum(reduced, 0.0), np.nan)
-    table = pd.DataFrame({
-        "offer": [o.offer_id(f.names) for o in inst.offers],
-        "supplier": [o.supplier for o in inst.offers],
-        "country": [f.names.country(o.country_key) for o in inst.offers],
-        "processing_country": [f.names.country(o.processing_country_key) for o in inst.offers],
-        "mineral": [f.names.mineral(o.mineral_key) for o in inst.offers],
-        "agreement": [o.agreement for o in inst.offers],
-        "china_exposure_share": inst.offer_exposure,
-    })
+    labels = _offer_labels(f)
     per_period = np.zeros((n_o, f.n_t))
     np.add.at(per_period, (inst.op_offer, inst.op_period), f.buy)
-    for t, period in enumerate(inst.periods):
-        table[f"bought {period}"] = per_period[:, t]
-    table["bought_total"] = total
-    table["capacity_total"] = capacity
-    table["capacity_used"] = f.share(total, capacity)
-    table["reduced_cost_usd"] = reduced if reduced is not None else np.nan
-    return table
+    columns = {
+        "offer": [o.offer_id(f.names) for o in inst.offers],
+        "supplier": labels["supplier"],
+        "country": labels["country"],
+        "processing_country": labels["processing_country"],
+        "mineral": labels["mineral"],
+        "agreement": [o.agreement for o in inst.offers],
+        "china_exposure_share": inst.offer_exposure,
+    }
+    columns.update({f"bought {period}": per_period[:, t] for t, period in enumerate(inst.periods)})
+    columns.update({
+        "bought_total": total,
+        "capacity_total": capacity,
+        "capacity_used": f.share(total, capacity),
+        "reduced_cost_usd": reduced if reduced is not None else np.full(n_o, np.nan),
+    })
+    return pd.DataFrame(columns)
 
 
 def agreements_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
