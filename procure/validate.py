@@ -632,6 +632,15 @@ def _cross_checks(minerals, offers, countries, sheets, out, names) -> None:
         if key not in offered:
             out.warn("has no offers: all of its demand will be shortfall",
                      _title(sheets, "minerals"), mineral.row, "mineral", mineral.name)
+    first_row: dict[tuple, int] = {}
+    for offer in offers:
+        same = (offer.supplier_key, offer.mineral_key, offer.country_key, offer.period, offer.agreement)
+        if same in first_row:
+            out.warn(f"repeats the supplier, mineral, country, period and agreement of row {first_row[same]}; "
+                     "both rows are kept as separate offers (delete one if it was entered twice)",
+                     _title(sheets, "offers"), offer.row, "supplier", offer.supplier)
+        else:
+            first_row[same] = offer.row
     if countries:
         for key in sorted({o.country_key for o in offers} | {o.processing_country_key for o in offers}):
             if key not in countries:

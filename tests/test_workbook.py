@@ -213,3 +213,16 @@ def test_structure_problems(tmp_path):
     assert "unknown column" in out and "'capacty'" in out
     # NFKC folds the full-width 'ＧＡ' and the no-break space: both duplicate 'Ga'
     assert out.count("duplicate mineral") == 2
+
+
+def test_what_the_spec_allows_is_a_warning_not_an_error(tmp_path):
+    # a mineral without offers (all shortfall) and the same supplier offering the same mineral twice
+    path = write_workbook(
+        tmp_path / "w.xlsx", minerals=[{"mineral": "Ga"}, {"mineral": "Co"}],
+        demand=[{"mineral": "Ga", "period": 2027, "demand": 10}, {"mineral": "Co", "period": 2027, "demand": 1}],
+        offers=[{"supplier": "A", "country": "Canada", "mineral": "Ga", "price": 2, "capacity": 5},
+                {"supplier": "a", "country": "Canada", "mineral": "Ga", "price": 3, "capacity": 5}])
+    result = validate(path)
+    assert result.exit_code == 0, result.output
+    assert "sheet 'Minerals', row 3, column 'mineral': value 'Co': has no offers" in result.output
+    assert "sheet 'Offers', row 3, column 'supplier'" in result.output and "row 2" in result.output
