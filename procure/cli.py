@@ -38,6 +38,15 @@ GapOpt = Annotated[float, typer.Option("--gap", min=0.0, max=1.0,
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Solver log and full tracebacks.")]
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", "-m", help="Scenario file (models/*.toml).")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Demand must be met in full (no shortfall).")]
+
+
+def _solve_options(solver: str, time_limit, gap: float, verbose: bool):
+    from procure.solve import SOLVERS, SolveOptions
+
+    if solver not in SOLVERS:
+        raise ProcureError(f"unknown solver '{solver}'; expected one of: {', '.join(SOLVERS)}")
+    return SolveOptions(solver=solver, time_limit_s=time_limit, gap=gap, verbose=verbose)
 
 
 class _Context:
@@ -159,7 +168,7 @@ def solve(
     model: ModelOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Plan path (.xlsx).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the results as JSON.")] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Demand must be met in full (no shortfall).")] = False,
+    strict: StrictOpt = False,
     price_rules: Annotated[bool, typer.Option("--price-rules", help="Price each active policy rule by "
                                                                      "re-solving without it.")] = False,
     solver: SolverOpt = "highs",
@@ -178,10 +187,8 @@ def _solve(ctx: _Context, workbook, model, output, json_path, strict, price_rule
     from procure.pipeline import load, optimize
     from procure.plan import check_output_path, write_json, write_plan
     from procure.report import build_report
-    from procure.solve import SOLVERS, SolveOptions
 
-    if solver not in SOLVERS:
-        raise ProcureError(f"unknown solver '{solver}'; expected one of: {', '.join(SOLVERS)}")
+    options = _solve_options(solver, time_limit, gap, verbose)
     if workbook is None:
         from procure.starter import bundled_sample
 
@@ -192,7 +199,6 @@ def _solve(ctx: _Context, workbook, model, output, json_path, strict, price_rule
     plan_path = check_output_path(output or default_plan_path(workbook, data.policy.scenario), inputs)
     if json_path is not None:
         check_output_path_json(json_path, inputs)
-    options = SolveOptions(solver=solver, time_limit_s=time_limit, gap=gap, verbose=verbose)
     with ctx.out.status("solving", spinner="dots") if (ctx.out.is_terminal and not ctx.quiet) else _nullcontext():
         outcome = optimize(data, options, strict=strict)
     rule_costs = None
@@ -218,7 +224,7 @@ def frontier(
     model: ModelOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Frontier workbook (.xlsx).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the points as JSON.")] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Demand must be met in full.")] = False,
+    strict: StrictOpt = False,
     solver: SolverOpt = "highs",
     time_limit: TimeLimitOpt = None,
     gap: GapOpt = 1e-6,
@@ -239,7 +245,6 @@ def _frontier(ctx, workbook, caps, model, output, json_path, strict, solver, tim
     from procure.instance import build_instance
     from procure.pipeline import load
     from procure.plan import check_output_path, write_frontier, write_json
-    from procure.solve import SolveOptions
 
     try:
         cap_values = parse_caps(caps)
@@ -250,7 +255,7 @@ def _frontier(ctx, workbook, caps, model, output, json_path, strict, solver, tim
     suffix = "" if data.policy.scenario in ("", "base") else f"-{_safe_stem(data.policy.scenario)}"
     out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}{suffix}-frontier.xlsx",
                                  [workbook] + ([model] if model else []))
-    options = SolveOptions(solver=solver, time_limit_s=time_limit, gap=gap, verbose=verbose)
+    options = _solve_options(solver, time_limit, gap, verbose)
     instance = build_instance(data)
     with _progress(ctx, "frontier", len(cap_values)) as advance:
         points = solve_frontier(instance, cap_values, options, strict, progress=lambda cap: advance())
@@ -281,7 +286,7 @@ def batch(
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Scenarios solved in parallel.")] = 1,
     fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 4 when any scenario meets one of: "
                                           "shortfall, infeasible, not_optimal, budget, error.")] = "",
-    strict: Annotated[bool, typer.Option("--strict", help="Demand must be met in full.")] = False,
+    strict: StrictOpt = False,
     solver: SolverOpt = "highs",
     time_limit: TimeLimitOpt = None,
     gap: GapOpt = 1e-6,
@@ -298,18 +303,15 @@ def _batch(ctx, workbook, models, out_dir, workers, fail_on, strict, solver, tim
 
     from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
     from procure.plan import check_output_path, write_json, write_tables
-    from procure.solve import SOLVERS, SolveOptions
 
     conditions = [c.strip() for c in fail_on.split(",") if c.strip()]
     unknown = [c for c in conditions if c not in FAIL_CONDITIONS]
     if unknown:
         raise ProcureError(f"--fail-on: unknown condition {', '.join(unknown)}; expected any of: "
                            + ", ".join(FAIL_CONDITIONS))
-    if solver not in SOLVERS:
-        raise ProcureError(f"unknown solver '{solver}'; expected one of: {', '.join(SOLVERS)}")
+    options = _solve_options(solver, time_limit, gap, verbose)
     if not workbook.is_file():
         raise ProcureError(f"{workbook}: no such workbook")
-    options = SolveOptions(solver=solver, time_limit_s=time_limit, gap=gap, verbose=verbose)
     jobs = [Job(workbook, model, out_dir, options, strict) for model in models]
     with _progress(ctx, "batch", len(jobs)) as advance:
         rows = compare(run_batch(jobs, workers, progress=lambda row: advance()))
