@@ -8,6 +8,7 @@ unless ``--verbose``.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -490,8 +491,20 @@ def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> No
 
 
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point.
+
+    Ends the process without the interpreter's teardown: every file is closed
+    by then, and freeing a national-scale model object by object costs a few
+    tenths of a second for nothing.
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -126,15 +126,15 @@ def _plan_charts(book, tables: dict[str, pd.DataFrame]) -> None:
         else {}
     country_columns = [c for c in (countries.columns if countries is not None else [])
                        if c not in ("mineral", "period") and not str(c).endswith(" share")]
+    bought_from = countries.groupby("mineral", sort=False)[country_columns].sum() if country_columns else None
     for i, name in enumerate(names):
         top = 2 + i * 16
         first, last = int(rows_of[name][0]) + 1, int(rows_of[name][-1]) + 1
         if name in country_rows:
             c_first, c_last = int(country_rows[name][0]) + 1, int(country_rows[name][-1]) + 1
             bars = book.add_chart({"type": "column", "subtype": "stacked"})
-            part = countries.iloc[c_first - 1:c_last]
             for country in country_columns:
-                if float(pd.to_numeric(part[country], errors="coerce").fillna(0).sum()) <= 0:
+                if bought_from.loc[name, country] <= 0:
                     continue  # a country this mineral never buys from: no empty series
                 j = list(countries.columns).index(country)
                 bars.add_series({"name": ["Countries", 0, j], "categories": ["Countries", c_first, 1, c_last, 1],

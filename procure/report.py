@@ -214,26 +214,23 @@ def minerals_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
 def countries_table(f: _Facts) -> pd.DataFrame:
     """Per mineral and period, quantity bought from each origin country, then each country's share."""
     inst = f.inst
-    rows = []
-    origin = inst.offer_country[inst.op_offer]
     k = np.flatnonzero(f.buy > 0)
-    frame = pd.DataFrame({"mt": f.mt[k], "country": origin[k], "qty": f.buy[k], "w": (f.buy * f.weight)[k]})
-    if frame.empty:
+    if not len(k):
         return pd.DataFrame(columns=["mineral", "period"])
-    grouped = frame.groupby(["mt", "country"], sort=True)[["qty", "w"]].sum().reset_index()
-    countries = sorted(grouped["country"].unique(), key=lambda c: f.names.country(inst.country_keys[c]).casefold())
-    labels = {c: f.names.country(inst.country_keys[c]) for c in countries}
-    for mt, part in grouped.groupby("mt", sort=True):
-        m, t = divmod(int(mt), f.n_t)
-        row = {"mineral": f.names.mineral(inst.mineral_keys[m]), "period": inst.periods[t]}
-        total_w = part["w"].sum()
-        by_country = dict(zip(part["country"], zip(part["qty"], part["w"])))
-        for c in countries:
-            row[labels[c]] = by_country.get(c, (0.0, 0.0))[0]
-        for c in countries:
-            row[f"{labels[c]} share"] = by_country.get(c, (0.0, 0.0))[1] / total_w if total_w > 0 else 0.0
-        rows.append(row)
-    return pd.DataFrame(rows)
+    origin = inst.offer_country[inst.op_offer[k]]
+    frame = pd.DataFrame({"mt": f.mt[k], "country": origin, "qty": f.buy[k], "w": (f.buy * f.weight)[k]})
+    quantity = frame.pivot_table(index="mt", columns="country", values="qty", aggfunc="sum", fill_value=0.0)
+    weighted = frame.pivot_table(index="mt", columns="country", values="w", aggfunc="sum", fill_value=0.0)
+    labels = {c: f.names.country(inst.country_keys[c]) for c in quantity.columns}
+    order = sorted(quantity.columns, key=lambda c: labels[c].casefold())
+    totals = weighted.sum(axis=1).to_numpy()
+    shares = weighted[order].to_numpy() / np.where(totals > 0, totals, 1.0)[:, None]
+    m, t = np.divmod(quantity.index.to_numpy(), f.n_t)
+    table = {"mineral": [f.names.mineral(inst.mineral_keys[i]) for i in m.tolist()],
+             "period": [inst.periods[i] for i in t.tolist()]}
+    table.update({labels[c]: quantity[c].to_numpy() for c in order})
+    table.update({f"{labels[c]} share": shares[:, j] for j, c in enumerate(order)})
+    return pd.DataFrame(table)
 
 
 def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
