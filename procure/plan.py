@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 import os
 import re
 import tempfile
@@ -337,7 +338,7 @@ def _column_cells(values: pd.Series, style: int) -> list[str]:
     return cells
 
 
-ROWS_PER_BLOCK = 50_000  # rows generated at a time: bounded memory for national-scale sheets
+ROWS_PER_BLOCK = 20_000  # rows generated at a time: bounded memory for national-scale sheets
 
 
 def _rows_xml(table: pd.DataFrame, styles: list[int], first_row: int = 2) -> bytes:
@@ -373,10 +374,15 @@ def _inject_rows(path: Path, pending) -> None:
                 content = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>'.encode(),
                                  content, count=1)
                 head, tail = content.split(b"</sheetData>", 1)
-                with target.open(item.filename, "w", force_zip64=True) as stream:
-                    stream.write(head)
+                with target.open(item.filename, "w", force_zip64=True) as stream, \
+                        ThreadPoolExecutor(max_workers=1) as compressor:
+                    # zlib releases the GIL: block n is compressed while block n + 1 is generated
+                    pending_write = compressor.submit(stream.write, head)
                     for start in range(0, len(chunk), ROWS_PER_BLOCK):
-                        stream.write(_rows_xml(chunk.iloc[start:start + ROWS_PER_BLOCK], styles, start + 2))
+                        block = _rows_xml(chunk.iloc[start:start + ROWS_PER_BLOCK], styles, start + 2)
+                        pending_write.result()
+                        pending_write = compressor.submit(stream.write, block)
+                    pending_write.result()
                     stream.write(b"</sheetData>" + tail)
         os.replace(rebuilt, path)
     finally:
