@@ -155,7 +155,7 @@ def row_scale(lp: LinearProgram) -> np.ndarray:
     largest = np.zeros(lp.n_rows)
     np.maximum.at(largest, rows, np.abs(lp.a_value))
     exponent = np.round(np.log2(np.where(largest > 0, largest, 1.0)))
-    return np.exp2(-exponent)
+    return np.exp2(-np.clip(exponent, -64, 64))  # never overflow on subnormal or huge coefficients
 
 
 def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:

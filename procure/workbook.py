@@ -13,6 +13,7 @@ import hashlib
 import re
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def _inspect_package(path: Path) -> tuple[dict[str, _SheetFacts], bool]:
                             raise InputError([Problem(f"part '{name}' expands beyond {MAX_PART_BYTES:,} bytes: "
                                                       "refused as a possible zip bomb", file=shown)])
                         chunks.append(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as exc:
                 raise InputError([Problem(f"is damaged: part '{name}' cannot be read ({exc})", file=shown)]) from None
             data = b"".join(chunks)
             if _DTD.search(data[:4096]):
