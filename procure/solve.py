@@ -152,9 +152,16 @@ def row_scale(lp: LinearProgram) -> np.ndarray:
     bits; the row's dual is scaled back by the same factor.
     """
     rows = np.repeat(np.arange(lp.n_rows), np.diff(lp.a_start))
+    magnitude = np.abs(lp.a_value)
     largest = np.zeros(lp.n_rows)
-    np.maximum.at(largest, rows, np.abs(lp.a_value))
+    np.maximum.at(largest, rows, magnitude)
+    smallest = np.full(lp.n_rows, np.inf)
+    np.minimum.at(smallest, rows, magnitude)
     exponent = np.round(np.log2(np.where(largest > 0, largest, 1.0)))
+    # keep the row's smallest coefficient above 2^-20: HiGHS drops entries below 1e-9, and an
+    # agreement row x - 1e9 y scaled by its largest entry would lose x altogether
+    floor = np.floor(np.log2(np.where(np.isfinite(smallest) & (smallest > 0), smallest, 1.0))) + 20
+    exponent = np.minimum(exponent, floor)
     return np.exp2(-np.clip(exponent, -64, 64))  # never overflow on subnormal or huge coefficients
 
 
@@ -332,28 +339,50 @@ def _gap(lp: LinearProgram, x: np.ndarray, best_bound: float | None) -> float | 
 
 
 def _polish_with_fixed_lp(lp: LinearProgram, result: Solution, options: SolveOptions, with_duals: bool) -> None:
-    """Fix every integer variable at its rounded value and re-solve the LP.
+    """Fix every integer variable and re-solve the LP; keep the better of two ways of fixing them.
 
-    The MIP's incumbent carries integrality noise (a y of 1e-9 lets a sliver of
-    an unsigned offer through); the LP with y fixed gives the exact plan for
-    those decisions, and its duals are the shadow prices FORMULATION.md asks
-    for ("from the LP with y fixed at its optimum").
+    The MIP's incumbent carries integrality noise: with a capacity of 1e8, a y of
+    1e-7 counts as 0 within tolerance yet lets 10 units through without paying
+    the fixed cost. Fixing y by rounding forbids those purchases; fixing y = 1
+    wherever the offer bought something pays for them. Both are feasible
+    decisions; the LP with the better one gives the exact plan, and its duals
+    are the shadow prices FORMULATION.md asks for ("from the LP with y fixed").
     """
-    fixed_values = np.round(result.x[lp.col_integer])
-    lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
-    lower[lp.col_integer] = fixed_values
-    upper[lp.col_integer] = fixed_values
-    fixed = replace(lp, col_lower=lower, col_upper=upper, col_integer=np.zeros(lp.n_cols, dtype=bool))
-    lp_solution = solve(fixed, replace(options, time_limit_s=None), with_duals=with_duals)
-    if lp_solution.status != "optimal":
+    rounded = np.round(result.x[lp.col_integer])
+    candidates = [rounded]
+    used = _agreements_with_purchases(lp, result.x)
+    if used is not None and (np.maximum(rounded, used) != rounded).any():
+        candidates.append(np.maximum(rounded, used))
+    best = None
+    for values in candidates:
+        lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
+        lower[lp.col_integer] = values
+        upper[lp.col_integer] = values
+        fixed = replace(lp, col_lower=lower, col_upper=upper, col_integer=np.zeros(lp.n_cols, dtype=bool))
+        lp_solution = _solve_once(fixed, replace(options, time_limit_s=None), with_duals)
+        if lp_solution.status == "optimal" and (best is None or lp_solution.objective < best.objective):
+            best = lp_solution
+    if best is None:
         return  # keep the incumbent; verify() judges it
-    result.x = lp_solution.x
-    result.objective = lp.objective_value(lp_solution.x)
+    result.x = best.x
+    result.objective = lp.objective_value(best.x)
     result.gap = _gap(lp, result.x, result.best_bound)
     if with_duals:
-        result.row_dual = lp_solution.row_dual
-        result.col_dual = lp_solution.col_dual
+        result.row_dual = best.row_dual
+        result.col_dual = best.col_dual
         result.duals_from_fixed_lp = True
+
+
+def _agreements_with_purchases(lp: LinearProgram, x: np.ndarray) -> np.ndarray | None:
+    """Per integer column (an optional agreement's y): 1 where the incumbent bought from that offer."""
+    if "y" not in lp.columns or "x" not in lp.columns:
+        return None
+    y_block, x_block = lp.columns["y"], lp.columns["x"]
+    if y_block.start != int(np.flatnonzero(lp.col_integer)[0]) or lp.col_integer.sum() != y_block.size:
+        return None  # integer columns other than y: no such model today
+    buying = np.unique(x_block.keys["offer"][x[x_block.slice()] > 1e-9])
+    bought = np.isin(y_block.keys["offer"], buying).astype(float)
+    return bought
 
 
 def verify(lp: LinearProgram, x: np.ndarray) -> list[str]:

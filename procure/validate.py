@@ -32,6 +32,9 @@ from procure.workbook import ExcelError, RawSheet, RawWorkbook, normalize_name
 # Largest magnitude accepted for any number: beyond it a solver loses all precision
 # (HiGHS treats 1e20 as infinite), and no real plan needs it.
 MAX_MAGNITUDE = 1e13
+# Smallest nonzero magnitude: solvers treat smaller coefficients as zero (HiGHS drops
+# matrix entries below 1e-9), and a cost of 1e-300 crashed HiGHS 1.16 outright.
+MIN_MAGNITUDE = 1e-9
 
 
 class Invalid(ValueError):
@@ -76,6 +79,8 @@ def parse_number(value: object) -> float:
         raise Invalid("expected a finite number")
     if abs(number) > MAX_MAGNITUDE:
         raise Invalid(f"is too large: numbers up to {MAX_MAGNITUDE:.0e} in magnitude are accepted")
+    if 0 < abs(number) < MIN_MAGNITUDE:
+        raise Invalid(f"is too small for a solver: write 0, or a number of at least {MIN_MAGNITUDE:.0e}")
     return number
 
 
