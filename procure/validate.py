@@ -283,7 +283,7 @@ class Record:
 
 
 HEADER_SEARCH_ROWS = 20  # title rows above the header are tolerated, within reason
-TOTAL_WORDS = {"total", "totals", "grand total", "sum", "subtotal", "sub-total", "all"}
+TOTAL_WORDS = {"total", "totals", "grand total", "subtotal", "sub-total"}  # names no mineral or supplier has
 
 
 def _column_letter(index: int) -> str:
