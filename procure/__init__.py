@@ -6,9 +6,14 @@ The flow is one way: ``workbook`` (read) -> ``validate`` (typed data) ->
 ``plan`` (the Excel plan). ``cli`` is the only module that knows about Typer.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("procure")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+def __getattr__(name: str):
+    # the version is looked up only when asked for: importlib.metadata costs ~25 ms at start-up
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("procure")
+        except PackageNotFoundError:  # running from a source tree that was not installed
+            return "0+unknown"
+    raise AttributeError(f"module 'procure' has no attribute {name!r}")

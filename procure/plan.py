@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -348,11 +349,48 @@ def _rows_xml(table: pd.DataFrame, styles: list[int], first_row: int = 2) -> byt
                    for r, cells in zip(range(first_row, first_row + len(table)), zip(*columns))).encode()
 
 
+FORK_MIN_CELLS = 200_000  # below this, a helper process costs more than it saves
+
+
+def _blocks(chunk: pd.DataFrame, styles: list[int]):
+    for start in range(0, len(chunk), ROWS_PER_BLOCK):
+        yield _rows_xml(chunk.iloc[start:start + ROWS_PER_BLOCK], styles, start + 2)
+
+
+def _rows_in_child(jobs: dict, folder: Path) -> tuple[int, dict[str, Path]]:
+    """Generate the rows of ``jobs`` in a forked process (the machine's second core), one file each.
+
+    Returns the child's pid and where each sheet's rows will be; pid 0 when fork is unavailable.
+    The child shares the parent's tables copy-on-write and only writes files, then leaves at once.
+    """
+    if not hasattr(os, "fork") or not jobs:
+        return 0, {}
+    files = {name: folder / f".rows-{os.getpid()}-{i}" for i, name in enumerate(jobs)}
+    with warnings.catch_warnings():
+        # HiGHS has left worker threads behind; the child touches none of them and never returns
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child
+        code = 0
+        try:
+            for name, (chunk, styles) in jobs.items():
+                with open(files[name], "wb") as handle:
+                    for block in _blocks(chunk, styles):
+                        handle.write(block)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    return pid, files
+
+
 def _inject_rows(path: Path, pending) -> None:
     """Put the generated data rows into each sheet of the closed workbook (rewriting the zip once).
 
-    Each sheet's rows are generated and compressed block by block, so memory
-    stays bounded however long the table is.
+    Rows are generated and compressed block by block, so memory stays bounded
+    however long the table is; zlib (which releases the GIL) compresses block n
+    while block n + 1 is generated. On a large plan the biggest sheet is
+    generated here while a forked helper generates the others on the second
+    core; if the helper fails, the rows are generated here instead.
     """
     if not any(len(chunk) for _, chunk, _ in pending):
         return
@@ -360,6 +398,12 @@ def _inject_rows(path: Path, pending) -> None:
 
     data = {f"xl/worksheets/sheet{index}.xml": (chunk, [f.xf_index for f in formats])
             for index, chunk, formats in pending if len(chunk)}
+    by_size = sorted(data, key=lambda name: -data[name][0].size)
+    others = {name: data[name] for name in by_size[1:]}
+    pid, files = (0, {})
+    if sum(chunk.size for chunk, _ in others.values()) >= FORK_MIN_CELLS:
+        pid, files = _rows_in_child(others, path.parent)
+    child_ok = None
     rebuilt = path.with_name(path.name + ".rows")
     try:
         with zipfile.ZipFile(path) as source, zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED,
@@ -370,23 +414,37 @@ def _inject_rows(path: Path, pending) -> None:
                     target.writestr(item, content, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
                     continue
                 chunk, styles = data[item.filename]
+                if item.filename in files and child_ok is None:
+                    child_ok = os.waitpid(pid, 0)[1] == 0
+                if item.filename in files and child_ok:
+                    blocks = _file_blocks(files[item.filename])
+                else:
+                    blocks = _blocks(chunk, styles)
                 last = f"{_column_letters(len(chunk.columns))[-1]}{len(chunk) + 1}"
                 content = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>'.encode(),
                                  content, count=1)
                 head, tail = content.split(b"</sheetData>", 1)
                 with target.open(item.filename, "w", force_zip64=True) as stream, \
                         ThreadPoolExecutor(max_workers=1) as compressor:
-                    # zlib releases the GIL: block n is compressed while block n + 1 is generated
                     pending_write = compressor.submit(stream.write, head)
-                    for start in range(0, len(chunk), ROWS_PER_BLOCK):
-                        block = _rows_xml(chunk.iloc[start:start + ROWS_PER_BLOCK], styles, start + 2)
+                    for block in blocks:
                         pending_write.result()
                         pending_write = compressor.submit(stream.write, block)
                     pending_write.result()
                     stream.write(b"</sheetData>" + tail)
         os.replace(rebuilt, path)
     finally:
+        if pid and child_ok is None:
+            os.waitpid(pid, 0)
+        for file in files.values():
+            file.unlink(missing_ok=True)
         rebuilt.unlink(missing_ok=True)
+
+
+def _file_blocks(path: Path, size: int = 8 << 20):
+    with open(path, "rb") as handle:
+        while block := handle.read(size):
+            yield block
 
 
 def write_frontier(table: pd.DataFrame, path: Path, title: str) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from procure import __version__
+import procure
 from procure.formulation import Block, LinearProgram
 from procure.pipeline import Outcome
 
@@ -504,7 +504,7 @@ def summary_items(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame,
         ("offers_kept", len(inst.offers)),
         ("offers_excluded", len(inst.excluded)),
         ("purchase_variables", inst.n_offer_periods),
-        ("tool_version", f"procure {__version__}"),
+        ("tool_version", f"procure {procure.__version__}"),
         ("run_date", (run_date or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M:%S UTC")),
     ]
     return items
