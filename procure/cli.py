@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from procure.errors import InputError, ProcureError, Problem
 
@@ -54,12 +52,35 @@ class _Context:
     def __init__(self, quiet: bool, verbose: bool):
         self.quiet = quiet
         self.verbose = verbose
-        self.out = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self._out = self._err = None
+
+    # consoles are made on first use: a quiet run that prints nothing never imports rich's console
+    @property
+    def out(self):
+        if self._out is None:
+            from rich.console import Console
+
+            self._out = Console(highlight=False, soft_wrap=True)
+        return self._out
+
+    @property
+    def err(self):
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True, highlight=False, soft_wrap=True)
+        return self._err
 
     def say(self, *args, **kwargs):
         if not self.quiet:
             self.out.print(*args, **kwargs)
+
+
+def Table(*args, **kwargs):
+    """rich's Table, imported when a table is printed."""
+    from rich.table import Table as RichTable
+
+    return RichTable(*args, **kwargs)
 
 
 def _print_problems(ctx: _Context, problems: list[Problem], warnings: list[Problem]) -> None:
@@ -200,7 +221,7 @@ def _solve(ctx: _Context, workbook, model, output, json_path, strict, price_rule
     plan_path = check_output_path(output or default_plan_path(workbook, data.policy.scenario), inputs)
     if json_path is not None:
         check_output_path_json(json_path, inputs)
-    with ctx.out.status("solving", spinner="dots") if (ctx.out.is_terminal and not ctx.quiet) else _nullcontext():
+    with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else _nullcontext():
         outcome = optimize(data, options, strict=strict)
     rule_costs = None
     if price_rules:
