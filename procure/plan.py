@@ -315,6 +315,11 @@ def _column_cells(values: pd.Series, style: int) -> list[str]:
     which makes the XML a third smaller. Text is inline and escaped: never a formula."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         numbers = values.to_numpy(dtype=float)
+        codes, uniques = pd.factorize(numbers)  # NaN gets code -1
+        if len(uniques) * 2 < len(numbers):  # prices, rows, units repeat: format each value once
+            texts = [f'<c s="{style}"><v>{v}</v></c>' if np.isfinite(u) else "<c/>"
+                     for v, u in zip(uniques.astype(str).tolist(), uniques.tolist())] + ["<c/>"]
+            return [texts[k] for k in codes.tolist()]
         head = f'<c s="{style}"><v>'
         return [head + v + "</v></c>" if ok else "<c/>"
                 for v, ok in zip(numbers.astype(str).tolist(), np.isfinite(numbers).tolist())]
