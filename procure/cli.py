@@ -206,10 +206,10 @@ def solve(
 
 def _solve(ctx: _Context, workbook, model, output, json_path, strict, price_rules, solver, time_limit, gap,
            verbose) -> int:
+    from procure.paths import check_json_path, check_output_path
     from procure.pipeline import load, optimize
-    from procure.plan import check_output_path, write_json, write_plan
-    from procure.report import build_report
 
+    _preload("procure.report", "procure.plan")  # pandas and the writer load while HiGHS solves
     options = _solve_options(solver, time_limit, gap, verbose)
     if workbook is None:
         from procure.starter import bundled_sample
@@ -220,9 +220,12 @@ def _solve(ctx: _Context, workbook, model, output, json_path, strict, price_rule
     _print_problems(ctx, [], data.warnings)
     plan_path = check_output_path(output or default_plan_path(workbook, data.policy.scenario), inputs)
     if json_path is not None:
-        check_output_path_json(json_path, inputs)
+        check_json_path(json_path, inputs)
     with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else _nullcontext():
         outcome = optimize(data, options, strict=strict)
+    from procure.plan import write_json, write_plan
+    from procure.report import build_report
+
     rule_costs = None
     if price_rules:
         from procure.analysis import price_rules as price_each_rule
@@ -439,10 +442,13 @@ class _progress:
         return False
 
 
-def check_output_path_json(path: Path, inputs: list[Path]) -> None:
-    resolved = Path(path).resolve()
-    if any(resolved == Path(p).resolve() for p in inputs):
-        raise ProcureError(f"the JSON path '{path}' is an input file; choose another path")
+def _preload(*modules: str) -> None:
+    """Import ``modules`` in a background thread: HiGHS releases the GIL while it solves, so the
+    imports (pandas above all, about 0.13 s) cost nothing when the main thread gets to them."""
+    import importlib
+    import threading
+
+    threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True).start()
 
 
 class _nullcontext:

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import json
 import math
-from concurrent.futures import ThreadPoolExecutor
 import os
 import re
 import tempfile
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from procure.errors import OutputError
+from procure.paths import check_output_path  # noqa: F401  (part of this module's interface)
 from procure.report import Report
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -29,30 +30,6 @@ SHEET_ORDER = ("Summary", "Allocation", "Minerals", "Countries", "Offers", "Agre
                "Relaxations", "Excluded", "RuleCosts")
 _USD = re.compile(r"(_usd|usd |cost|price|spend)", re.I)
 _SHARE = re.compile(r"(share|_cap$|hhi|_used|capacity_used)", re.I)
-
-
-def check_output_path(output: Path, inputs: list[Path]) -> Path:
-    """Refuse to write a plan over an input (also through a link or a different case of the same name)."""
-    output = Path(output)
-    target = output.resolve()
-    for source in inputs:
-        source_resolved = Path(source).resolve()
-        same = target == source_resolved
-        if not same and output.exists():
-            try:
-                same = os.path.samefile(output, source)
-            except OSError:
-                same = False
-        if not same and str(target).casefold() == str(source_resolved).casefold() and output.exists():
-            same = True
-        if same:
-            raise OutputError(f"the plan path '{output}' is the input workbook; "
-                              "choose another path with -o (the input is never written)")
-    if output.suffix.casefold() != ".xlsx":
-        raise OutputError(f"the plan path '{output}' must end in .xlsx")
-    if output.exists() and output.is_dir():
-        raise OutputError(f"the plan path '{output}' is a folder; give a file name ending in .xlsx")
-    return output
 
 
 def _atomic_target(path: Path, suffix: str):
@@ -323,14 +300,13 @@ def _column_cells(values: pd.Series, style: int) -> list[str]:
         head = f'<c s="{style}"><v>'
         return [head + v + "</v></c>" if ok else "<c/>"
                 for v, ok in zip(numbers.astype(str).tolist(), np.isfinite(numbers).tolist())]
-    items = values.tolist()
-    if all(type(v) is str for v in items):  # the common text column: escape each distinct text once
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # escape each distinct text once
         codes, uniques = pd.factorize(values, sort=False)
         texts = [f'<c t="inlineStr"><is><t xml:space="preserve">{_xml_text(u)}</t></is></c>' if u else "<c/>"
                  for u in uniques.tolist()]
         return [texts[k] for k in codes.tolist()]
     cells = []
-    for value in items:
+    for value in values.tolist():
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             cells.append("<c/>")
         elif isinstance(value, (bool, np.bool_)):

@@ -1,0 +1,40 @@
+"""Where outputs may go: the checks made before any work starts (no pandas, no Excel writer)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from procure.errors import OutputError
+
+
+def check_output_path(output: Path, inputs: list[Path]) -> Path:
+    """Refuse to write a plan over an input (also through a link or a different case of the same name)."""
+    output = Path(output)
+    target = output.resolve()
+    for source in inputs:
+        source_resolved = Path(source).resolve()
+        same = target == source_resolved
+        if not same and output.exists():
+            try:
+                same = os.path.samefile(output, source)
+            except OSError:
+                same = False
+        if not same and str(target).casefold() == str(source_resolved).casefold() and output.exists():
+            same = True
+        if same:
+            raise OutputError(f"the plan path '{output}' is the input workbook; "
+                              "choose another path with -o (the input is never written)")
+    if output.suffix.casefold() != ".xlsx":
+        raise OutputError(f"the plan path '{output}' must end in .xlsx")
+    if output.exists() and output.is_dir():
+        raise OutputError(f"the plan path '{output}' is a folder; give a file name ending in .xlsx")
+    return output
+
+
+def check_json_path(path: Path, inputs: list[Path]) -> Path:
+    """Refuse a JSON path that is one of the inputs."""
+    resolved = Path(path).resolve()
+    if any(resolved == Path(p).resolve() for p in inputs):
+        raise OutputError(f"the JSON path '{path}' is an input file; choose another path")
+    return Path(path)
