@@ -479,6 +479,9 @@ def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> No
         if relax is not None:
             for row in relax.to_dict("records"):
                 ctx.err.print(f"  - {row['constraint']}: {_escape(row['meaning'])}")
+        if relax is None or relax.empty:
+            ctx.err.print("  (the relaxed model needed no slack above the solver's tolerance: the conflict lies in "
+                          "coefficients too small for it to see; look for tiny shares, prices or scores)")
     elif status == "not_solved":
         ctx.err.print(f"[yellow]not optimal[/]: {_escape(outcome.solution.message)}")
     if ctx.quiet:
