@@ -40,6 +40,22 @@ ModelOpt = Annotated[Optional[Path], typer.Option("--model", "-m", help="Scenari
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Demand must be met in full (no shortfall).")]
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        import procure
+
+        print(f"procure {procure.__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Least-cost critical-mineral procurement plans from an Excel workbook."""
+
+
 def _solve_options(solver: str, time_limit, gap: float, verbose: bool):
     from procure.solve import SOLVERS, SolveOptions
 

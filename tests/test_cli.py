@@ -176,3 +176,10 @@ def test_formula_text_stays_text_in_the_plan(book, tmp_path):
 def test_missing_workbook_path(tmp_path):
     result = runner.invoke(app, ["solve", str(tmp_path / "nope.xlsx")])
     assert result.exit_code == 1 and "no such file" in result.output
+
+
+def test_version():
+    import procure
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"procure {procure.__version__}"
