@@ -283,11 +283,16 @@ def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_dua
 
 def _feasible_unsigned(lp: LinearProgram, options: SolveOptions) -> bool:
     """Whether the LP with every integer variable at 0 (no optional agreement signed) has a plan."""
-    lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
-    lower[lp.col_integer] = 0.0
-    upper[lp.col_integer] = 0.0
-    unsigned = replace(lp, col_lower=lower, col_upper=upper, col_integer=np.zeros(lp.n_cols, dtype=bool))
+    unsigned = _with_integers_fixed(lp, np.zeros(int(lp.col_integer.sum())))
     return _solve_once(unsigned, replace(options, time_limit_s=None), False).status == "optimal"
+
+
+def _with_integers_fixed(lp: LinearProgram, values: np.ndarray) -> LinearProgram:
+    """The LP with every integer column fixed at ``values`` (in column order)."""
+    lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
+    lower[lp.col_integer] = values
+    upper[lp.col_integer] = values
+    return replace(lp, col_lower=lower, col_upper=upper, col_integer=np.zeros(lp.n_cols, dtype=bool))
 
 
 def _solve_once(lp: LinearProgram, options: SolveOptions, with_duals: bool, presolve: str = "on") -> Solution:
@@ -355,11 +360,7 @@ def _polish_with_fixed_lp(lp: LinearProgram, result: Solution, options: SolveOpt
         candidates.append(np.maximum(rounded, used))
     best = None
     for values in candidates:
-        lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
-        lower[lp.col_integer] = values
-        upper[lp.col_integer] = values
-        fixed = replace(lp, col_lower=lower, col_upper=upper, col_integer=np.zeros(lp.n_cols, dtype=bool))
-        lp_solution = _solve_once(fixed, replace(options, time_limit_s=None), with_duals)
+        lp_solution = _solve_once(_with_integers_fixed(lp, values), replace(options, time_limit_s=None), with_duals)
         if lp_solution.status == "optimal" and (best is None or lp_solution.objective < best.objective):
             best = lp_solution
     if best is None:
