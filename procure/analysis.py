@@ -13,41 +13,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from procure import formulation
+from procure import families, formulation
 from procure.instance import Instance
 from procure.pipeline import Outcome
+from procure.program import LinearProgram
 from procure.solve import Solution, SolveOptions, solve
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A policy family that can be switched off: ``active`` says whether it constrains this instance."""
-
-    name: str
-    description: str
-    active: Callable[[Instance], bool]
-    without: Callable[[Instance], Instance]
-
-
-def _policy_without(inst: Instance, **changes) -> Instance:
-    return replace(inst, policy=replace(inst.policy, **changes))
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("china_cap", "China exposure caps (3)", lambda i: bool((i.china_cap < 1).any()),
-         lambda i: replace(i, china_cap=np.ones_like(i.china_cap))),
-    Rule("country_caps", "country share caps (4)", lambda i: bool((i.country_cap < 1).any()),
-         lambda i: replace(i, country_cap=np.ones_like(i.country_cap))),
-    Rule("supplier_cap", "supplier share cap (5)", lambda i: i.policy.max_supplier_share < 1,
-         lambda i: _policy_without(i, max_supplier_share=1.0)),
-    Rule("ally_share", "minimum ally share (6)", lambda i: i.policy.min_ally_share > 0,
-         lambda i: _policy_without(i, min_ally_share=0.0)),
-    Rule("esg_average", "minimum average ESG score (7)", lambda i: i.policy.min_avg_esg is not None,
-         lambda i: _policy_without(i, min_avg_esg=None)),
-    Rule("budgets", "budgets (9, 10)",
-         lambda i: i.policy.budget_total is not None or i.policy.budget_per_period is not None,
-         lambda i: _policy_without(i, budget_total=None, budget_per_period=None)),
-)
 
 
 @dataclass
@@ -65,7 +35,7 @@ class RuleCost:
         return self.objective_with_usd - self.objective_without_usd
 
 
-def _solve_instance(inst: Instance, options: SolveOptions, strict: bool) -> tuple[Solution, formulation.LinearProgram]:
+def _solve_instance(inst: Instance, options: SolveOptions, strict: bool) -> tuple[Solution, LinearProgram]:
     program = formulation.build(inst, strict=strict)
     return solve(program, options, with_duals=False), program
 
@@ -74,7 +44,7 @@ def price_rules(outcome: Outcome) -> list[RuleCost]:
     """For each active rule family, re-solve without it; the objective difference is its price."""
     base = outcome.solution.objective if outcome.status == "optimal" else None
     costs = []
-    for rule in RULES:
+    for rule in families.rules():
         if not rule.active(outcome.instance):
             continue
         solution, _ = _solve_instance(rule.without(outcome.instance), outcome.options, outcome.strict)

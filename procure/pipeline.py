@@ -11,6 +11,7 @@ from pathlib import Path
 from procure import formulation, scenario as scenarios
 from procure.data import WorkbookData
 from procure.instance import Instance, build_instance
+from procure.program import LinearProgram
 from procure.solve import Solution, SolveOptions, solve
 from procure.validate import validate
 from procure.workbook import read_workbook
@@ -34,11 +35,11 @@ class Outcome:
 
     data: WorkbookData
     instance: Instance
-    program: formulation.LinearProgram
+    program: LinearProgram
     solution: Solution
     options: SolveOptions
     strict: bool = False
-    relaxed_program: formulation.LinearProgram | None = None
+    relaxed_program: LinearProgram | None = None
     relaxed: Solution | None = None
 
     @property

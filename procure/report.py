@@ -15,20 +15,11 @@ import numpy as np
 import pandas as pd
 
 import procure
-from procure.formulation import Block, LinearProgram
+from procure.families import FAMILIES, Measure, Sense, family_of
+from procure.program import LinearProgram, block_of
 from procure.pipeline import Outcome
 
 ZERO_TOL = 1e-9  # values below this (relative) are printed as 0
-FAMILY_LABELS = {
-    "balance": "demand balance (1)",
-    "china_cap": "China exposure cap (3)",
-    "country_cap": "country share cap (4)",
-    "supplier_cap": "supplier share cap (5)",
-    "ally_share": "minimum ally share (6)",
-    "avg_esg": "minimum average ESG (7)",
-    "budget_total": "horizon budget (9)",
-    "budget_period": "per-period budget (10)",
-}
 
 
 def clean(values: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -129,10 +120,6 @@ def build_report(outcome: Outcome, *, input_name: str, run_date: _dt.datetime | 
 
 
 # ---------------------------------------------------------------- tables
-
-
-def _period_label(inst, t: int) -> object:
-    return inst.periods[t]
 
 
 def _offer_labels(f: _Facts) -> dict[str, np.ndarray]:
@@ -303,7 +290,7 @@ def _labels(keys: dict, name: str, labels: list[str], size: int) -> list[str]:
 
 
 def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
-    """Each share and budget row: limit, value reached, binding or not, shadow price.
+    """Each row of every family the registry gives a measure: limit, value reached, binding or not, shadow price.
 
     Shares: the value is the share reached; the shadow price is the row dual
     (USD per unit of exposure, or of ally purchases); the cost of tightening is
@@ -317,40 +304,40 @@ def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     country_names = [f.names.country(k) for k in inst.country_keys]
     supplier_names = [f.names.supplier(k) for k in inst.supplier_keys]
     frames = []
-    for name in ("china_cap", "country_cap", "supplier_cap", "ally_share", "avg_esg", "budget_total",
-                 "budget_period"):
-        block = program.rows.get(name)
-        if block is None or not block.size:
+    for family in FAMILIES:
+        block = program.rows.get(family.name)
+        if family.measure is None or block is None or not block.size:
             continue
         keys, n = block.keys, block.size
-        duals = _row_duals(program, f.row_dual, name)
+        duals = _row_duals(program, f.row_dual, family.name)
         dual = clean(duals) if duals is not None else np.full(n, np.nan)
         rows = activity[block.slice()]
-        limit = keys["limit"].astype(float)
-        if name.startswith("budget"):
-            value = rows + keys["committed"]
+        limit = block.meta["limit"].astype(float)
+        if family.measure == Measure.BUDGET:
+            value = rows + block.meta["committed"]
             binding = value >= limit - 1e-6 * np.maximum(1.0, np.abs(limit))
             unit = "USD per USD of budget"
             tightening = -dual
         else:
             mt = keys["mineral"] * f.n_t + keys["period"]
-            if name == "avg_esg":
+            if family.measure == Measure.ESG_AVERAGE:
                 total = f.bought.ravel()[mt]
                 unit = "USD per score-unit (ESG points x units bought)"
+                step = 1.0  # one point of the 0-100 score
             else:
                 total = f.bought_weighted[mt]
-                unit = "USD per unit of ally purchases" if name == "ally_share" else "USD per unit of exposure"
+                unit = ("USD per unit of exposure" if family.sense == Sense.LE
+                        else "USD per unit of ally purchases")
+                step = 0.01  # one point of cap is 0.01 of a share
             bought = total > ZERO_TOL
             safe_total = np.where(bought, total, 1.0)
             value = np.where(bought, rows / safe_total + limit, np.nan)
             binding = bought & (np.abs(rows) <= 1e-6 * np.maximum(1.0, total))
-            # one point of cap is 0.01 of a share, or 1 point of the 0-100 ESG score
-            step = 1.0 if name == "avg_esg" else 0.01
             tightening = np.where(bought, dual * total * step, 0.0)
-            if name not in ("ally_share", "avg_esg"):
+            if family.sense == Sense.LE:
                 tightening = -tightening  # <= rows: a looser cap lowers the cost
         frames.append(pd.DataFrame({
-            "constraint": FAMILY_LABELS[name],
+            "constraint": family.title,
             "mineral": _labels(keys, "mineral", mineral_names, n),
             "period": [inst.periods[t] for t in keys["period"].tolist()] if "period" in keys else [""] * n,
             "country": _labels(keys, "country", country_names, n),
@@ -387,11 +374,14 @@ def relaxation_table(outcome: Outcome) -> pd.DataFrame:
     block = program.columns["slack"]
     slack = clean(solution.x[block.slice()], 1.0)
     rows = []
+    basis = "USD" if inst.policy.share_basis == "value" else "units"
     for local in np.flatnonzero(slack > 1e-7):
-        global_row = int(block.keys["row"][local])
-        family, keys = _row_family(program.rows, global_row)
-        row = {"constraint": FAMILY_LABELS.get(family, family), "mineral": "", "period": "", "country": "",
-               "supplier": "", "amount": float(slack[local])}
+        row_block, row_local = block_of(program.rows, int(block.keys["row"][local]))
+        family = family_of(row_block.name)
+        keys = {k: v[row_local] for k, v in row_block.keys.items()}
+        amount = float(slack[local])
+        row = {"constraint": family.title, "mineral": "", "period": "", "country": "", "supplier": "",
+               "amount": amount}
         if "mineral" in keys:
             row["mineral"] = names.mineral(inst.mineral_keys[keys["mineral"]])
         if "period" in keys:
@@ -400,33 +390,12 @@ def relaxation_table(outcome: Outcome) -> pd.DataFrame:
             row["country"] = names.country(inst.country_keys[keys["country"]])
         if "supplier" in keys:
             row["supplier"] = names.supplier(inst.supplier_keys[keys["supplier"]])
-        row["unit"], row["meaning"] = _relaxation_meaning(family, row, inst, float(slack[local]))
+        where = " ".join(str(row[k]) for k in ("mineral", "period") if row[k] != "")
+        fields = dict(row, where=where, basis=basis)
+        row["unit"] = family.relaxation_unit.format(**fields)
+        row["meaning"] = family.relaxation.format(**fields)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(_empty_relaxations().columns))
-
-
-def _row_family(rows: dict[str, Block], global_row: int):
-    for name, block in rows.items():
-        if block.start <= global_row < block.stop:
-            local = global_row - block.start
-            return name, {k: v[local] for k, v in block.keys.items()}
-    return "?", {}
-
-
-def _relaxation_meaning(family: str, row: dict, inst, amount: float) -> tuple[str, str]:
-    basis = "USD" if inst.policy.share_basis == "value" else "units"
-    where = " ".join(str(row[k]) for k in ("mineral", "period") if row[k] != "")
-    if family.startswith("budget"):
-        scope = "the horizon budget" if family == "budget_total" else f"the budget of period {row['period']}"
-        return "USD", f"{scope} would have to rise by {amount:,.2f} USD"
-    if family == "balance":
-        return "units", f"{where}: {amount:,.6g} units of demand cannot be met (strict mode forbids shortfall)"
-    if family == "avg_esg":
-        return "ESG points x units", f"{where}: the average ESG rule is short by {amount:,.6g} score-units"
-    what = {"china_cap": "China exposure", "country_cap": f"purchases from {row['country']}",
-            "supplier_cap": f"purchases from {row['supplier']}", "ally_share": "ally purchases"}[family]
-    verb = "exceed their cap" if family != "ally_share" else "fall short of the minimum"
-    return basis, f"{where}: {what} {verb} by {amount:,.6g} {basis}"
 
 
 # ---------------------------------------------------------------- summary and JSON

@@ -1,4 +1,4 @@
-"""Solve a :class:`~procure.formulation.LinearProgram`, prove the status, verify the plan.
+"""Solve a :class:`~procure.program.LinearProgram`, prove the status, verify the plan.
 
 HiGHS (the default) gets the matrix in one in-process ``passModel`` call: no
 text files, no per-variable Python objects. CBC goes through PuLP: the matrix
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from procure.errors import SolverError
-from procure.formulation import LinearProgram
+from procure.program import LinearProgram, block_of
 
 SOLVERS = ("highs", "cbc")
 FEASIBILITY_TOL = 1e-6  # relative to the row's scale
@@ -151,7 +151,7 @@ def row_scale(lp: LinearProgram) -> np.ndarray:
     optimum. Scaling a row by a power of two changes no solution and loses no
     bits; the row's dual is scaled back by the same factor.
     """
-    rows = np.repeat(np.arange(lp.n_rows), np.diff(lp.a_start))
+    rows = lp.row_of_term()
     magnitude = np.abs(lp.a_value)
     largest = np.zeros(lp.n_rows)
     np.maximum.at(largest, rows, magnitude)
@@ -401,7 +401,7 @@ def verify(lp: LinearProgram, x: np.ndarray) -> list[str]:
         problems.append(f"column {_describe(lp.columns, j)} = {x[j]:.9g} is not whole")
     activity = lp.row_activity(x)
     row_scale = np.maximum(1.0, np.bincount(
-        np.repeat(np.arange(lp.n_rows), np.diff(lp.a_start)),
+        lp.row_of_term(),
         weights=np.abs(lp.a_value * x[lp.a_index]), minlength=lp.n_rows))
     row_scale = np.maximum(row_scale, np.abs(np.where(np.isfinite(lp.row_upper), lp.row_upper, 0)))
     bad = np.flatnonzero((activity < lp.row_lower - FEASIBILITY_TOL * row_scale)
@@ -413,9 +413,8 @@ def verify(lp: LinearProgram, x: np.ndarray) -> list[str]:
 
 
 def _describe(blocks, index: int) -> str:
-    for block in blocks.values():
-        if block.start <= index < block.stop:
-            local = index - block.start
-            keys = ", ".join(f"{k}={v[local]}" for k, v in block.keys.items())
-            return f"{block.name}[{keys}]"
-    return str(index)
+    block, local = block_of(blocks, index)
+    if block is None:
+        return str(index)
+    keys = ", ".join(f"{k}={v[local]}" for k, v in block.keys.items())
+    return f"{block.name}[{keys}]"
