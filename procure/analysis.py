@@ -17,7 +17,7 @@ from procure import families, formulation
 from procure.instance import Instance
 from procure.pipeline import Outcome
 from procure.program import LinearProgram
-from procure.solve import Solution, SolveOptions, solve
+from procure.solve import Solution, SolveOptions, Status, solve
 
 
 @dataclass
@@ -42,14 +42,14 @@ def _solve_instance(inst: Instance, options: SolveOptions, strict: bool) -> tupl
 
 def price_rules(outcome: Outcome) -> list[RuleCost]:
     """For each active rule family, re-solve without it; the objective difference is its price."""
-    base = outcome.solution.objective if outcome.status == "optimal" else None
+    base = outcome.solution.objective if outcome.status == Status.OPTIMAL else None
     costs = []
     for rule in families.rules():
         if not rule.active(outcome.instance):
             continue
         solution, _ = _solve_instance(rule.without(outcome.instance), outcome.options, outcome.strict)
         costs.append(RuleCost(rule.name, rule.description, solution.status, base,
-                              solution.objective if solution.status == "optimal" else None))
+                              solution.objective if solution.status == Status.OPTIMAL else None))
     return costs
 
 

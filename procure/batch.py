@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from procure.errors import InputError, ProcureError
-from procure.solve import SolveOptions
+from procure.solve import SolveOptions, Status
 
 FAIL_CONDITIONS = ("shortfall", "infeasible", "not_optimal", "budget", "error")
 SHORTFALL_TOL = 1e-6
@@ -52,7 +52,7 @@ def run_job(job: Job) -> dict:
                                  [job.workbook] + ([job.model] if job.model else []))
         outcome = optimize(data, job.options, strict=job.strict)
         report = build_report(outcome, input_name=job.workbook.name)
-        if outcome.solution.has_plan or outcome.status == "infeasible":
+        if outcome.solution.has_plan or outcome.status == Status.INFEASIBLE:
             write_plan(report, plan)
             row["plan"] = str(plan)
         write_json(report.json, plan.with_suffix(".json"))
@@ -125,9 +125,9 @@ def failures(rows: list[dict], conditions: list[str]) -> list[str]:
         status = row.get("status")
         if "error" in conditions and status == "error":
             met.append(f"{name}: error ({row.get('message', '')})")
-        if "infeasible" in conditions and status == "infeasible":
+        if "infeasible" in conditions and status == Status.INFEASIBLE:
             met.append(f"{name}: infeasible")
-        if "not_optimal" in conditions and status in ("not_solved", "error"):
+        if "not_optimal" in conditions and status in (Status.NOT_SOLVED, "error"):
             met.append(f"{name}: not optimal ({status})")
         if "shortfall" in conditions and (row.get("shortfall") or 0) > SHORTFALL_TOL:
             met.append(f"{name}: shortfall {row['shortfall']:,.6g}")

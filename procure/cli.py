@@ -8,9 +8,12 @@ unless ``--verbose``.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -26,12 +29,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NOT_SOLVED, EXIT_FAIL_ON = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NOT_SOLVED, EXIT_FAIL_ON, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 STATUS_EXIT = {"optimal": EXIT_OK, "infeasible": EXIT_INFEASIBLE, "not_solved": EXIT_NOT_SOLVED}
 
 SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default, in-process) or cbc.")]
 TimeLimitOpt = Annotated[Optional[float], typer.Option("--time-limit", min=0.0,
-                                                       help="Stop the solver after this many seconds.")]
+                                                       help="Wall-clock limit of the whole command, every "
+                                                            "re-solve included (seconds).")]
 GapOpt = Annotated[float, typer.Option("--gap", min=0.0, max=1.0,
                                        help="Relative MIP gap for models with agreements.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
@@ -56,12 +60,25 @@ def _options(
     """Least-cost critical-mineral procurement plans from an Excel workbook."""
 
 
-def _solve_options(solver: str, time_limit, gap: float, verbose: bool):
-    from procure.solve import SOLVERS, SolveOptions
+@dataclass(frozen=True)
+class RunOptions:
+    """The options every solving command shares (solve, frontier, batch)."""
 
-    if solver not in SOLVERS:
-        raise ProcureError(f"unknown solver '{solver}'; expected one of: {', '.join(SOLVERS)}")
-    return SolveOptions(solver=solver, time_limit_s=time_limit, gap=gap, verbose=verbose)
+    solver: str = "highs"
+    time_limit: float | None = None
+    gap: float = 1e-6
+    strict: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+    def solve_options(self):
+        """The library's SolveOptions, the solver name checked here once, the deadline started now."""
+        from procure.solve import SOLVERS, SolveOptions
+
+        if self.solver not in SOLVERS:
+            raise ProcureError(f"unknown solver '{self.solver}'; expected one of: {', '.join(SOLVERS)}")
+        return SolveOptions(solver=self.solver, time_limit_s=self.time_limit, gap=self.gap,
+                            verbose=self.verbose).started()
 
 
 class _Context:
@@ -69,6 +86,8 @@ class _Context:
         self.quiet = quiet
         self.verbose = verbose
         self._out = self._err = None
+        if verbose:  # the solve steps (procure.solve) and anything else procure logs, on stderr
+            logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
 
     # consoles are made on first use: a quiet run that prints nothing never imports rich's console
     @property
@@ -133,7 +152,7 @@ def _run(quiet: bool, verbose: bool, body) -> None:
             ctx.err.print(_escape(traceback.format_exc()))
         ctx.err.print(f"[bold red]internal error[/]: {_escape(f'{type(exc).__name__}: {exc}')} "
                       "(a bug in procure; run with --verbose for details and please report it)")
-        code = EXIT_INPUT
+        code = EXIT_INTERNAL
     raise typer.Exit(code or 0)
 
 
@@ -216,17 +235,16 @@ def solve(
     verbose: VerboseOpt = False,
 ) -> int:
     """Solve a workbook and write the plan (the main job)."""
-    _run(quiet, verbose, lambda ctx: _solve(ctx, workbook, model, output, json_path, strict, price_rules, solver,
-                                            time_limit, gap, verbose))
+    run = RunOptions(solver, time_limit, gap, strict, quiet, verbose)
+    _run(quiet, verbose, lambda ctx: _solve(ctx, run, workbook, model, output, json_path, price_rules))
 
 
-def _solve(ctx: _Context, workbook, model, output, json_path, strict, price_rules, solver, time_limit, gap,
-           verbose) -> int:
+def _solve(ctx: _Context, run: RunOptions, workbook, model, output, json_path, price_rules) -> int:
     from procure.paths import check_json_path, check_output_path
     from procure.pipeline import load, optimize
 
     _preload("procure.report", "procure.plan")  # pandas and the writer load while HiGHS solves
-    options = _solve_options(solver, time_limit, gap, verbose)
+    options = run.solve_options()
     if workbook is None:
         from procure.starter import bundled_sample
 
@@ -237,8 +255,8 @@ def _solve(ctx: _Context, workbook, model, output, json_path, strict, price_rule
     plan_path = check_output_path(output or default_plan_path(workbook, data.policy.scenario), inputs)
     if json_path is not None:
         check_json_path(json_path, inputs)
-    with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else _nullcontext():
-        outcome = optimize(data, options, strict=strict)
+    with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else nullcontext():
+        outcome = optimize(data, options, strict=run.strict)
     from procure.plan import write_json, write_plan
     from procure.report import build_report
 
@@ -273,11 +291,11 @@ def frontier(
     verbose: VerboseOpt = False,
 ) -> None:
     """Solve once per China cap applied to every mineral: cost, shortfall and exposure against the cap."""
-    _run(quiet, verbose, lambda ctx: _frontier(ctx, workbook, caps, model, output, json_path, strict, solver,
-                                               time_limit, gap, verbose))
+    run = RunOptions(solver, time_limit, gap, strict, quiet, verbose)
+    _run(quiet, verbose, lambda ctx: _frontier(ctx, run, workbook, caps, model, output, json_path))
 
 
-def _frontier(ctx, workbook, caps, model, output, json_path, strict, solver, time_limit, gap, verbose) -> int:
+def _frontier(ctx: _Context, run: RunOptions, workbook, caps, model, output, json_path) -> int:
     import dataclasses
 
     import pandas as pd
@@ -296,10 +314,10 @@ def _frontier(ctx, workbook, caps, model, output, json_path, strict, solver, tim
     suffix = "" if data.policy.scenario in ("", "base") else f"-{_safe_stem(data.policy.scenario)}"
     out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}{suffix}-frontier.xlsx",
                                  [workbook] + ([model] if model else []))
-    options = _solve_options(solver, time_limit, gap, verbose)
+    options = run.solve_options()
     instance = build_instance(data)
     with _progress(ctx, "frontier", len(cap_values)) as advance:
-        points = solve_frontier(instance, cap_values, options, strict, progress=lambda cap: advance())
+        points = solve_frontier(instance, cap_values, options, run.strict, progress=lambda cap: advance())
     table = pd.DataFrame([dataclasses.asdict(p) for p in points])
     write_frontier(table, out_path, f"China-cap frontier: {data.policy.scenario}")
     if json_path is not None:
@@ -335,11 +353,11 @@ def batch(
     verbose: VerboseOpt = False,
 ) -> None:
     """One plan per scenario plus a comparison workbook and JSON; gate CI with --fail-on."""
-    _run(quiet, verbose, lambda ctx: _batch(ctx, workbook, models, out_dir, workers, fail_on, strict, solver,
-                                            time_limit, gap, verbose))
+    run = RunOptions(solver, time_limit, gap, strict, quiet, verbose)
+    _run(quiet, verbose, lambda ctx: _batch(ctx, run, workbook, models, out_dir, workers, fail_on))
 
 
-def _batch(ctx, workbook, models, out_dir, workers, fail_on, strict, solver, time_limit, gap, verbose) -> int:
+def _batch(ctx: _Context, run: RunOptions, workbook, models, out_dir, workers, fail_on) -> int:
     import pandas as pd
 
     from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
@@ -350,10 +368,10 @@ def _batch(ctx, workbook, models, out_dir, workers, fail_on, strict, solver, tim
     if unknown:
         raise ProcureError(f"--fail-on: unknown condition {', '.join(unknown)}; expected any of: "
                            + ", ".join(FAIL_CONDITIONS))
-    options = _solve_options(solver, time_limit, gap, verbose)
+    options = run.solve_options()
     if not workbook.is_file():
         raise ProcureError(f"{workbook}: no such workbook")
-    jobs = [Job(workbook, model, out_dir, options, strict) for model in models]
+    jobs = [Job(workbook, model, out_dir, options, run.strict) for model in models]
     with _progress(ctx, "batch", len(jobs)) as advance:
         rows = compare(run_batch(jobs, workers, progress=lambda row: advance()))
     comparison = pd.DataFrame([{k: v for k, v in r.items() if k != "traceback"} for r in rows])
@@ -465,14 +483,6 @@ def _preload(*modules: str) -> None:
     import threading
 
     threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True).start()
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _fmt_usd(value) -> str:

@@ -18,6 +18,7 @@ import procure
 from procure.families import FAMILIES, Measure, Sense, family_of
 from procure.program import LinearProgram, block_of
 from procure.pipeline import Outcome
+from procure.solve import Status
 
 ZERO_TOL = 1e-9  # values below this (relative) are printed as 0
 
@@ -430,7 +431,7 @@ def summary_items(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame,
         ("scenario", policy.scenario),
         ("description", data.scenario_description),
         ("status", solution.status),
-        ("status detail", solution.message or ("optimal plan" if solution.status == "optimal" else "")),
+        ("status detail", solution.message or ("optimal plan" if solution.status == Status.OPTIMAL else "")),
     ]
     if f is not None:
         objective = outcome.program.objective_value(solution.x)
@@ -492,8 +493,8 @@ def json_summary(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame,
     items = dict(summary)
     result = {
         "status": solution.status,
-        "objective": _json_number(items.get("objective_usd")) if solution.status != "infeasible" else None,
-        "spend": _json_number(items.get("spend_usd")) if solution.status != "infeasible" else None,
+        "objective": _json_number(items.get("objective_usd")) if solution.status != Status.INFEASIBLE else None,
+        "spend": _json_number(items.get("spend_usd")) if solution.status != Status.INFEASIBLE else None,
         "shortfall": _json_number(items.get("shortfall_total")),
         "china_share": _json_number(items.get("china_share_overall")),
         "minerals": {},

@@ -183,3 +183,21 @@ def test_version():
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"procure {procure.__version__}"
+
+
+def test_a_bug_is_an_internal_error_with_its_own_exit_code(book, tmp_path, monkeypatch):
+    """A bug is not the user's input problem: exit 5, a plain message, the traceback only with --verbose."""
+    import procure.pipeline
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(procure.pipeline, "optimize", broken)
+    wb = book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 1}],
+              offers=[{"supplier": "A", "country": "Peru", "mineral": "Ga", "price": 1, "capacity": 5}])
+    quiet = runner.invoke(app, ["solve", str(wb), "-o", str(tmp_path / "p.xlsx")])
+    assert quiet.exit_code == 5
+    assert "internal error" in quiet.output and "ZeroDivisionError: a bug" in quiet.output
+    assert "Traceback" not in quiet.output
+    loud = runner.invoke(app, ["solve", str(wb), "-o", str(tmp_path / "p.xlsx"), "--verbose"])
+    assert loud.exit_code == 5 and "Traceback" in loud.output
