@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from procure.errors import InputError, ProcureError
+from procure.paths import default_output_path
 from procure.solve import SolveOptions, Status
 
 FAIL_CONDITIONS = ("shortfall", "infeasible", "not_optimal", "budget", "error")
@@ -30,12 +31,6 @@ class Job:
     strict: bool
 
 
-def _safe(text: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "scenario"
-
-
 def run_job(job: Job) -> dict:
     """Solve one scenario and write its plan and JSON; return its comparison row (never raises)."""
     from procure.pipeline import load, optimize
@@ -48,7 +43,7 @@ def run_job(job: Job) -> dict:
         data = load(job.workbook, job.model)
         name = data.policy.scenario
         row["scenario"] = name
-        plan = check_output_path(job.out_dir / f"{job.workbook.stem}-{_safe(name)}-plan.xlsx",
+        plan = check_output_path(default_output_path(job.workbook, name, folder=job.out_dir),
                                  [job.workbook] + ([job.model] if job.model else []))
         outcome = optimize(data, job.options, strict=job.strict)
         report = build_report(outcome, input_name=job.workbook.name)

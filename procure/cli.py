@@ -157,14 +157,15 @@ def _run(quiet: bool, verbose: bool, body) -> None:
 
 
 def default_plan_path(workbook: Path, scenario: str) -> Path:
-    suffix = "" if scenario in ("", "base") else f"-{_safe_stem(scenario)}"
-    return Path("outputs") / f"{workbook.stem}{suffix}-plan.xlsx"
+    from procure.paths import default_output_path
+
+    return default_output_path(workbook, scenario)
 
 
 def _safe_stem(text: str) -> str:
-    import re
+    from procure.paths import safe_stem
 
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "scenario"
+    return safe_stem(text)
 
 
 @app.command()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -132,15 +131,23 @@ def _check_container(path: Path) -> None:
 
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
 _SHEET_ENTRY = re.compile(r"sheet", re.I)
-_ROW_TAG = re.compile(rb"<row\b([^>]*)>")
-_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
-_HIDDEN = re.compile(rb'\bhidden="(1|true)"')
-_MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]+\d+(?::[A-Z]+\d+)?)"')
-_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
-_CELL_REF = re.compile(rb'\br="([A-Z]+\d+)"')
-_EMPTY_VALUE = re.compile(rb"<v\s*/>|<v>\s*</v>")
-_ERROR_TYPE = re.compile(rb'\bt="e"')
-_VALUE = re.compile(rb"<v>([^<]*)</v>")
+# Sheet XML is scanned with patterns, not parsed (a parser is too slow for 30 MB sheets). Excel
+# writes unprefixed tags (<c>, <v>), but other writers bind the namespace to a prefix (<x:c>,
+# <x:v>): every tag pattern takes an optional prefix, or an error cell there would read as
+# blank and a default would silently apply. Attribute values may be quoted either way.
+_PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"
+_ROW_TAG = re.compile(rb"<" + _PREFIX + rb"row\b([^>]*)>")
+_ROW_NUMBER = re.compile(rb"""\br=["'](\d+)["']""")
+_HIDDEN = re.compile(rb"""\bhidden=["'](1|true)["']""")
+_MERGE = re.compile(rb"<" + _PREFIX + rb"""mergeCell\b[^>]*\bref=["']([A-Z]+\d+(?::[A-Z]+\d+)?)["']""")
+# group 1: the prefix (the closing tag repeats it), 2: attributes, 3: content
+_CELL = re.compile(rb"<(" + _PREFIX + rb")c\b([^>]*?)(?:/>|>(.*?)</\1c>)", re.S)
+_CELL_REF = re.compile(rb"""\br=["']([A-Z]+\d+)["']""")
+_VALUE_TAG = re.compile(rb"<" + _PREFIX + rb"v\b")
+_FORMULA_TAG = re.compile(rb"<" + _PREFIX + rb"f\b")
+_EMPTY_VALUE = re.compile(rb"<(" + _PREFIX + rb")v\s*/>|<(" + _PREFIX + rb")v>\s*</\2v>")
+_ERROR_TYPE = re.compile(rb"""\bt=["']e["']""")
+_VALUE = re.compile(rb"<(" + _PREFIX + rb")v>([^<]*)</\1v>")
 
 
 def _inspect_package(path: Path) -> tuple[dict[str, _SheetFacts], bool]:
@@ -235,23 +242,23 @@ def _scan_sheet(xml: bytes, info: _SheetFacts) -> None:
             if _HIDDEN.search(attributes):
                 info.hidden_rows.append(row)
     info.merged = [m.decode() for m in _MERGE.findall(xml)]
-    if b't="e"' in xml:
+    if _ERROR_TYPE.search(xml):
         for match in _CELL.finditer(xml):
-            attributes = match.group(1)
+            attributes = match.group(2)
             ref = _CELL_REF.search(attributes)
             if ref and _ERROR_TYPE.search(attributes):
-                value = _VALUE.search(match.group(2) or b"")
-                info.errors[ref.group(1).decode()] = value.group(1).decode() if value else "#ERROR"
-    if b"<f" in xml:
+                value = _VALUE.search(match.group(3) or b"")
+                info.errors[ref.group(1).decode()] = value.group(2).decode() if value else "#ERROR"
+    if _FORMULA_TAG.search(xml):
         for match in _CELL.finditer(xml):
-            body = match.group(2) or b""
-            if b"<f" not in body:
+            body = match.group(3) or b""
+            if not _FORMULA_TAG.search(body):
                 continue
-            ref = _CELL_REF.search(match.group(1))
+            ref = _CELL_REF.search(match.group(2))
             if not ref:
                 continue
             info.formulas.append(ref.group(1).decode())
-            if b"<v" not in body or _EMPTY_VALUE.search(body):
+            if not _VALUE_TAG.search(body) or _EMPTY_VALUE.search(body):
                 info.uncached_formulas.append(ref.group(1).decode())
 
 

@@ -1,10 +1,9 @@
-"""Shadow prices, reduced costs, rule prices, the frontier, batch and diff, on hand-worked cases."""
+"""Shadow prices, reduced costs, rule prices and the frontier, on hand-worked cases."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -119,67 +118,6 @@ def test_frontier_on_the_sample_is_monotone(tmp_path):
     assert result.exit_code == 0, result.output
     costs = [p["objective_usd"] for p in json.loads(js.read_text())["points"]]
     assert all(b <= a * (1 + 1e-9) for a, b in zip(costs, costs[1:]))
-
-
-def test_batch_with_a_failing_scenario_still_writes_the_others(book, tmp_path):
-    wb = book(**two_offers())
-    good = tmp_path / "capped.toml"
-    good.write_text('[policy]\nmax_china_share = 0.3\n')
-    broken = tmp_path / "broken.toml"
-    broken.write_text('[policy]\nmax_china_shar = 0.3\n')
-    out = tmp_path / "runs"
-    result = runner.invoke(app, ["batch", str(wb), str(good), str(broken), "-o", str(out), "--workers", "2",
-                                 "--fail-on", "error", "-q"])
-    assert result.exit_code == 4, result.output
-    assert "unknown policy key" in result.output
-    comparison = json.loads((out / f"{wb.stem}-comparison.json").read_text())
-    rows = {r["scenario"]: r for r in comparison["scenarios"]}
-    assert rows["capped"]["status"] == "optimal" and rows["capped"]["objective_usd"] == pytest.approx(24.0)
-    assert rows["broken"]["status"] == "error"
-    assert (out / f"{wb.stem}-capped-plan.xlsx").exists()
-    assert (out / f"{wb.stem}-comparison.xlsx").exists()
-
-
-def test_batch_fail_on_shortfall_and_baseline_difference(book, tmp_path):
-    wb = book(**two_offers())
-    base, cut = tmp_path / "base.toml", tmp_path / "cut.toml"
-    base.write_text('name = "base-case"\n')
-    cut.write_text('[[shock]]\ncountry = "Canada"\ncapacity = 0.05\n[[shock]]\ncountry = "China"\ncapacity = 0\n')
-    out = tmp_path / "runs"
-    clean = runner.invoke(app, ["batch", str(wb), str(base), "-o", str(out), "--fail-on", "shortfall", "-q"])
-    assert clean.exit_code == 0, clean.output
-    gated = runner.invoke(app, ["batch", str(wb), str(base), str(cut), "-o", str(out), "--fail-on", "shortfall",
-                                "-q"])
-    assert gated.exit_code == 4 and "cut: shortfall 5" in gated.output
-    rows = json.loads((out / f"{wb.stem}-comparison.json").read_text())["scenarios"]
-    # base 10 x 1 = 10; cut: 5 t from Canada at 3 (15) + 5 t short at 30 (150) = 165
-    assert rows[1]["objective_usd_vs_baseline"] == pytest.approx(155.0)
-
-
-def test_diff_of_a_plan_with_itself_is_empty(book, tmp_path):
-    plan = tmp_path / "p.xlsx"
-    assert runner.invoke(app, ["solve", str(book(**two_offers(cap=0.3))), "-o", str(plan), "-q"]).exit_code == 0
-    js = tmp_path / "d.json"
-    result = runner.invoke(app, ["diff", str(plan), str(plan), "--json", str(js)])
-    assert result.exit_code == 0 and "no allocation moved" in result.output, result.output
-    data = json.loads(js.read_text())
-    assert data["moves"] == [] and all(f["change"] == 0 for f in data["figures"])
-
-
-def test_diff_reports_moved_allocations(book, tmp_path):
-    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
-    assert runner.invoke(app, ["solve", str(book(**two_offers())), "-o", str(a), "-q"]).exit_code == 0
-    assert runner.invoke(app, ["solve", str(book(**two_offers(cap=0.3))), "-o", str(b), "-q"]).exit_code == 0
-    js = tmp_path / "d.json"
-    assert runner.invoke(app, ["diff", str(a), str(b), "--json", str(js), "-o", str(tmp_path / "d.xlsx")]
-                         ).exit_code == 0
-    data = json.loads(js.read_text())
-    moves = {m["supplier"]: m for m in data["moves"]}
-    # uncapped: 10 t Chinese; capped: 3 Chinese + 7 Canadian
-    assert moves["Sino"]["change"] == pytest.approx(-7.0) and moves["Maple"]["change"] == pytest.approx(7.0)
-    cost = next(f for f in data["figures"] if f["figure"].startswith("cost"))
-    assert cost["change"] == pytest.approx(14.0)
-    assert np.isclose(cost["plan_a"], 10.0)
 
 
 def test_average_esg_shadow_price_matches_a_one_point_change(solve_book):

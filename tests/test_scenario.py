@@ -94,10 +94,11 @@ def test_policy_and_mineral_overrides(solve_book, tmp_path):
 
 def test_scenario_shortfall_penalty_sets_reserve_penalty_default(solve_book, tmp_path):
     # Ga capacity cut to 0 everywhere; Ga shortfall penalty 7 -> 20 x 7 = 140; Co 40 -> 180.
+    # The reserve penalty default follows: 7 / (2 periods + 1) = 7/3 per unit per period.
     path = scenario(tmp_path, '[[shock]]\nmineral = "Ga"\ncapacity = 0\n[minerals.Ga]\nshortfall_penalty = 7\n')
     out = solve_book(model=path, **base_sheets())
     close(objective(out), 180.0)
-    assert out.instance.reserve_penalty_usd[out.instance.mineral_keys.index("ga")] == pytest.approx(3.5)
+    close(out.instance.reserve_penalty_usd[out.instance.mineral_keys.index("ga")], 7 / 3)
 
 
 def test_demand_factor_scales_reserve_days_target(solve_book, tmp_path):
@@ -120,7 +121,10 @@ def test_demand_factor_scales_reserve_days_target(solve_book, tmp_path):
     ("[policy]\nmax_china_share = 1.5\n", "expected a number from 0 to 1"),
     ("[minerals.Unobtainium]\nholding_cost = 1\n", "is not a mineral of the workbook"),
     ("[minerals.Ga]\nunit = \"kg\"\n", "unknown or unchangeable column"),
-    ("[[demand]]\nmineral = \"Ga\"\n", "needs a factor"),
+    ("[[demand]]\nmineral = \"Ga\"\n", "needs a factor (the multiplier on matching demand) or an add"),
+    ("[[demand]]\nmineral = \"Ga\"\nadd = -5\n", "expected units to add >= 0"),
+    ("probability = 1.5\n", "'probability': value 1.5: expected a number from 0 to 1"),
+    ("probability = \"half\"\n", "'probability': value 'half': expected a number"),
     ("colour = \"red\"\n", "unknown key 'colour'"),
     ("[[shock]\ncountry = 1\n", "line 1"),
 ])

@@ -268,9 +268,7 @@ def random_workbook(seed: int, path) -> None:
     if rng.random() < 0.5:
         names = sorted(used_countries)
         rng.shuffle(names)
-        listed = names[: rng.randint(1, len(names))]
-        if "China" in used_countries and "China" not in listed and rng.random() < 0.7:
-            listed.append("China")
+        listed = names  # WORKBOOK.md: with the sheet, every country of Offers must be listed
         if rng.random() < 0.3:  # a country no offer comes from
             extra = [c for c in COUNTRIES if c not in listed]
             if extra:

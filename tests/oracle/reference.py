@@ -377,7 +377,8 @@ def read_model(path: str | Path) -> Model:
                 pen = 1.0
         shortfall_penalty[m] = pen
         rpen = opt_num(rec.get("reserve_penalty"))
-        reserve_penalty[m] = 0.5 * pen if rpen is None else rpen
+        # WORKBOOK.md: default shortfall_penalty / (number of periods + 1), per unit per period
+        reserve_penalty[m] = pen / (len(periods) + 1) if rpen is None else rpen
         holding[m] = opt_num(rec.get("holding_cost")) or 0.0
         initial[m] = opt_num(rec.get("initial_reserve")) or 0.0
 

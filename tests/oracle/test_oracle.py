@@ -116,7 +116,7 @@ def test_signed_minimum_against_budget(tmp_path):
 
 def test_reserve_days_target_with_holding_cost(tmp_path):
     # Policy reserve_days 73, days_per_period 365, demand 100 -> target 20.
-    # Price 10, holding 2/unit/period, reserve penalty = 0.5 x 100 = 50 > 12:
+    # Price 10, holding 2/unit/period, reserve penalty = 100 / (1 period + 1) = 50 > 12:
     # hold the target. Buy 100 + 20 - initial reserve.
     # initial 0: 120 x 10 + 2 x 20 = 1240; initial 5: 115 x 10 + 40 = 1190.
     def build(initial):
