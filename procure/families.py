@@ -112,8 +112,10 @@ class Family:
     - ``sense``: the direction of its rows; ``elastic``: when it gets a slack;
     - ``limit_unit``: the unit of its limit, as the Constraints table shows it;
     - ``relaxation``: the sentence a nonzero slack prints, a format string over
-      ``where`` (mineral and period), ``amount`` (the slack), ``basis`` (units or
-      USD of the share basis), ``mineral``, ``period``, ``country``, ``supplier``;
+      ``where`` (mineral and period), ``amount`` (the relaxation in ``relaxation_unit``:
+      percentage points of a share, ESG points, USD, or the mineral's ``unit``), ``slack``
+      (the raw slack), ``limit``, ``basis`` (units or USD of the share basis), ``mineral``,
+      ``period``, ``country``, ``supplier``;
       ``relaxation_unit`` likewise;
     - ``rule``: how the rule is switched off for its price; ``measure``: how its
       rows are read and its tightening priced in the Constraints table;
@@ -343,39 +345,41 @@ def build_budget_period(b: ProgramBuilder, inst: "Instance", cols: "Columns") ->
 # ---------------------------------------------------------------- the registry
 
 _SHARE_LIMIT = "share of purchases ({basis})"
-_CAP_EXCEEDED = "{where}: {subject} exceed their cap by {amount:,.6g} {basis}"
+_CAP_EXCEEDED = ("{where}: {subject} exceed their cap ({limit:.0%}) by {amount:,.2f} percentage points "
+                 "({slack:,.6g} {basis} of purchases)")
+_POINTS = "percentage points"
 
 FAMILIES: tuple[Family, ...] = (
     Family("balance", 1, "Balance", "demand balance", Sense.EQ, Elastic.STRICT, limit_unit="units",
-           relaxation="{where}: {amount:,.6g} units of demand cannot be met (strict mode forbids shortfall)",
-           relaxation_unit="units", build=build_balance),
+           relaxation="{where}: {amount:,.6g} {unit} of demand cannot be met (strict mode forbids shortfall)",
+           relaxation_unit="{unit}", build=build_balance),
     Family("reserve_target", 2, "Reserve target", "reserve target", Sense.GE, limit_unit="units",
            build=build_reserve_target),
     Family("purchase_total", None, None, "purchase total (auxiliary)", Sense.EQ, build=build_purchase_total),
     Family("china_cap", 3, "China exposure", "China exposure cap", Sense.LE, Elastic.ALWAYS, _SHARE_LIMIT,
-           _CAP_EXCEEDED.replace("{subject}", "China exposure"), "{basis}", CHINA_CAP_RULE, Measure.SHARE,
+           _CAP_EXCEEDED.replace("{subject}", "China exposure"), _POINTS, CHINA_CAP_RULE, Measure.SHARE,
            build_china_cap),
     Family("country_cap", 4, "Country share", "country share cap", Sense.LE, Elastic.ALWAYS, _SHARE_LIMIT,
-           _CAP_EXCEEDED.replace("{subject}", "purchases from {country}"), "{basis}", COUNTRY_CAP_RULE,
+           _CAP_EXCEEDED.replace("{subject}", "purchases from {country}"), _POINTS, COUNTRY_CAP_RULE,
            Measure.SHARE, build_country_cap),
     Family("supplier_cap", 5, "Supplier share", "supplier share cap", Sense.LE, Elastic.ALWAYS, _SHARE_LIMIT,
-           _CAP_EXCEEDED.replace("{subject}", "purchases from {supplier}"), "{basis}", SUPPLIER_CAP_RULE,
+           _CAP_EXCEEDED.replace("{subject}", "purchases from {supplier}"), _POINTS, SUPPLIER_CAP_RULE,
            Measure.SHARE, build_supplier_cap),
     Family("ally_share", 6, "Ally share", "minimum ally share", Sense.GE, Elastic.ALWAYS, _SHARE_LIMIT,
-           "{where}: ally purchases fall short of the minimum by {amount:,.6g} {basis}", "{basis}",
-           ALLY_SHARE_RULE, Measure.SHARE, build_ally_share),
+           "{where}: ally purchases fall short of the minimum ({limit:.0%}) by {amount:,.2f} percentage points "
+           "({slack:,.6g} {basis} of purchases)", _POINTS, ALLY_SHARE_RULE, Measure.SHARE, build_ally_share),
     Family("avg_esg", 7, "Average ESG", "minimum average ESG", Sense.GE, Elastic.ALWAYS, "ESG score (0-100)",
-           "{where}: the average ESG rule is short by {amount:,.6g} score-units", "ESG points x units",
+           "{where}: the average ESG score falls short of {limit:g} by {amount:,.2f} points", "ESG points",
            ESG_AVERAGE_RULE, Measure.ESG_AVERAGE, build_avg_esg),
     Family("agreement_max", 8, "Agreement", "agreement capacity", Sense.LE, limit_unit="units",
            build=build_agreement_max),
     Family("agreement_min", 8, "Agreement", "agreement minimum volume", Sense.GE, limit_unit="units",
            build=build_agreement_min),
     Family("budget_total", 9, "Horizon", "horizon budget", Sense.LE, Elastic.ALWAYS, "USD",
-           "the horizon budget would have to rise by {amount:,.2f} USD", "USD", BUDGET_RULE, Measure.BUDGET,
+           "the horizon budget would have to rise by {amount:,.0f} USD", "USD", BUDGET_RULE, Measure.BUDGET,
            build_budget_total),
     Family("budget_period", 10, "Per period", "per-period budget", Sense.LE, Elastic.ALWAYS, "USD",
-           "the budget of period {period} would have to rise by {amount:,.2f} USD", "USD", BUDGET_RULE,
+           "the budget of period {period} would have to rise by {amount:,.0f} USD", "USD", BUDGET_RULE,
            Measure.BUDGET, build_budget_period),
 )
 
@@ -384,6 +388,11 @@ BY_NAME: dict[str, Family] = {family.name: family for family in FAMILIES}
 
 def family_of(name: str) -> Family | None:
     return BY_NAME.get(name)
+
+
+def family_of_title(title: str) -> Family | None:
+    """The family a table's ``constraint`` column names (its :attr:`Family.title`)."""
+    return next((f for f in FAMILIES if f.title == title), None)
 
 
 def rules() -> list[Rule]:

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import objective
-from procure.analysis import frontier, parse_caps, price_rules
+from procure.analysis import agreement_values, frontier, parse_caps, price_rules
 from procure.cli import app
 from procure.report import build_report
 
@@ -71,7 +71,7 @@ def test_mip_shadow_prices_come_from_the_fixed_lp_and_say_so(solve_book):
                              {"supplier": "Deal", "country": "Chile", "mineral": "Ga", "price": 4, "capacity": 100,
                               "agreement": "optional", "fixed_cost": 20}])
     report = build_report(out, input_name="t")
-    assert dict(report.summary)["shadow prices"].startswith("from the LP with agreement decisions fixed")
+    assert dict(report.summary)["Shadow prices"].startswith("from the LP with agreement decisions fixed")
     assert report.tables["Minerals"].loc[0, "marginal_cost_usd"] == pytest.approx(4.0)
 
 
@@ -80,13 +80,44 @@ def test_rule_prices_equal_resolve_differences(solve_book):
     # Without the China cap the country cap binds: 8 x 1 + 2 x 3 = 14, so the China cap costs 10.
     # Without the country cap the China cap still binds: 24, so the country cap costs 0.
     out = solve_book(**two_offers(cap=0.3, max_country_share=0.8))
-    costs = {c.rule: c for c in price_rules(out)}
+    costs = {c.name: c for c in price_rules(out)}
     assert set(costs) == {"china_cap", "country_caps"}
-    assert costs["china_cap"].objective_without_usd == pytest.approx(14.0)
-    assert costs["china_cap"].cost_usd == pytest.approx(10.0)
+    assert costs["china_cap"].second.objective_usd == pytest.approx(14.0)
+    assert costs["china_cap"].objective_usd == pytest.approx(10.0)
+    # nothing is short either way, so the whole difference is spend (with minus without)
+    assert costs["china_cap"].spend_usd == pytest.approx(10.0)
+    assert costs["china_cap"].shortfall_usd == pytest.approx(0.0)
     without = solve_book(**two_offers(max_country_share=0.8))
-    assert costs["china_cap"].objective_without_usd == pytest.approx(objective(without))
-    assert costs["country_caps"].cost_usd == pytest.approx(0.0)
+    assert costs["china_cap"].second.objective_usd == pytest.approx(objective(without))
+    assert costs["country_caps"].objective_usd == pytest.approx(0.0)
+
+
+def test_a_rule_that_causes_shortfall_is_priced_in_spend_and_shortfall_apart(solve_book):
+    # A budget of 12 with China at 1/t capped at 0.3 and Canada at 3/t, 10 t demanded, penalty 30/t.
+    # With the budget, China is at most 0.3 of purchases, x_cn = 3/7 x_ca, and x_cn + 3 x_ca = 12:
+    #    x_ca = 12 / (3/7 + 3) = 3.5, x_cn = 1.5, bought 5, short 5: spend 12, penalty 150, objective 162.
+    # Without it: 3 t China + 7 t Canada = 24 spent, nothing short, objective 24.
+    # Reference price: the median of 1 and 3 = 2, so 5 t short is worth $10.
+    out = solve_book(**two_offers(cap=0.3, budget_total=12))
+    [budget] = [c for c in price_rules(out) if c.name == "budgets"]
+    assert budget.first.objective_usd == pytest.approx(162.0)
+    assert budget.spend_usd == pytest.approx(12.0 - 24.0)  # the rule saves spend...
+    assert budget.shortfall_usd == pytest.approx(10.0)  # ...and leaves 5 t (worth $10) unbought
+    assert budget.objective_usd == pytest.approx(162.0 - 24.0)  # what the rule costs
+
+
+def test_agreement_value_is_unsigned_minus_signed(solve_book):
+    # Spot at 10/t, an optional deal at 4/t for a fixed 20, 10 t demanded (penalty 100/t):
+    # signed: 20 + 10 x 4 = 60; unsigned: 10 x 10 = 100. Signing saves 40 of objective and of spend.
+    out = solve_book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
+                     offers=[{"supplier": "Spot", "country": "Canada", "mineral": "Ga", "price": 10, "capacity": 100},
+                             {"supplier": "Deal", "country": "Chile", "mineral": "Ga", "price": 4, "capacity": 100,
+                              "agreement": "optional", "fixed_cost": 20}])
+    [value] = agreement_values(out)
+    assert "Deal" in value.description and "Offers row 3" in value.description
+    assert value.first.objective_usd == pytest.approx(100.0) and value.second.objective_usd == pytest.approx(60.0)
+    assert value.objective_usd == pytest.approx(40.0) and value.spend_usd == pytest.approx(40.0)
+    assert value.shortfall_usd == pytest.approx(0.0)
 
 
 def test_parse_caps():
@@ -106,7 +137,8 @@ def test_frontier_cost_never_rises_as_the_cap_loosens(solve_book):
     assert all(b <= a + 1e-9 for a, b in zip(costs, costs[1:]))
     # endpoints by hand: cap 0 -> all Canadian, 30; cap 1 -> all Chinese, 10
     assert costs[0] == pytest.approx(30.0) and costs[-1] == pytest.approx(10.0)
-    assert points[3].china_share == pytest.approx(0.3)
+    # at cap 0.3: 3 t x $1 China of $24 spent; the frontier's share is by value (0.3 by quantity)
+    assert points[3].china_share == pytest.approx(3 / 24)
 
 
 def test_frontier_on_the_sample_is_monotone(tmp_path):

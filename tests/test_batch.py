@@ -49,10 +49,27 @@ def test_batch_fail_on_shortfall_and_baseline_difference(book, tmp_path):
     assert clean.exit_code == 0, clean.output
     gated = runner.invoke(app, ["batch", str(wb), str(base), str(cut), "-o", str(out), "--fail-on", "shortfall",
                                 "-q"])
-    assert gated.exit_code == 4 and "cut: shortfall 5" in gated.output
-    rows = json.loads((out / f"{wb.stem}-comparison.json").read_text())["scenarios"]
+    # cut's 5 t short are worth 5 x 2 = $10 at the reference price (the median of the prices 1 and 3)
+    assert gated.exit_code == 4 and "cut: shortfall worth $10 at reference prices" in gated.output
+    comparison = json.loads((out / f"{wb.stem}-comparison.json").read_text())
+    rows = comparison["scenarios"]
+    assert comparison["baseline"] == "base-case"  # no scenario named "baseline": the first given
     # base 10 x 1 = 10; cut: 5 t from Canada at 3 (15) + 5 t short at 30 (150) = 165
     assert rows[1]["objective_usd_vs_baseline"] == pytest.approx(155.0)
+    assert rows[1]["spend_usd_vs_baseline"] == pytest.approx(5.0)  # spend 15 against 10: money apart from penalty
+    assert rows[1]["shortfall_usd_vs_baseline"] == pytest.approx(10.0)
+    # an explicit --baseline turns the differences around; a named "baseline" scenario is the default
+    named = runner.invoke(app, ["batch", str(wb), str(base), str(cut), "-o", str(out), "--baseline", "cut", "-q"])
+    assert named.exit_code == 0, named.output
+    rows = json.loads((out / f"{wb.stem}-comparison.json").read_text())["scenarios"]
+    assert rows[0]["spend_usd_vs_baseline"] == pytest.approx(-5.0)
+    unknown = runner.invoke(app, ["batch", str(wb), str(base), "-o", str(out), "--baseline", "nope", "-q"])
+    assert unknown.exit_code == 1 and "--baseline 'nope': no such scenario" in unknown.output
+    renamed = tmp_path / "baseline.toml"
+    renamed.write_text('name = "baseline"\n')
+    default = runner.invoke(app, ["batch", str(wb), str(cut), str(renamed), "-o", str(out), "-q"])
+    assert default.exit_code == 0
+    assert json.loads((out / f"{wb.stem}-comparison.json").read_text())["baseline"] == "baseline"
 
 
 def test_batch_names_plans_as_solve_does(book, tmp_path):

@@ -42,6 +42,10 @@ def test_diff_reports_moved_allocations(book, tmp_path):
     moves = {m["supplier"]: m for m in data["moves"]}
     # uncapped: 10 t Chinese; capped: 3 Chinese + 7 Canadian
     assert moves["Sino"]["change"] == pytest.approx(-7.0) and moves["Maple"]["change"] == pytest.approx(7.0)
-    cost = next(f for f in data["figures"] if f["figure"].startswith("cost"))
-    assert cost["change"] == pytest.approx(14.0)
-    assert np.isclose(cost["plan_a"], 10.0)
+    spend = next(f for f in data["figures"] if f["figure"] == "Spend (USD)")
+    assert spend["change"] == pytest.approx(14.0)
+    assert np.isclose(spend["plan_a"], 10.0)
+    # ranked by value: Maple's +7 t at $3 (+$21) before Sino's -7 t at $1 (-$7)
+    assert [m["supplier"] for m in data["moves"]] == ["Maple", "Sino"]
+    assert moves["Maple"]["value_change_usd"] == pytest.approx(21.0) and moves["Maple"]["unit"] == "t"
+    assert moves["Maple"]["period"] == "2027"
