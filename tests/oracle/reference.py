@@ -1027,5 +1027,11 @@ if __name__ == "__main__":  # pragma: no cover
     parser.add_argument("--strict", action="store_true")
     parser.add_argument("--model", default=None)
     parser.add_argument("--scenario", action="append", default=[])
+    parser.add_argument("--json", default=None, help="also write the result to this file")
     args = parser.parse_args()
-    print(json.dumps(solve_reference(args.workbook, args.strict, args.model, args.scenario), indent=2))
+    result = solve_reference(args.workbook, args.strict, args.model, args.scenario)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text)
+    raise SystemExit(0 if result["status"] == "optimal" else 2)  # procure's exit codes
