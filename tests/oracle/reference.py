@@ -800,6 +800,7 @@ def solve_scenarios(
     if risk == "expected":
         prob += fixed_part + pulp.lpSum([pi[k] * cost[k] for k in S])
     elif risk == "worst":
+        # INTERPRETATION: the maximum over every scenario, probabilities aside.
         z = prob.add_variable("worst_cost", None, None)
         for k in S:
             prob += z - cost[k] >= 0

@@ -108,6 +108,8 @@ def solve_stochastic(model: Model, scenario_files=(), strict: bool = False) -> d
         return _infeasible_result("the stochastic problem is infeasible")
 
     # WS: each scenario alone (perfect foresight), combined by the same risk.
+    # INTERPRETATION: WS under worst/cvar is the risk measure of the WS[s]
+    # (each with its own F y; the measures are translation-invariant).
     ws_each = []
     for k in range(len(datas)):
         alone = solve_scenarios(model, params, [datas[k]], [1.0], strict=strict)
@@ -148,7 +150,12 @@ def solve_stochastic(model: Model, scenario_files=(), strict: bool = False) -> d
 def _eev(model, params, datas, pi, names, strict) -> tuple[float | None, str | None]:
     """EEV: solve the EV problem, fix its agreements and the decisions of every
     node common to all scenarios (and committed purchases), then solve the
-    stochastic problem with them fixed."""
+    stochastic problem with them fixed.
+
+    INTERPRETATION: "decisions of a node" are x, s, r, d of the periods where
+    every scenario is in one node; committed periods fix x only. The reason of
+    an infinite EEV names the first scenario infeasible alone with them fixed.
+    """
     ev_data = mean_data(datas, pi)
     ev = solve_scenarios(model, params, [ev_data], [1.0], strict=strict)
     if ev.status != "optimal":

@@ -685,3 +685,26 @@ def test_compare_stochastic_flags_what_differs(tmp_path):
     del got["stochastic"]["scenarios"]["ban"]
     assert "scenarios ['calm'] != reference ['ban', 'calm']" in compare_stochastic(ref, got, 1e-6)[0]
     assert compare_stochastic(ref, {"status": "optimal"}, 1e-6)[0] == ["no 'stochastic' object in the JSON"]
+
+
+def test_unshocked_scenarios_reduce_to_the_deterministic_plan(tmp_path):
+    # Two scenarios without shocks are the base data twice: one node per
+    # period, the same defaults, so RP = WS = EEV = the deterministic optimum
+    # (EVPI = VSS = 0), on random workbooks.
+    checked = 0
+    for seed in range(8):
+        path = tmp_path / f"d{seed}.xlsx"
+        random_workbook(seed, path)
+        det = solve_reference(path)
+        wb = openpyxl.load_workbook(path)
+        ws = wb.create_sheet("Scenarios")
+        ws.append(["scenario", "probability"])
+        ws.append(["a", 0.3])
+        ws.append(["b", 0.7])
+        wb.save(path)
+        sto = solve_reference(path)
+        assert sto["status"] == det["status"]
+        if det["status"] == "optimal":
+            checked += 1
+            assert_measures(sto, RP=det["objective"], WS=det["objective"], EEV=det["objective"], EVPI=0, VSS=0)
+    assert checked >= 4
