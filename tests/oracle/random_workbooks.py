@@ -154,7 +154,7 @@ def random_workbook(seed: int, path) -> dict:
 
     Returns what a scenario generator needs: {"minerals", "periods",
     "offers": [{"supplier", "country", "processing_country", "mineral",
-    "blocked"}], "blocked_countries"} in canonical spelling."""
+    "blocked", "excluded"}]} in canonical spelling."""
     return _random_workbook(random.Random(seed), path)
 
 
@@ -405,15 +405,26 @@ def _random_workbook(rng: random.Random, path, save: bool = True):
     if rng.random() < 0.1:
         notes = wb.create_sheet("Notes")  # an unknown sheet: ignored
         notes.append(["this sheet is not part of the model"])
+    # which offers the model keeps (a scenario's filters should match one)
+    countries_sheet = _find_sheet(wb, "countries")
+    has_blocked = countries_sheet is not None and "blocked" in [
+        str(h).strip().lower().replace(" ", "_") for h in next(countries_sheet.iter_rows(max_row=1, values_only=True))
+    ]
     blocked_countries = {
-        key_of(row["country"]) for row in (country_rows or []) if _truthy(row.get("blocked"))
+        key_of(row["country"]) for row in (country_rows or []) if has_blocked and _truthy(row.get("blocked"))
     }
-    info = {
-        "minerals": minerals,
-        "periods": periods,
-        "offers": offer_names,
-        "blocked_countries": blocked_countries,
-    }
+    min_esg = [
+        _as_number(row["value"]) for row in (policy_rows or [])
+        if row["key"] == "min_esg_score" and row["value"] is not None
+    ]
+    for names, row in zip(offer_names, offer_rows):
+        esg = row.get("esg_score")
+        names["excluded"] = (
+            bool(row.get("blocked") is not None and _truthy(row.get("blocked")))
+            or bool({key_of(names["country"]), key_of(names["processing_country"])} & blocked_countries)
+            or bool(min_esg and (esg is None or _as_number(esg) < min_esg[-1]))
+        )
+    info = {"minerals": minerals, "periods": periods, "offers": offer_names}
     if save:
         wb.save(path)
         return info
@@ -422,6 +433,10 @@ def _random_workbook(rng: random.Random, path, save: bool = True):
 
 def key_of(text: str) -> str:
     return text.strip().casefold()
+
+
+def _as_number(cell) -> float:
+    return float(cell) if isinstance(cell, (int, float)) else float(cell.strip().replace(",", ""))
 
 
 def _truthy(cell) -> bool:
@@ -450,11 +465,8 @@ def _toml_value(value) -> str:
 
 def _offer_shock(rng: random.Random, info: dict) -> dict:
     """A capacity/price shock whose filters all match one offer of the workbook
-    (an unblocked one when there is one: a filter matching nothing is an error)."""
-    usable = [
-        o for o in info["offers"]
-        if not o["blocked"] and not ({o["country"], o["processing_country"]} & info["blocked_countries"])
-    ] or info["offers"]
+    (one the model keeps, when there is one: a filter matching nothing is an error)."""
+    usable = [o for o in info["offers"] if not o["excluded"]] or info["offers"]
     target = rng.choice(usable)
     shock = {}
     for name in rng.sample(["supplier", "country", "processing_country", "mineral"], rng.randint(0, 2)):

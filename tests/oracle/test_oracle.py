@@ -615,7 +615,7 @@ def test_random_stochastic_workbooks(tmp_path):
 def test_random_stochastic_workbooks_cover_the_spec(tmp_path):
     # Over a few dozen seeds: Shocks of every column, scenario files with
     # [[shock]] and [[demand]] (factor, add), commit_through and each risk.
-    shock_columns, policy_keys, risks, toml_keys = set(), set(), set(), set()
+    shock_columns, policy_keys, risks, toml_keys, mineral_columns = set(), set(), set(), set(), set()
     for seed in range(30):
         path = tmp_path / f"c{seed}.xlsx"
         files = random_stochastic_workbook(seed, path)
@@ -629,6 +629,8 @@ def test_random_stochastic_workbooks_cover_the_spec(tmp_path):
                 header = [norm_name(h) for h in rows[0]]
                 for row in rows[1:]:
                     shock_columns.update(h for h, v in zip(header, row) if v is not None)
+            if norm_name(ws.title) == "minerals":
+                mineral_columns.update(norm_name(h) for h in rows[0] if h is not None)
             if norm_name(ws.title) == "policy":
                 header = [norm_name(h) if h else "" for h in rows[0]]
                 k, v = header.index("key"), header.index("value")
@@ -646,6 +648,7 @@ def test_random_stochastic_workbooks_cover_the_spec(tmp_path):
                              "period_to", "capacity", "price", "demand", "extra_demand"}
     assert policy_keys >= {"commit_through", "risk", "risk_level", "risk_weight"}
     assert risks == {"expected", "worst", "cvar"}
+    assert "reference_price" in mineral_columns
     assert toml_keys >= {"[[shock]]", "[[demand]]", "factor", "add", "probability", "capacity", "price", "name"}
 
 
