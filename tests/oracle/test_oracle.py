@@ -587,6 +587,12 @@ def test_stochastic_demand_factor_add_and_reserve_days(tmp_path):
         policy=[["reserve_days", 73]],
     )
     assert_measures(solve_reference(wb), RP=396, WS=396, EEV=396, EVPI=0, VSS=0)
+    # --model's changes come first: [[demand]] factor 1.5, add 1 from 2028 makes
+    # 2028's demand (10 x 1.5 + 1) x 2 + 5 = 37 and its target 0.2 x 10 x 1.5
+    # x 2 = 6: buy 12 + (37 + 6 - 2) = 53 -> 530 + (2 + 6) x 1 = 538.
+    model = tmp_path / "model.toml"
+    model.write_text("[[demand]]\nmineral = \"Gallium\"\nperiod_from = 2028\nfactor = 1.5\nadd = 1\n")
+    assert_measures(solve_reference(wb, model_file=model), RP=538, WS=538, EEV=538)
 
 
 def test_random_stochastic_workbooks(tmp_path):
