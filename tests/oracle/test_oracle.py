@@ -701,7 +701,7 @@ def test_unshocked_scenarios_reduce_to_the_deterministic_plan(tmp_path):
     # period, the same defaults, so RP = WS = EEV = the deterministic optimum
     # (EVPI = VSS = 0), on random workbooks.
     checked = 0
-    for seed in range(8):
+    for seed in range(6):
         path = tmp_path / f"d{seed}.xlsx"
         random_workbook(seed, path)
         det = solve_reference(path)
@@ -716,4 +716,4 @@ def test_unshocked_scenarios_reduce_to_the_deterministic_plan(tmp_path):
         if det["status"] == "optimal":
             checked += 1
             assert_measures(sto, RP=det["objective"], WS=det["objective"], EEV=det["objective"], EVPI=0, VSS=0)
-    assert checked >= 4
+    assert checked >= 3
