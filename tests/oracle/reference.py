@@ -1,6 +1,6 @@
 """Independent reference implementation of procure's model, for cross-checking.
 
-Written from /work/shared/spec/{WORKBOOK,FORMULATION,CLI}.md only; it shares no
+Written from the specification ({WORKBOOK,FORMULATION,CLI}.md) only; it shares no
 code with the ``procure`` package on purpose. It reads the workbook with
 openpyxl, builds FORMULATION.md literally (dense, one variable per x[o,t],
 y[o], s[m,t], r[m,t], d[m,t]) with PuLP and solves it with HiGHS.
