@@ -198,8 +198,7 @@ def build_instance(data: WorkbookData) -> Instance:
             target[m, t] = policy.reserve_days / policy.days_per_period * basis
 
     shortfall_penalty, reserve_penalty = _penalties(data, mineral_keys, offer_mineral, op_offer, op_price)
-    reference_price = _reference_prices(data, mineral_keys, offer_mineral[op_offer] if n_o else
-                                        np.zeros(0, dtype=np.int64), op_price)
+    reference_price = _reference_prices(data, mineral_keys, offer_mineral[op_offer], op_price)
     minerals = [data.minerals[k] for k in mineral_keys]
     china_cap = np.array([m.max_china_share if m.max_china_share is not None else policy.max_china_share
                           for m in minerals], dtype=float)

@@ -580,10 +580,17 @@ def _offers(records, sheets, minerals, periods, listed, out, names) -> list[Offe
     for rec in records:
         supplier, country, mineral = rec["supplier"], rec["country"], rec["mineral"]
         price, capacity = rec["price"], rec["capacity"]
+        unlisted = False
+        if listed is not None:  # checked before the blanks below skip the row: every problem at once
+            for column, text in (("country", country), ("processing_country", rec["processing_country"])):
+                message = None if text is None else _unlisted_country(text, listed, names)
+                if message is not None:
+                    out.error(message, title, rec.row, column, text)
+                    unlisted = True
         if None in (supplier, country, mineral, price, capacity):
             continue
         mineral_key = normalize_key(mineral)
-        ok = True
+        ok = not unlisted
         if mineral_key not in minerals:
             if minerals:
                 out.error("is not in the Minerals sheet; add it there or fix the spelling",
@@ -607,12 +614,6 @@ def _offers(records, sheets, minerals, periods, listed, out, names) -> list[Offe
                       "set agreement to optional or signed, or clear fixed_cost (a typed cost is never ignored)",
                       title, rec.row, "fixed_cost", fixed_cost)
             ok = False
-        if listed is not None:
-            for column, text in (("country", country), ("processing_country", rec["processing_country"])):
-                message = None if text is None else _unlisted_country(text, listed, names)
-                if message is not None:
-                    out.error(message, title, rec.row, column, text)
-                    ok = False
         if not ok:
             continue
         supplier_key = normalize_key(supplier)

@@ -154,14 +154,19 @@ def test_country_missing_from_countries_sheet_suggests_the_closest(book):
         {"supplier": "A", "country": "Austrlia"},
         {"supplier": "B", "country": "australia ", "processing_country": "Chna"},
         {"supplier": "C", "country": "Atlantis"},
+        {"supplier": "D", "country": "Canda", "capacity": None, "fixed_cost": 5},
     ], [{"country": "Australia", "ally": "yes"}, {"country": "China"}, {"country": "Canada"}])
     assert problems(wb) == [
+        f"{wb.name}, sheet 'Offers', row 5, column 'capacity': is blank; a value is required",
         f"{wb.name}, sheet 'Offers', row 2, column 'country': value 'Austrlia': not in Countries; "
         "did you mean 'Australia'?",
         f"{wb.name}, sheet 'Offers', row 3, column 'processing_country': value 'Chna': not in Countries; "
         "did you mean 'China'?",
         f"{wb.name}, sheet 'Offers', row 4, column 'country': value 'Atlantis': not in Countries; add it there "
         "(a country missing from the sheet silently loses its ally status)",
+        # a row with another problem too: both are reported (cell problems come first)
+        f"{wb.name}, sheet 'Offers', row 5, column 'country': value 'Canda': not in Countries; "
+        "did you mean 'Canada'?",
     ]
 
 

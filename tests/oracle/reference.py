@@ -1,6 +1,6 @@
 """Independent reference implementation of procure's model, for cross-checking.
 
-Written from /work/shared/spec/{WORKBOOK,FORMULATION,STOCKPILE,CLI}.md only; it
+Written from the specification ({WORKBOOK,FORMULATION,STOCKPILE,CLI}.md) only; it
 shares no code with the ``procure`` package on purpose. It reads the workbook
 with openpyxl, applies a ``--model`` TOML file and stochastic scenarios (the
 ``Scenarios``/``Shocks`` sheets and ``--scenario`` TOML files), builds
