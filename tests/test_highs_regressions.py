@@ -3,40 +3,43 @@
 The fixtures in tests/fixtures/highs/ are procure models of the bundled sample
 shrunk by ``benchmarks/highs_minimize.py`` (rows dropped, columns fixed at a
 feasible plan, numbers rounded) for as long as HiGHS kept misbehaving on the
-UNSCALED model. Each is demand rows of coefficient 1 next to one horizon
-budget row, sum p x + F y <= B, with coefficients up to F = 7e6 and B near
-1e10, and one optional agreement y (binary; signing it only costs).
+UNSCALED model. Each is rows of coefficient 1 (balance, reserve target) next
+to one horizon budget row, sum p x + F y + h r <= B, with coefficients up to
+F = 7e6 and B near 1e10, and one optional agreement y (binary; signing it
+only costs). Both stay feasible, and HiGHS keeps misbehaving, with the budget
+cut by 1e6 USD: they are not feasible to the last bit only.
 
 What highspy 1.16.0 does on them without row scaling (recorded here and as
 junit properties, not asserted: a later HiGHS may behave):
 
-* wrong-optimal.mps (15 rows, 59 columns, 1 binary, 110 nonzeros). Presolve
-  on: "Optimal" at 221,368,674,202.79 USD, dual bound equal (gap 0); the
-  optimum is 154,008,535,182.04 USD, 30 % lower. Presolve off: right.
-* wrong-infeasible.mps (33 rows, 48 columns, 1 binary, 107 nonzeros).
-  Presolve off: "Infeasible" (solution status infeasible, objective
-  106,563,792,287, constraint bound violation 3.81469726562e-06); the
-  optimum is 106,563,792,287.14 USD. Presolve on: right.
+* wrong-optimal.mps (15 rows, 47 columns, 1 binary, 86 nonzeros). Presolve
+  on: "Optimal" at 222,697,629,408.27 USD, dual bound equal (gap 0); the
+  optimum is 154,341,939,255.44 USD, 31 % lower. Presolve off: right.
+* wrong-infeasible.mps (28 rows, 35 columns, 1 binary, 78 nonzeros).
+  Presolve off: "Infeasible" (its own log: constraint bound violation
+  3.81469726562e-06 at objective 106,548,709,895); the optimum is
+  106,548,709,895.00 USD. Presolve on: right.
 
 One cause for both (HiGHS's log): "Solution with objective ... has
 untransformed violations: ... constraint bound = 3.815e-06". The LP optimum
 misses the budget row by 3.8147e-6 = 2^-18, one or two units in the last place
 of a right-hand side near 1e10, which is more than mip_feasibility_tolerance
-(1e-6, absolute). HiGHS discards its own optimum (the log counts its repair LPs
-as feasible, yet the solution is rejected), then reports a worse incumbent as optimal or, with
-none, the model as infeasible. mip_feasibility_tolerance = 1e-5 or
-user_bound_scale = -14 also cure both; procure's power-of-two row scale
-brings the budget row to coefficients near 1, where rounding is far below the
-tolerance.
+(1e-6, absolute). HiGHS discards its own optimum (the log counts its repair
+LPs as feasible, yet the solution is rejected), then reports a worse
+incumbent as optimal or, with none, the model as infeasible.
+mip_feasibility_tolerance = 1e-5 also cures both; procure's power-of-two row
+scale brings the budget row to coefficients near 1, where rounding is far
+below the tolerance.
 
 Each optimum is known three ways: HiGHS on the row-scaled model (procure's
 path), scipy.optimize.milp on the row-scaled model (scipy 1.18.1; on the
 unscaled wrong-optimal model it stops with "Solve error"), and CBC through
-procure's PuLP path, which agrees within 2e-10 relative (asserted below).
+procure's PuLP path, which agrees within 3e-10 (asserted to 1e-9 below).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -52,15 +55,15 @@ FIXTURES = Path(__file__).parent / "fixtures" / "highs"
 # Optima (USD). Not hand-worked: y = 0 (signing only costs) and the budget row binds, so each
 # is the optimum of a small LP, a fractional knapsack across the demand rows. HiGHS on the
 # row-scaled model (presolve on and off) and scipy.optimize.milp give these to 1e-15; CBC
-# gives 154,008,535,190.73 and 106,563,792,271.61 (within 2e-10).
+# gives 154,341,939,267.55 and 106,548,709,865.19 (within 3e-10).
 OPTIMUM_USD = {
-    # 14 demand rows (purchases + shortfall = demand) and a budget row: B = 10,006,390,821.92
-    "wrong-optimal.mps": 154_008_535_182.0393,
-    # 25 balance rows, 7 reserve-target rows (r + d >= G) and a budget row: B = 22,396,753,000
-    "wrong-infeasible.mps": 106_563_792_287.1369,
+    # 14 demand rows (purchases + shortfall = demand) and a budget row: B = 9,601,000,000
+    "wrong-optimal.mps": 154_341_939_255.4448,
+    # 20 balance rows, 7 reserve-target rows (r + d >= G) and a budget row: B = 19,670,000,000
+    "wrong-infeasible.mps": 106_548_709_895.00345,
 }
 # (rows, columns, integer columns, nonzeros) as written by benchmarks/highs_minimize.py
-SHAPE = {"wrong-optimal.mps": (15, 59, 1, 110), "wrong-infeasible.mps": (33, 48, 1, 107)}
+SHAPE = {"wrong-optimal.mps": (15, 47, 1, 86), "wrong-infeasible.mps": (28, 35, 1, 78)}
 
 
 def read_program(path: Path) -> LinearProgram:
@@ -100,6 +103,8 @@ def read_program(path: Path) -> LinearProgram:
 @cache
 def unscaled_highs(path: Path, presolve: str) -> str:
     """What HiGHS says on the fixture as written (no row scaling): status and objective."""
+    from importlib.metadata import version
+
     import highspy
 
     highs = highspy.Highs()
@@ -111,7 +116,7 @@ def unscaled_highs(path: Path, presolve: str) -> str:
     status = highs.modelStatusToString(highs.getModelStatus())
     info = highs.getInfo()
     objective = f" at {info.objective_function_value:,.2f}" if info.primal_solution_status == 2 else ""
-    return f"highspy {highspy.Highs().version()}, presolve {presolve}: {status}{objective}"
+    return f"highspy {version('highspy')}, presolve {presolve}: {status}{objective}"
 
 
 @pytest.fixture(params=sorted(OPTIMUM_USD))
@@ -130,7 +135,8 @@ def test_fixture_has_the_badly_scaled_budget_row(name):
     # against a right side near 1e10; every other row has coefficients of at most 1
     largest = np.maximum.reduceat(np.abs(lp.a_value), lp.a_start[:-1])
     budget = int(np.argmax(largest))
-    assert largest[budget] == 7e6 and 1e10 < lp.row_upper[budget] < 3e10 and lp.row_lower[budget] == -np.inf
+    assert largest[budget] == pytest.approx(7e6, rel=1e-12)
+    assert 9e9 < lp.row_upper[budget] < 2e10 and lp.row_lower[budget] == -np.inf
     assert np.delete(largest, budget).max() <= 1.0
 
 
@@ -152,6 +158,18 @@ def test_row_scaling_alone_fixes_each_highs_run(case, presolve):
     raw = _run_highs(lp, SolveOptions(), presolve)
     assert raw.kind == "optimal", raw.detail
     assert lp.objective_value(raw.values) == pytest.approx(optimum_usd, rel=1e-9)
+
+
+def test_the_fixture_is_feasible_with_room_to_spare(case):
+    """Cut the budget by 1e6 USD: still feasible, so "Infeasible" on the fixture is no rounding call."""
+    path, optimum_usd = case
+    lp = read_program(path)
+    budget = int(np.argmax(np.maximum.reduceat(np.abs(lp.a_value), lp.a_start[:-1])))
+    row_upper = lp.row_upper.copy()
+    row_upper[budget] -= 1e6
+    result = solve(replace(lp, row_upper=row_upper), SolveOptions())
+    assert result.status == "optimal", result.message
+    assert optimum_usd <= result.objective <= optimum_usd + 1e8  # no cheaper; dearer by < 0.1 %
 
 
 def test_cbc_agrees_on_the_optimum(case):
