@@ -13,10 +13,11 @@ CASE is one of
   ``frontier`` point). Unscaled, HiGHS with presolve off reports
   "Infeasible"; the optimum is 106,310,408,769.15 USD (CBC agrees).
 
-The fixtures in tests/fixtures/highs/ came from one run per case (4 and 9
-minutes on a loaded 2-core machine: 15 x 59 and 33 x 48) and then two runs
-each with ``--start`` on the previous result (under a minute each: 15 x 47
-and 28 x 35, where a further run removes nothing):
+The fixtures in tests/fixtures/highs/ came from one run per case (2 and 6
+minutes on a loaded 2-core machine: 15 x 59 and 31 x 49) and two runs each
+with ``--start`` on the previous result (under a minute each: 15 x 47 and
+26 x 41; the second run removes nothing more). A rerun of wrong-optimal from
+scratch wrote the same file byte for byte:
 
     python benchmarks/highs_minimize.py wrong-optimal --out /tmp/a
     python benchmarks/highs_minimize.py wrong-optimal --start /tmp/a/wrong-optimal.mps --out /tmp/b

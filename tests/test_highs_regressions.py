@@ -6,8 +6,8 @@ feasible plan, numbers rounded) for as long as HiGHS kept misbehaving on the
 UNSCALED model. Each is rows of coefficient 1 (balance, reserve target) next
 to one horizon budget row, sum p x + F y + h r <= B, with coefficients up to
 F = 7e6 and B near 1e10, and one optional agreement y (binary; signing it
-only costs). Both stay feasible, and HiGHS keeps misbehaving, with the budget
-cut by 1e6 USD: they are not feasible to the last bit only.
+only costs). Both stay feasible with the budget cut by 1e6 USD: they are not
+feasible to the last bit only, where "Infeasible" would be a fair answer.
 
 What highspy 1.16.0 does on them without row scaling (recorded here and as
 junit properties, not asserted: a later HiGHS may behave):
@@ -15,10 +15,10 @@ junit properties, not asserted: a later HiGHS may behave):
 * wrong-optimal.mps (15 rows, 47 columns, 1 binary, 86 nonzeros). Presolve
   on: "Optimal" at 222,697,629,408.27 USD, dual bound equal (gap 0); the
   optimum is 154,341,939,255.44 USD, 31 % lower. Presolve off: right.
-* wrong-infeasible.mps (28 rows, 35 columns, 1 binary, 78 nonzeros).
+* wrong-infeasible.mps (26 rows, 41 columns, 1 binary, 91 nonzeros).
   Presolve off: "Infeasible" (its own log: constraint bound violation
-  3.81469726562e-06 at objective 106,548,709,895); the optimum is
-  106,548,709,895.00 USD. Presolve on: right.
+  3.81469726562e-06 at objective 105,851,365,340); the optimum is
+  105,851,365,339.54 USD. Presolve on: right.
 
 One cause for both (HiGHS's log): "Solution with objective ... has
 untransformed violations: ... constraint bound = 3.815e-06". The LP optimum
@@ -32,9 +32,9 @@ scale brings the budget row to coefficients near 1, where rounding is far
 below the tolerance.
 
 Each optimum is known three ways: HiGHS on the row-scaled model (procure's
-path), scipy.optimize.milp on the row-scaled model (scipy 1.18.1; on the
-unscaled wrong-optimal model it stops with "Solve error"), and CBC through
-procure's PuLP path, which agrees within 3e-10 (asserted to 1e-9 below).
+path), scipy.optimize.milp on the row-scaled model (scipy 1.18.1; on either
+unscaled model it stops with "Solve error"), and CBC through
+procure's PuLP path, which agrees within 1e-10 (asserted to 1e-9 below).
 """
 
 from __future__ import annotations
@@ -55,15 +55,15 @@ FIXTURES = Path(__file__).parent / "fixtures" / "highs"
 # Optima (USD). Not hand-worked: y = 0 (signing only costs) and the budget row binds, so each
 # is the optimum of a small LP, a fractional knapsack across the demand rows. HiGHS on the
 # row-scaled model (presolve on and off) and scipy.optimize.milp give these to 1e-15; CBC
-# gives 154,341,939,267.55 and 106,548,709,865.19 (within 3e-10).
+# gives 154,341,939,267.55 and 105,851,365,348.72 (within 1e-10).
 OPTIMUM_USD = {
     # 14 demand rows (purchases + shortfall = demand) and a budget row: B = 9,601,000,000
     "wrong-optimal.mps": 154_341_939_255.4448,
-    # 20 balance rows, 7 reserve-target rows (r + d >= G) and a budget row: B = 19,670,000,000
-    "wrong-infeasible.mps": 106_548_709_895.00345,
+    # 22 balance rows, 3 reserve-target rows (r + d >= G) and a budget row: B = 15,622,000,000
+    "wrong-infeasible.mps": 105_851_365_339.53735,
 }
 # (rows, columns, integer columns, nonzeros) as written by benchmarks/highs_minimize.py
-SHAPE = {"wrong-optimal.mps": (15, 47, 1, 86), "wrong-infeasible.mps": (28, 35, 1, 78)}
+SHAPE = {"wrong-optimal.mps": (15, 47, 1, 86), "wrong-infeasible.mps": (26, 41, 1, 91)}
 
 
 def read_program(path: Path) -> LinearProgram:
