@@ -195,10 +195,21 @@ def row_scale(lp: LinearProgram) -> np.ndarray:
     """Power-of-two factors that bring each row's largest coefficient near 1.
 
     A budget row holds prices and fixed costs up to 1e8 against a right side
-    near 1e11; HiGHS's MIP checks rows with absolute tolerances, and on the
-    unscaled sample it reported "infeasible", or "optimal" at ten times the
-    optimum. Scaling a row by a power of two changes no solution and loses no
-    bits; the row's dual is scaled back by the same factor.
+    near 1e11. HiGHS's MIP checks rows with an absolute tolerance
+    (``mip_feasibility_tolerance`` = 1e-6): its LP optimum misses such a row by
+    a unit in the last place (3.8e-6 on 1e10), HiGHS discards that optimum, and
+    then reports another plan "Optimal" at gap 0 (seven times the optimum on the
+    export-controls model) or the model "Infeasible" (the sample at China cap
+    0.5). The smallest models that show it are tests/fixtures/highs/*.mps,
+    checked by tests/test_highs_regressions.py. Upstream:
+    https://github.com/ERGO-Code/HiGHS/issues/3180 (the optimum discarded in
+    transformNewIntegerFeasibleSolution, a worse plan reported optimal),
+    https://github.com/ERGO-Code/HiGHS/issues/2271 and
+    https://github.com/ERGO-Code/HiGHS/issues/1297 (wrong "Infeasible" on badly
+    scaled rows), https://github.com/ERGO-Code/HiGHS/issues/1721 (the absolute
+    MIP tolerance against coefficients orders of magnitude apart).
+    Scaling a row by a power of two changes no solution and loses no bits; the
+    row's dual is scaled back by the same factor.
     """
     rows = lp.row_of_term()
     magnitude = np.abs(lp.a_value)
@@ -332,9 +343,10 @@ def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_dua
     """Solve ``lp``: the steps below, in this order, each logged and all under one deadline.
 
     1. ``{solver}``: the model. A MIP given to HiGHS is solved twice, presolve on
-       and presolve off, and the better verified plan is kept: HiGHS 1.16's MIP
-       presolve was seen to report "Optimal" at ten times the true optimum on a
-       model with a budget row (the other run's feasible plan refutes the bound).
+       and presolve off, and the better verified plan is kept: on unscaled budget
+       rows HiGHS 1.16 reported "Optimal" at seven times the optimum with presolve
+       on and "Infeasible" with it off (see :func:`row_scale` for the upstream
+       issues); row scaling cures both, the second run is kept as a guard.
     2. ``polish``: for a MIP plan, the LP with every agreement decision fixed (two ways,
        see :func:`_polish`), for an exact plan and the shadow prices of FORMULATION.md.
     3. ``verify``: every plan is re-checked against every bound and row (no solver call).
