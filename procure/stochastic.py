@@ -447,8 +447,10 @@ def build_extensive_form(instances: list[Instance], probabilities: np.ndarray, *
     # ---- objective and the risk rows
     cost = np.zeros(n_global)
     constants = np.array([lp.objective_constant for lp in programs])
-    lam = risk_weight if risk == "cvar" else (0.0 if risk == "worst" else 1.0)
-    expectation_weight = 1.0 if risk == "expected" else (1.0 - lam)
+    if risk not in RISKS:
+        raise ValueError(f"unknown risk '{risk}'; expected one of: {', '.join(RISKS)}")
+    lam = risk_weight if risk == "cvar" else 0.0  # weight of the CVaR part (worst: the epigraph alone)
+    expectation_weight = {"expected": 1.0, "worst": 0.0, "cvar": 1.0 - lam}[risk]
     if expectation_weight:
         for s, lp in enumerate(programs):
             np.add.at(cost, col_map[s], expectation_weight * probabilities[s] * lp.col_cost)
@@ -678,24 +680,32 @@ def expected_value_of_ev_solution(outcome: StochasticOutcome) -> tuple[float | N
     columns = form.col_map[0][local]
     values = _onto_bounds(ev.x[local], program.col_lower[columns], program.col_upper[columns])
     values = np.where(program.col_integer[columns], np.round(values), values)
-    lower, upper, integer = program.col_lower.copy(), program.col_upper.copy(), program.col_integer.copy()
-    lower[columns] = upper[columns] = values
-    integer[columns] = False
-    fixed = solve(replace(program, col_lower=lower, col_upper=upper, col_integer=integer), options,
-                  with_duals=False)
-    if fixed.status == "optimal":
-        return float(fixed.objective), ""
+    if _within(values, program.col_lower[columns], program.col_upper[columns]):
+        fixed = solve(_fixed(program, columns, values), options, with_duals=False)
+        if fixed.status == "optimal":
+            return float(fixed.objective), ""
+    # name the scenarios whose own data (not the committed bounds all scenarios share) refuse the plan
     culprits = []
-    for s, lp in enumerate(form.scenario_programs):
-        lo, hi, whole = lp.col_lower.copy(), lp.col_upper.copy(), lp.col_integer.copy()
-        lo[local] = hi[local] = values
-        whole[local] = False
-        if solve(replace(lp, col_lower=lo, col_upper=hi, col_integer=whole), options,
-                 with_duals=False).status == "infeasible":
+    for s, inst in enumerate(fan.instances):
+        lp = formulation.build(inst, strict=outcome.strict)
+        if not _within(values, lp.col_lower[local], lp.col_upper[local]) or \
+                solve(_fixed(lp, local, values), options, with_duals=False).status != "optimal":
             culprits.append(fan.scenarios[s].name)
     where = (f"in scenario {', '.join(culprits)}" if culprits
              else "in the scenarios together (each alone is feasible)")
     return None, f"the expected-value plan's common decisions are infeasible {where}"
+
+
+def _within(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
+    return bool(np.all((values >= lower) & (values <= upper)))
+
+
+def _fixed(program: LinearProgram, columns: np.ndarray, values: np.ndarray) -> LinearProgram:
+    """``program`` with ``columns`` fixed at ``values`` (fixed integer columns become continuous)."""
+    lower, upper, integer = program.col_lower.copy(), program.col_upper.copy(), program.col_integer.copy()
+    lower[columns] = upper[columns] = values
+    integer[columns] = False
+    return replace(program, col_lower=lower, col_upper=upper, col_integer=integer)
 
 
 def _onto_bounds(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
