@@ -714,3 +714,42 @@ def _onto_bounds(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np
     slack_low = FIX_TOL * np.maximum(1.0, np.abs(np.where(np.isfinite(lower), lower, 0.0)))
     values = np.where((values > upper) & (values <= upper + slack_up), upper, values)
     return np.where((values < lower) & (values >= lower - slack_low), lower, values)
+
+
+def load_stochastic(workbook, model=None, scenario_files=()) -> tuple[WorkbookData, list[StochasticScenario]]:
+    """Read and check ``workbook``, apply ``--model``, and gather the scenarios of its ``Scenarios`` and
+    ``Shocks`` sheets and of each ``--scenario`` file; every problem of all of them is raised at once.
+
+    Returns the data (the base of every scenario) and the scenarios ([] for a deterministic workbook).
+    """
+    from procure import scenario as scenario_files_module
+    from procure.scenario_sheets import collect_scenario_sheets
+    from procure.validate import Collector, validate
+    from procure.workbook import read_workbook
+
+    raw = read_workbook(workbook)
+    data = validate(raw)
+    if model is not None:
+        data = scenario_files_module.apply(data, scenario_files_module.load_scenario(model, data))
+    out = Collector(raw.path.name)
+    scenarios = collect_scenario_sheets(raw, data, out)
+    problems = list(out.problems)
+    for path in scenario_files:
+        try:
+            scenarios.append(scenario_files_module.load_stochastic_scenario(path, data))
+        except InputError as exc:
+            problems += exc.problems + exc.warnings
+    commit = getattr(data.policy, "commit_through", None)
+    if commit is not None and data.periods and type(commit) is not type(data.periods[0]):
+        problems.append(Problem("is not comparable with the workbook's periods ("
+                                + ", ".join(str(p) for p in data.periods[:4]) + ", ...)",
+                                sheet="Policy", column="commit_through", value=commit))
+    if scenarios:
+        try:
+            check_scenarios(scenarios)
+        except InputError as exc:
+            problems += exc.problems
+    if any(p.severity == "error" for p in problems):
+        raise InputError(problems)
+    data.warnings.extend(p for p in problems if p.severity == "warning")
+    return data, scenarios
