@@ -252,6 +252,7 @@ class ExtensiveForm:
     probabilities: np.ndarray
     risk: str
     stats: dict = field(default_factory=dict)
+    classes: np.ndarray | None = None  # cls[s, t] of data_classes: the decision node of (s, t)
 
     def scenario_values(self, x: np.ndarray, s: int) -> np.ndarray:
         """Scenario s's local solution from the global one."""
@@ -520,7 +521,7 @@ def build_extensive_form(instances: list[Instance], probabilities: np.ndarray, *
         "timings": timings,
     }
     return ExtensiveForm(program, programs, col_map, row_map, np.concatenate(members_parts),
-                         probabilities, risk, stats)
+                         probabilities, risk, stats, classes)
 
 
 # ---------------------------------------------------------------- solving and the measures

@@ -247,3 +247,55 @@ def test_sharing_changes_nothing_but_size(book, case):
     for s, lp in enumerate(outcome.form.scenario_programs):
         assert verify(lp, outcome.scenario_solution(s)) == []
     assert outcome.form.stats["columns"] <= outcome.form.stats["columns_before_sharing"] + 1 + len(scenarios)
+
+
+# ---------------------------------------------------------------- reported figures
+
+
+def test_reported_figures_per_scenario_and_mineral(book):
+    # The first hand-worked case: 10 t of Sino bought in 2027 (1 USD/t), held through 2027 (0.5 USD/t),
+    # released in 2028 in both scenarios. Reference price: median of 1, 1, 5, 5 = 3 USD/t.
+    from procure import stochastic_report
+    outcome = optimize_stochastic(load(two_period_book(book)), fan(0.5, 0.5))
+    tables, summary, doc = stochastic_report.build(outcome)
+    scen = tables["Scenarios"].set_index("scenario")
+    assert scen.loc["calm", "cost_usd"] == pytest.approx(15.0, rel=REL)
+    assert scen.loc["ban", "spend_usd"] == pytest.approx(15.0, rel=REL)
+    assert scen.loc["ban", "china_share_by_value"] == pytest.approx(1.0)
+    assert scen.loc["ban", "reserve_released_usd"] == pytest.approx(10 * 3.0, rel=REL)
+    assert list(scen["alone_optimum_usd"]) == pytest.approx([10.0, 15.0], rel=REL)
+    reserve = tables["Reserve"].iloc[0]
+    assert reserve["first_shock_period"] == 2028
+    assert reserve["reserve_before_shock"] == pytest.approx(10.0, rel=REL)
+    assert reserve["days_of_cover_before_shock"] == pytest.approx(365.0, rel=REL)  # 10 t / 10 t x 365 days
+    assert reserve["reserve_bought_expected"] == pytest.approx(10.0, rel=REL)
+    recourse = tables["Recourse"]
+    assert set(recourse.loc[recourse["period"] == 2027, "decided_with"]) == {"all"}
+    assert set(recourse.loc[recourse["period"] == 2028, "decided_with"]) == {"calm", "ban"}
+    items = dict(summary)
+    assert (items["RP_usd"], items["WS_usd"], items["EEV_usd"], items["VSS_usd"]) == pytest.approx(
+        (15.0, 12.5, 30.0, 15.0), rel=REL)
+    assert doc["rp"] == pytest.approx(15.0) and doc["spend"] == pytest.approx(15.0)
+    assert doc["scenarios"]["ban"]["cost"] == pytest.approx(15.0)
+    assert doc["model"]["columns"] == 15 and doc["model"]["columns_before_sharing"] == 20
+
+
+def test_an_infeasible_stochastic_model_names_the_scenario(book):
+    # A signed deal must take 8 t in 2028 at 2 USD/t; the period budget is 20 USD. In "dear" the deal's
+    # price doubles: 8 x 4 = 32 USD, so that scenario's 2028 budget must rise by 12 USD (calm: 16 fits).
+    from procure import stochastic_report
+    path = book(minerals=[{"mineral": "Ga", "shortfall_penalty": 100}],
+                demand=[{"mineral": "Ga", "period": 2027, "demand": 0},
+                        {"mineral": "Ga", "period": 2028, "demand": 10}],
+                offers=[{"supplier": "Deal", "country": "Chile", "mineral": "Ga", "price": 2, "capacity": 100,
+                         "period": 2028, "agreement": "signed", "min_volume": 8}],
+                policy={"budget_per_period": 20})
+    dear = StochasticScenario("dear", 0.4, shocks=[Shock(price_factor=2.0, suppliers=("deal",))])
+    outcome = optimize_stochastic(load(path), [StochasticScenario("calm", 0.6), dear])
+    assert outcome.status == "infeasible"
+    table = stochastic_report.relaxations_table(outcome)
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert (row["scenario"], row["period"]) == ("dear", 2028)
+    assert row["amount"] == pytest.approx(12.0, rel=REL)
+    assert "scenario dear" in row["meaning"] and "budget" in row["constraint"]
