@@ -99,7 +99,8 @@ def check_scenarios(scenarios: list[StochasticScenario]) -> None:
     if scenarios and abs(total - 1.0) > PROBABILITY_TOL:
         problems.append(Problem(
             f"scenario probabilities sum to {total:.9g}; they must sum to 1 (within 1e-6): "
-            + ", ".join(f"{sc.name} {sc.probability:g}" for sc in scenarios), sheet="Scenarios", value=total))
+            + ", ".join(f"{sc.name} {sc.probability:g}" for sc in scenarios),
+            sheet="Scenarios" if any(sc.source.startswith("sheet") for sc in scenarios) else None, value=total))
     if problems:
         raise InputError(problems)
 
@@ -398,8 +399,10 @@ def build_extensive_form(instances: list[Instance], probabilities: np.ndarray, *
         start = np.zeros(n_cand + 1, dtype=np.int64)
         np.cumsum(nnz, out=start[1:])
         entry_hash = _mix64(cols.astype(np.uint64) * np.uint64(0x9E3779B1) ^ _bits(vals))
-        row_hash = np.zeros(n_cand, dtype=np.uint64)
-        np.add.at(row_hash, row_of_entry, entry_hash)
+        row_hash = np.zeros(n_cand, dtype=np.uint64)  # order-free sum of the entries' hashes (wrapping)
+        nonempty = nnz > 0
+        if len(entry_hash):
+            row_hash[nonempty] = np.add.reduceat(entry_hash, start[:-1][nonempty])
         row_hash = _mix64(row_hash ^ _mix64(_bits(lo_b)) ^ (_mix64(_bits(hi_b)) * np.uint64(3)) ^ nnz.astype(np.uint64))
         _, rep_index, inverse = np.unique(row_hash, return_index=True, return_inverse=True)
         rep = rep_index[inverse.ravel()]
