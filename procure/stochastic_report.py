@@ -214,6 +214,73 @@ def summary_items(outcome: StochasticOutcome, scenarios: pd.DataFrame | None = N
     return items
 
 
+ALLOCATION_COLUMNS = ["supplier", "country", "mineral", "unit", "period", "decided_with", "probability",
+                      "bought", "price_usd_mean", "agreement"]
+
+
+def allocation_table(outcome: StochasticOutcome) -> pd.DataFrame:
+    """Each purchase decision once per decision node: who shares it, their total probability, the quantity
+    (in the mineral's unit) and the node's probability-weighted mean price (USD/unit)."""
+    form, fan = outcome.form, outcome.fan
+    program = form.program
+    block = program.columns["x"]
+    bought = clean(outcome.solution.x[block.slice()])
+    chosen = np.flatnonzero(bought > 0)
+    inst = fan.base
+    names = inst.data.names
+    n_s = len(fan.scenarios)
+    members = np.zeros((len(chosen), n_s), dtype=bool)
+    price = np.zeros(len(chosen))
+    chosen_global = block.start + chosen  # sorted
+    for s in range(n_s):
+        lp_x = form.scenario_programs[s].columns["x"]
+        local_global = form.col_map[s][lp_x.slice()]
+        j = np.flatnonzero(np.isin(local_global, chosen_global))
+        i = np.searchsorted(chosen_global, local_global[j])
+        members[i, s] = True
+        price[i] += fan.probabilities[s] * fan.instances[s].op_price_usd[j]
+    probability = members.astype(float) @ fan.probabilities
+    rows = []
+    for i, g in enumerate(chosen):
+        o, t = int(block.keys["offer"][g]), int(block.keys["period"][g])
+        offer = inst.offers[o]
+        m = int(inst.offer_mineral[o])
+        rows.append({
+            "supplier": offer.supplier, "country": names.country(offer.country_key),
+            "mineral": names.mineral(offer.mineral_key), "unit": inst.units[m], "period": inst.periods[t],
+            "decided_with": "all" if members[i].all() else "; ".join(
+                fan.scenarios[s].name for s in np.flatnonzero(members[i])),
+            "probability": float(probability[i]), "bought": float(bought[g]),
+            "price_usd_mean": float(price[i] / probability[i]) if probability[i] > 0 else np.nan,
+            "agreement": offer.agreement,
+        })
+    return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+
+
+def plan(outcome: StochasticOutcome, *, input_name: str, input_sha256: str, message: str = "") -> tuple[
+        dict[str, pd.DataFrame], list[tuple[str, object]], dict]:
+    """Everything a stochastic plan writes: the tables (Allocation per node first), the Summary items and
+    the JSON document (``objective`` = RP; ``spend`` and ``shortfall_usd`` probability-weighted)."""
+    tables, items, doc = build(outcome)
+    if outcome.solution.has_plan:
+        tables = {"Allocation": allocation_table(outcome), **tables}
+    solution = outcome.solution
+    summary = [("scenario", outcome.fan.base_data.policy.scenario), ("status", solution.status),
+               ("status detail", solution.message or ("optimal plan" if solution.status == "optimal" else "")),
+               *items, ("solver", solution.solver), ("solve_seconds", round(solution.seconds, 3)),
+               ("strict", "yes" if outcome.strict else "no"), ("input_file", input_name),
+               ("input_sha256", input_sha256)]
+    document = {
+        "status": solution.status,
+        "objective": doc["rp"] if solution.has_plan else None,
+        "spend": doc["spend"], "shortfall_usd": doc["shortfall_usd"],
+        "scenario": outcome.fan.base_data.policy.scenario, "solver": solution.solver,
+        "input_sha256": input_sha256, "message": message or solution.message,
+        "relaxations": doc["relaxations"], "stochastic": doc,
+    }
+    return tables, summary, document
+
+
 def build(outcome: StochasticOutcome) -> tuple[dict[str, pd.DataFrame], list[tuple[str, object]], dict]:
     """(tables, Summary items, JSON ``stochastic`` object) of a stochastic plan."""
     tables: dict[str, pd.DataFrame] = {}

@@ -113,3 +113,42 @@ def test_policy_keys_of_stochastic_plans_are_checked(book):
                      policy={"risk": "CVaR", "risk_level": 0.95, "risk_weight": 0.5, "commit_through": 2027}))
     p = data.policy
     assert (p.risk, p.risk_level, p.risk_weight, p.commit_through) == ("cvar", 0.95, 0.5, 2027)
+
+
+def test_cli_writes_the_stochastic_plan(book, tmp_path):
+    # The sheet fan (calm/ban 0.5 each) plus nothing else: RP 15, WS 12.5, EEV 30 (hand-worked in
+    # tests/test_stochastic.py); the plan holds the stochastic sheets and the JSON the measures.
+    import json
+
+    import openpyxl
+    from typer.testing import CliRunner
+
+    from procure.cli import app
+    plan, js = tmp_path / "plan.xlsx", tmp_path / "plan.json"
+    result = CliRunner().invoke(app, ["solve", str(book(**sheets())), "-o", str(plan), "--json", str(js), "-q"])
+    assert result.exit_code == 0, result.output
+    titles = openpyxl.load_workbook(plan, read_only=True).sheetnames
+    assert {"Summary", "Allocation", "Scenarios", "Recourse", "Reserve"} <= set(titles)
+    doc = json.loads(js.read_text())
+    assert doc["objective"] == pytest.approx(15.0, rel=1e-9)
+    st = doc["stochastic"]
+    assert (st["rp"], st["ws"], st["eev"], st["evpi"], st["vss"]) == pytest.approx((15, 12.5, 30, 2.5, 15), rel=1e-9)
+    assert set(st["scenarios"]) == {"calm", "ban"}
+
+
+def test_cli_scenario_option(book, tmp_path):
+    # Two --scenario files and no sheets: the same fan as above.
+    import json
+
+    from typer.testing import CliRunner
+
+    from procure.cli import app
+    calm, ban = tmp_path / "calm.toml", tmp_path / "ban.toml"
+    calm.write_text("probability = 0.5\n")
+    ban.write_text('probability = 0.5\n[[shock]]\ncountry = "China"\nperiod_from = 2028\ncapacity = 0\n')
+    path = book(minerals=MINERALS, demand=DEMAND, offers=OFFERS)
+    js = tmp_path / "out.json"
+    result = CliRunner().invoke(app, ["solve", str(path), "-o", str(tmp_path / "p.xlsx"), "--json", str(js), "-q",
+                                      "--scenario", str(calm), "--scenario", str(ban)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(js.read_text())["stochastic"]["rp"] == pytest.approx(15.0, rel=1e-9)
