@@ -45,7 +45,7 @@ import numpy as np
 
 from procure import formulation
 from procure.data import DemandRow, Period, Shock, WorkbookData
-from procure.errors import InputError, Problem
+from procure.errors import InputError, Problem, SolverError
 from procure.formulation import INF, Block, LinearProgram
 from procure.instance import Instance, build_instance
 from procure.solve import Solution, SolveOptions, solve
@@ -119,14 +119,13 @@ def scenario_data(base: WorkbookData, scenario: StochasticScenario) -> WorkbookD
     """
     policy = base.policy
     demand: dict[tuple[str, Period], DemandRow] = {}
-    pairs = list(base.demand)
+    pairs = dict.fromkeys(base.demand)  # ordered set: sheet pairs first, then pairs made by additions
     for change in scenario.demand_changes:
         if change.add:
             for mineral_key in (change.minerals if change.minerals is not None else base.minerals):
                 for period in base.periods:
-                    if _in_range(period, change.period_from, change.period_to) and (mineral_key, period) not in base.demand \
-                            and (mineral_key, period) not in pairs:
-                        pairs.append((mineral_key, period))
+                    if _in_range(period, change.period_from, change.period_to):
+                        pairs.setdefault((mineral_key, period))
     for pair in pairs:
         mineral_key, period = pair
         row = base.demand.get(pair)
@@ -659,10 +658,10 @@ def measures(outcome: StochasticOutcome) -> Measures:
     fan, form, options = outcome.fan, outcome.form, outcome.options
     pi = fan.probabilities
     ws_each = []
-    for inst in fan.instances:
+    for sc, inst in zip(fan.scenarios, fan.instances):
         alone = solve(formulation.build(inst, strict=outcome.strict), options, with_duals=False)
-        if alone.status != "optimal":
-            raise AssertionError("a scenario alone failed while the extensive form solved (a bug in procure)")
+        if alone.status != "optimal":  # a relaxation of a solved model: only a time limit can stop it
+            raise SolverError(f"scenario {sc.name} solved alone (for WS) ended {alone.status}: {alone.message}")
         ws_each.append(alone.objective)
     ws_each = np.array(ws_each)
     risk = lambda costs: _risk_measure(costs, pi, outcome.risk, outcome.risk_level, outcome.risk_weight)  # noqa: E731
