@@ -288,10 +288,39 @@ def _risk_measure(costs: np.ndarray, probabilities: np.ndarray, risk: str, alpha
     return (1.0 - weight) * expected + weight * cvar
 
 
+@dataclass
+class _Parts:
+    """The extensive form's arrays as they are assembled: column parts, then row parts (CSR by row)."""
+
+    col_lower: list = field(default_factory=list)
+    col_upper: list = field(default_factory=list)
+    col_integer: list = field(default_factory=list)
+    col_members: list = field(default_factory=list)
+    columns: dict = field(default_factory=dict)
+    n_cols: int = 0
+    row_lower: list = field(default_factory=list)
+    row_upper: list = field(default_factory=list)
+    row_nnz: list = field(default_factory=list)
+    index: list = field(default_factory=list)
+    value: list = field(default_factory=list)
+    rows: dict = field(default_factory=dict)
+    n_rows: int = 0
+
+    def add_columns(self, block: Block, lower, upper, integer, members) -> None:
+        self.columns[block.name] = block
+        self.col_lower.append(lower)
+        self.col_upper.append(upper)
+        self.col_integer.append(integer)
+        self.col_members.append(members)
+        self.n_cols += block.size
+
+
 def build_extensive_form(instances: list[Instance], probabilities: np.ndarray, *, risk: str = "expected",
                          risk_level: float = 0.9, risk_weight: float = 1.0, commit_through: Period | None = None,
                          strict: bool = False, elastic: bool = False) -> ExtensiveForm:
     """The extensive form of the scenario fan ``instances`` (already sharing their defaults)."""
+    if risk not in RISKS:
+        raise ValueError(f"unknown risk '{risk}'; expected one of: {', '.join(RISKS)}")
     started = time.perf_counter()
     probabilities = np.asarray(probabilities, dtype=float)
     first = instances[0]
@@ -300,230 +329,224 @@ def build_extensive_form(instances: list[Instance], probabilities: np.ndarray, *
                 not np.array_equal(inst.op_period, first.op_period):
             raise AssertionError(f"scenario {s} keeps other offers than scenario 0 (a bug in procure)")
     classes = data_classes(instances)
-    n_commit = _commit_index(first.periods, commit_through)
-    committed = first.op_period < n_commit
+    committed = first.op_period < _commit_index(first.periods, commit_through)
     instances = _commit_bounds(instances, committed)
     programs = [formulation.build(inst, strict=strict, elastic=elastic) for inst in instances]
     timings = {"scenario_programs_s": time.perf_counter() - started}
-    n_s = len(instances)
-    everyone = int(classes.max()) + 1  # the group "all scenarios"
-    per_scenario = everyone + 1  # + s: a group of scenario s alone
 
-    # ---- columns: one per (local column, node)
-    lp0 = programs[0]
-    col_lower, col_upper, col_int, col_cost = [], [], [], []
-    columns: dict[str, Block] = {}
-    col_map = [np.empty(lp0.n_cols, dtype=np.int64) for _ in range(n_s)]
-    members_parts = []
-    n_global = 0
-    for name, block in lp0.columns.items():
-        for lp in programs[1:]:
-            other = lp.columns.get(name)
-            if other is None or other.size != block.size:
-                raise AssertionError(f"column block {name} differs between scenarios (a bug in procure)")
-        local = np.arange(block.size)
-        if name == "y":
-            group = np.full((n_s, block.size), everyone)
-        elif name == "slack":
-            group = per_scenario + np.arange(n_s)[:, None] + np.zeros(block.size, dtype=np.int64)
-        else:
-            period = block.keys["period"]
-            group = classes[:, period]
-            if name == "x":
-                group = np.where(committed[None, :], everyone, group)
-        combined = local[None, :] * (per_scenario + n_s) + group
-        unique, first_seen, inverse = np.unique(combined.ravel(), return_index=True, return_inverse=True)
-        inverse = inverse.reshape(n_s, block.size)
-        count = len(unique)
-        members = np.bincount(inverse.ravel(), minlength=count)
-        first_scenario = first_seen // block.size
-        local_of = unique // (per_scenario + n_s)
-        keys = {k: v[local_of] for k, v in block.keys.items()}
-        keys["scenario"] = first_scenario
-        keys["node"] = unique % (per_scenario + n_s)
-        if name == "slack":
-            keys["row"] = np.array([0] * count)  # filled once rows are mapped
-        columns[name] = Block(name, n_global, count, keys)
-        lower = np.full(count, -INF)
-        upper = np.full(count, INF)
-        integer = np.zeros(count, dtype=bool)
-        for s, lp in enumerate(programs):
-            g = inverse[s]
-            col_map[s][block.slice()] = n_global + g
-            np.maximum.at(lower, g, lp.col_lower[block.slice()])
-            np.minimum.at(upper, g, lp.col_upper[block.slice()])
-            integer[g] |= lp.col_integer[block.slice()]
-        col_lower.append(lower)
-        col_upper.append(upper)
-        col_int.append(integer)
-        members_parts.append(members)
-        n_global += count
-    n_decision_cols = n_global
-
-    # ---- rows: stacked per family, exact repeats dropped
-    row_lower, row_upper, starts_parts, index_parts, value_parts = [], [], [], [], []
-    rows: dict[str, Block] = {}
+    parts = _Parts()
+    col_map = _shared_columns(parts, programs, classes, committed)
+    n_decision_cols = parts.n_cols
     row_map = [np.empty(lp.n_rows, dtype=np.int64) for lp in programs]
-    n_rows = 0
-    families = list(dict.fromkeys(name for lp in programs for name in lp.rows))
-    nnz_total = 0
-    for name in families:
-        cand_lo, cand_hi, cand_nnz, cand_cols, cand_vals, cand_scn, cand_local = [], [], [], [], [], [], []
-        cand_keys: dict[str, list] = {}
-        for s, lp in enumerate(programs):
-            block = lp.rows.get(name)
-            if block is None or not block.size:
-                continue
-            lo, hi = lp.a_start[block.start], lp.a_start[block.stop]
-            cand_lo.append(lp.row_lower[block.slice()])
-            cand_hi.append(lp.row_upper[block.slice()])
-            cand_nnz.append(np.diff(lp.a_start[block.start:block.stop + 1]))
-            cand_cols.append(col_map[s][lp.a_index[lo:hi]])
-            cand_vals.append(lp.a_value[lo:hi])
-            cand_scn.append(np.full(block.size, s))
-            cand_local.append(np.arange(block.start, block.stop))
-            for k, v in block.keys.items():
-                cand_keys.setdefault(k, []).append(v)
-        if not cand_lo:
-            continue
-        lo_b, hi_b = np.concatenate(cand_lo), np.concatenate(cand_hi)
-        nnz = np.concatenate(cand_nnz)
-        cols, vals = np.concatenate(cand_cols), np.concatenate(cand_vals)
-        scn, local_rows = np.concatenate(cand_scn), np.concatenate(cand_local)
-        n_cand = len(lo_b)
-        row_of_entry = np.repeat(np.arange(n_cand), nnz)
-        # entries sorted by column within each row, so equal rows have equal entry sequences
-        order = np.lexsort((cols, row_of_entry))
-        cols, vals = cols[order], vals[order]
-        start = np.zeros(n_cand + 1, dtype=np.int64)
-        np.cumsum(nnz, out=start[1:])
-        entry_hash = _mix64(cols.astype(np.uint64) * np.uint64(0x9E3779B1) ^ _bits(vals))
-        row_hash = np.zeros(n_cand, dtype=np.uint64)  # order-free sum of the entries' hashes (wrapping)
-        nonempty = nnz > 0
-        if len(entry_hash):
-            row_hash[nonempty] = np.add.reduceat(entry_hash, start[:-1][nonempty])
-        row_hash = _mix64(row_hash ^ _mix64(_bits(lo_b)) ^ (_mix64(_bits(hi_b)) * np.uint64(3)) ^ nnz.astype(np.uint64))
-        _, rep_index, inverse = np.unique(row_hash, return_index=True, return_inverse=True)
-        rep = rep_index[inverse.ravel()]
-        # confirm every candidate repeat exactly (a hash collision must not merge two rows)
-        dup = np.flatnonzero(rep != np.arange(n_cand))
-        same = (nnz[dup] == nnz[rep[dup]]) & (lo_b[dup] == lo_b[rep[dup]]) & (hi_b[dup] == hi_b[rep[dup]])
-        check = dup[same]
-        if len(check):
-            lengths = nnz[check]
-            offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            a = np.repeat(start[check], lengths) + offset
-            b = np.repeat(start[rep[check]], lengths) + offset
-            mismatch = (cols[a] != cols[b]) | (vals[a] != vals[b])
-            bad = np.bincount(np.repeat(np.arange(len(check)), lengths), weights=mismatch,
-                              minlength=len(check)) > 0
-            same[np.flatnonzero(same)[bad]] = False
-        rep[dup[~same]] = dup[~same]
-        keep = rep == np.arange(n_cand)
-        kept = np.flatnonzero(keep)
-        new_index = np.full(n_cand, -1, dtype=np.int64)
-        new_index[kept] = n_rows + np.arange(len(kept))
-        global_row = new_index[rep]
-        for s in range(n_s):
-            mine = scn == s
-            row_map[s][local_rows[mine]] = global_row[mine]
-        keys = {k: np.concatenate(v)[kept] for k, v in cand_keys.items()}
-        keys["scenario"] = scn[kept]
-        keys["scenarios"] = np.bincount(global_row - n_rows, minlength=len(kept))  # how many share it
-        rows[name] = Block(name, n_rows, len(kept), keys)
-        row_lower.append(lo_b[kept])
-        row_upper.append(hi_b[kept])
-        entry_keep = np.repeat(keep, nnz)
-        index_parts.append(cols[entry_keep])
-        value_parts.append(vals[entry_keep])
-        starts_parts.append(nnz[kept])
-        nnz_total += int(nnz.sum())
-        n_rows += len(kept)
-
-    if "slack" in columns:
-        block = columns["slack"]
+    nnz_before = 0
+    for name in dict.fromkeys(name for lp in programs for name in lp.rows):
+        nnz_before += _stack_family(parts, name, programs, col_map, row_map)
+    if "slack" in parts.columns:  # each slack names its row: now a global row
+        block = parts.columns["slack"]
         for s, lp in enumerate(programs):
             local_block = lp.columns["slack"]
-            g = col_map[s][local_block.slice()] - block.start
-            block.keys["row"][g] = row_map[s][local_block.keys["row"]]
+            block.keys["row"][col_map[s][local_block.slice()] - block.start] = row_map[s][local_block.keys["row"]]
+    cost, constant = _objective_and_risk_rows(parts, programs, col_map, probabilities, risk, risk_level,
+                                              risk_weight)
 
-    # ---- objective and the risk rows
-    cost = np.zeros(n_global)
-    constants = np.array([lp.objective_constant for lp in programs])
-    if risk not in RISKS:
-        raise ValueError(f"unknown risk '{risk}'; expected one of: {', '.join(RISKS)}")
-    lam = risk_weight if risk == "cvar" else 0.0  # weight of the CVaR part (worst: the epigraph alone)
-    expectation_weight = {"expected": 1.0, "worst": 0.0, "cvar": 1.0 - lam}[risk]
-    if expectation_weight:
-        for s, lp in enumerate(programs):
-            np.add.at(cost, col_map[s], expectation_weight * probabilities[s] * lp.col_cost)
-    constant = float(expectation_weight * probabilities @ constants)
-    if risk in ("worst", "cvar"):
-        risk_cols = []
-        if risk == "worst":
-            z = Block("worst_cost", n_global, 1, {})
-            columns["worst_cost"] = z
-            risk_cols.append((np.zeros(1), np.full(1, INF), np.ones(1)))
-            n_global += 1
-        else:
-            eta = Block("cvar_eta", n_global, 1, {})
-            excess = Block("cvar_excess", n_global + 1, n_s, {"scenario": np.arange(n_s)})
-            columns["cvar_eta"], columns["cvar_excess"] = eta, excess
-            risk_cols.append((np.zeros(1), np.full(1, INF), np.full(1, lam)))
-            risk_cols.append((np.zeros(n_s), np.full(n_s, INF), lam * probabilities / (1.0 - risk_level)))
-            n_global += 1 + n_s
-        for lower, upper, c in risk_cols:
-            col_lower.append(lower)
-            col_upper.append(upper)
-            col_int.append(np.zeros(len(lower), dtype=bool))
-            members_parts.append(np.full(len(lower), n_s))
-            cost = np.concatenate([cost, c])
-        name = "worst_cost" if risk == "worst" else "cvar_excess"
-        for s, lp in enumerate(programs):
-            nonzero = np.flatnonzero(lp.col_cost)
-            cols_s = col_map[s][nonzero]
-            vals_s = lp.col_cost[nonzero]
-            if risk == "worst":
-                extra_c, extra_v = [columns["worst_cost"].start], [-1.0]
-            else:
-                extra_c = [columns["cvar_eta"].start, columns["cvar_excess"].start + s]
-                extra_v = [-1.0, -1.0]
-            c_all = np.concatenate([cols_s, extra_c])
-            v_all = np.concatenate([vals_s, extra_v])
-            order = np.argsort(c_all, kind="stable")
-            index_parts.append(c_all[order])
-            value_parts.append(v_all[order])
-            starts_parts.append(np.array([len(c_all)]))
-            row_lower.append(np.array([-INF]))
-            row_upper.append(np.array([-constants[s]]))
-        rows[name] = Block(name, n_rows, n_s, {"scenario": np.arange(n_s), "scenarios": np.ones(n_s, dtype=np.int64)})
-        n_rows += n_s
-
-    a_start = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.concatenate(starts_parts) if starts_parts else np.zeros(0, np.int64), out=a_start[1:])
+    a_start = np.zeros(parts.n_rows + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(parts.row_nnz) if parts.row_nnz else np.zeros(0, np.int64), out=a_start[1:])
     program = LinearProgram(
-        col_cost=cost, col_lower=np.concatenate(col_lower), col_upper=np.concatenate(col_upper),
-        col_integer=np.concatenate(col_int), columns=columns,
-        row_lower=np.concatenate(row_lower) if row_lower else np.zeros(0),
-        row_upper=np.concatenate(row_upper) if row_upper else np.zeros(0), rows=rows, a_start=a_start,
-        a_index=np.concatenate(index_parts).astype(np.int32) if index_parts else np.zeros(0, np.int32),
-        a_value=np.concatenate(value_parts) if value_parts else np.zeros(0), objective_constant=constant,
+        col_cost=cost, col_lower=np.concatenate(parts.col_lower), col_upper=np.concatenate(parts.col_upper),
+        col_integer=np.concatenate(parts.col_integer), columns=parts.columns,
+        row_lower=np.concatenate(parts.row_lower) if parts.row_lower else np.zeros(0),
+        row_upper=np.concatenate(parts.row_upper) if parts.row_upper else np.zeros(0), rows=parts.rows,
+        a_start=a_start,
+        a_index=np.concatenate(parts.index).astype(np.int32) if parts.index else np.zeros(0, np.int32),
+        a_value=np.concatenate(parts.value) if parts.value else np.zeros(0), objective_constant=constant,
         strict=strict, elastic=elastic)
     timings["extensive_form_s"] = time.perf_counter() - started - timings["scenario_programs_s"]
     stats = {
-        "scenarios": n_s,
+        "scenarios": len(programs),
         "columns_before_sharing": sum(lp.n_cols for lp in programs),
         "columns": program.n_cols,
         "decision_columns": n_decision_cols,
         "rows_before_sharing": sum(lp.n_rows for lp in programs),
         "rows": program.n_rows,
-        "nonzeros_before_sharing": nnz_total,
+        "nonzeros_before_sharing": nnz_before,
         "nonzeros": int(a_start[-1]),
         "nodes": int(len(np.unique(classes))),
         "timings": timings,
     }
-    return ExtensiveForm(program, programs, col_map, row_map, np.concatenate(members_parts),
+    return ExtensiveForm(program, programs, col_map, row_map, np.concatenate(parts.col_members),
                          probabilities, risk, stats, classes)
+
+
+def _shared_columns(parts: _Parts, programs: list[LinearProgram], classes: np.ndarray,
+                    committed: np.ndarray) -> list[np.ndarray]:
+    """One global column per (local column, node); returns ``col_map``.
+
+    The node ("group") of a local column of scenario s: ``y`` one for all; ``x`` of a committed
+    period one for all; other columns of period t ``classes[s, t]``; slacks one per scenario.
+    A shared column's bounds are the intersection of its scenarios' bounds (equal data give
+    equal bounds; committed purchases were given ``min_s u`` beforehand).
+    """
+    n_s = len(programs)
+    everyone = int(classes.max()) + 1  # the group "all scenarios"
+    alone = everyone + 1  # + s: the group of scenario s alone
+    radix = alone + n_s
+    col_map = [np.empty(programs[0].n_cols, dtype=np.int64) for _ in range(n_s)]
+    for name, block in programs[0].columns.items():
+        if any(lp.columns.get(name) is None or lp.columns[name].size != block.size for lp in programs):
+            raise AssertionError(f"column block {name} differs between scenarios (a bug in procure)")
+        if name == "y":
+            group = np.full((n_s, block.size), everyone)
+        elif name == "slack":
+            group = np.repeat(alone + np.arange(n_s)[:, None], block.size, axis=1)
+        else:
+            group = classes[:, block.keys["period"]]
+            if name == "x":
+                group = np.where(committed[None, :], everyone, group)
+        combined = np.arange(block.size)[None, :] * radix + group
+        unique, first_seen, inverse = np.unique(combined.ravel(), return_index=True, return_inverse=True)
+        inverse = inverse.reshape(n_s, block.size)
+        count = len(unique)
+        keys = {k: v[unique // radix] for k, v in block.keys.items()}
+        keys["scenario"] = first_seen // block.size  # the first scenario of the node
+        keys["node"] = unique % radix
+        if name == "slack":
+            keys["row"] = np.zeros(count, dtype=np.int64)  # filled once the rows are mapped
+        lower, upper = np.full(count, -INF), np.full(count, INF)
+        integer = np.zeros(count, dtype=bool)
+        for s, lp in enumerate(programs):
+            g = inverse[s]
+            col_map[s][block.slice()] = parts.n_cols + g
+            np.maximum.at(lower, g, lp.col_lower[block.slice()])
+            np.minimum.at(upper, g, lp.col_upper[block.slice()])
+            integer[g] |= lp.col_integer[block.slice()]
+        parts.add_columns(Block(name, parts.n_cols, count, keys), lower, upper, integer,
+                          np.bincount(inverse.ravel(), minlength=count))
+    return col_map
+
+
+def _stack_family(parts: _Parts, name: str, programs: list[LinearProgram], col_map: list[np.ndarray],
+                  row_map: list[np.ndarray]) -> int:
+    """Every scenario's rows of family ``name`` with columns mapped, each exact repeat kept once.
+
+    Rows are compared by a 64-bit hash (order-free over the row's column-sorted entries, with
+    its bounds), and every candidate repeat is then confirmed entry by entry, so a hash
+    collision can never merge two different rows. Returns the nonzeros before sharing.
+    """
+    lo, hi, nnz, cols, vals, scn, local_rows = [], [], [], [], [], [], []
+    cand_keys: dict[str, list] = {}
+    for s, lp in enumerate(programs):
+        block = lp.rows.get(name)
+        if block is None or not block.size:
+            continue
+        first, last = lp.a_start[block.start], lp.a_start[block.stop]
+        lo.append(lp.row_lower[block.slice()])
+        hi.append(lp.row_upper[block.slice()])
+        nnz.append(np.diff(lp.a_start[block.start:block.stop + 1]))
+        cols.append(col_map[s][lp.a_index[first:last]])
+        vals.append(lp.a_value[first:last])
+        scn.append(np.full(block.size, s))
+        local_rows.append(np.arange(block.start, block.stop))
+        for k, v in block.keys.items():
+            cand_keys.setdefault(k, []).append(v)
+    if not lo:
+        return 0
+    lo, hi, nnz, cols, vals, scn, local_rows = (np.concatenate(a) for a in (lo, hi, nnz, cols, vals, scn,
+                                                                           local_rows))
+    n_cand = len(lo)
+    row_of_entry = np.repeat(np.arange(n_cand), nnz)
+    order = np.lexsort((cols, row_of_entry))  # by column within each row: equal rows, equal sequences
+    cols, vals = cols[order], vals[order]
+    start = np.zeros(n_cand + 1, dtype=np.int64)
+    np.cumsum(nnz, out=start[1:])
+    entry_hash = _mix64(cols.astype(np.uint64) * np.uint64(0x9E3779B1) ^ _bits(vals))
+    row_hash = np.zeros(n_cand, dtype=np.uint64)  # sum of the entries' hashes (wrapping)
+    nonempty = nnz > 0
+    if len(entry_hash):
+        row_hash[nonempty] = np.add.reduceat(entry_hash, start[:-1][nonempty])
+    row_hash = _mix64(row_hash ^ _mix64(_bits(lo)) ^ (_mix64(_bits(hi)) * np.uint64(3)) ^ nnz.astype(np.uint64))
+    _, rep_index, inverse = np.unique(row_hash, return_index=True, return_inverse=True)
+    rep = rep_index[inverse.ravel()]  # the first candidate with the same hash
+    dup = np.flatnonzero(rep != np.arange(n_cand))
+    same = (nnz[dup] == nnz[rep[dup]]) & (lo[dup] == lo[rep[dup]]) & (hi[dup] == hi[rep[dup]])
+    check = dup[same]
+    if len(check):
+        lengths = nnz[check]
+        offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        a = np.repeat(start[check], lengths) + offset
+        b = np.repeat(start[rep[check]], lengths) + offset
+        mismatch = (cols[a] != cols[b]) | (vals[a] != vals[b])
+        differs = np.bincount(np.repeat(np.arange(len(check)), lengths), weights=mismatch,
+                              minlength=len(check)) > 0
+        same[np.flatnonzero(same)[differs]] = False
+    rep[dup[~same]] = dup[~same]  # a collision, not a repeat: the row stays
+    keep = rep == np.arange(n_cand)
+    kept = np.flatnonzero(keep)
+    new_index = np.full(n_cand, -1, dtype=np.int64)
+    new_index[kept] = parts.n_rows + np.arange(len(kept))
+    global_row = new_index[rep]
+    for s in range(len(programs)):
+        mine = scn == s
+        row_map[s][local_rows[mine]] = global_row[mine]
+    keys = {k: np.concatenate(v)[kept] for k, v in cand_keys.items()}
+    keys["scenario"] = scn[kept]  # the first scenario with the row
+    keys["scenarios"] = np.bincount(global_row - parts.n_rows, minlength=len(kept))  # how many share it
+    parts.rows[name] = Block(name, parts.n_rows, len(kept), keys)
+    parts.row_lower.append(lo[kept])
+    parts.row_upper.append(hi[kept])
+    entry_keep = np.repeat(keep, nnz)
+    parts.index.append(cols[entry_keep])
+    parts.value.append(vals[entry_keep])
+    parts.row_nnz.append(nnz[kept])
+    parts.n_rows += len(kept)
+    return int(nnz.sum())
+
+
+def _objective_and_risk_rows(parts: _Parts, programs: list[LinearProgram], col_map: list[np.ndarray],
+                             pi: np.ndarray, risk: str, alpha: float, weight: float) -> tuple[np.ndarray, float]:
+    """The objective (costs and constant), adding for ``worst`` the column ``worst_cost`` (z) and rows
+    ``cost[s] - z <= 0``, for ``cvar`` the columns ``cvar_eta``, ``cvar_excess`` (u) and rows
+    ``cost[s] - eta - u[s] <= 0`` (each row named by its family, keyed by scenario)."""
+    n_s = len(programs)
+    constants = np.array([lp.objective_constant for lp in programs])
+    lam = weight if risk == "cvar" else 0.0  # weight of the CVaR part
+    expectation_weight = {"expected": 1.0, "worst": 0.0, "cvar": 1.0 - lam}[risk]
+    cost = np.zeros(parts.n_cols)
+    if expectation_weight:
+        for s, lp in enumerate(programs):
+            cost += np.bincount(col_map[s], weights=expectation_weight * pi[s] * lp.col_cost, minlength=parts.n_cols)
+    constant = float(expectation_weight * pi @ constants)
+    if risk == "expected":
+        return cost, constant
+    if risk == "worst":
+        z = Block("worst_cost", parts.n_cols, 1, {})
+        parts.add_columns(z, np.zeros(1), np.full(1, INF), np.zeros(1, bool), np.full(1, n_s))
+        extra_cost = [np.ones(1)]
+        risk_columns = lambda s: ([z.start], [-1.0])  # noqa: E731
+        family = "worst_cost"
+    else:
+        eta = Block("cvar_eta", parts.n_cols, 1, {})
+        parts.add_columns(eta, np.zeros(1), np.full(1, INF), np.zeros(1, bool), np.full(1, n_s))
+        excess = Block("cvar_excess", parts.n_cols, n_s, {"scenario": np.arange(n_s)})
+        parts.add_columns(excess, np.zeros(n_s), np.full(n_s, INF), np.zeros(n_s, bool), np.ones(n_s, np.int64))
+        extra_cost = [np.full(1, lam), lam * pi / (1.0 - alpha)]
+        risk_columns = lambda s: ([eta.start, excess.start + s], [-1.0, -1.0])  # noqa: E731
+        family = "cvar_excess"
+    cost = np.concatenate([cost, *extra_cost])
+    for s, lp in enumerate(programs):
+        nonzero = np.flatnonzero(lp.col_cost)
+        extra_c, extra_v = risk_columns(s)
+        c_all = np.concatenate([col_map[s][nonzero], extra_c])
+        v_all = np.concatenate([lp.col_cost[nonzero], extra_v])
+        order = np.argsort(c_all, kind="stable")
+        parts.index.append(c_all[order])
+        parts.value.append(v_all[order])
+        parts.row_nnz.append(np.array([len(c_all)]))
+        parts.row_lower.append(np.array([-INF]))
+        parts.row_upper.append(np.array([-constants[s]]))  # cost[s] = c_s x + constant_s
+    parts.rows[family] = Block(family, parts.n_rows, n_s, {"scenario": np.arange(n_s),
+                                                           "scenarios": np.ones(n_s, dtype=np.int64)})
+    parts.n_rows += n_s
+    return cost, constant
 
 
 # ---------------------------------------------------------------- solving and the measures
