@@ -20,7 +20,7 @@ from procure.stochastic import StochasticOutcome
 SCENARIO_COLUMNS = ["scenario", "probability", "description", "cost_usd", "spend_usd", "shortfall_value_usd",
                     "reserve_gap_value_usd", "china_share_by_value", "reserve_released_usd", "alone_optimum_usd"]
 RECOURSE_COLUMNS = ["scenario", "mineral", "unit", "period", "decided_with", "bought", "shortfall", "reserve_end",
-                    "reserve_released", "reserve_below_target"]
+                    "reserve_released", "reserve_below_target", "balance_dual_usd"]
 RESERVE_COLUMNS = ["mineral", "unit", "shortfall_expected", "shortfall_worst", "shortfall_expected_usd",
                    "shortfall_worst_usd", "reserve_bought_expected", "first_shock_period", "reserve_before_shock",
                    "days_of_cover_before_shock"]
@@ -97,7 +97,13 @@ def recourse_table(outcome: StochasticOutcome, parts: list[_Scenario] | None = N
     frames = []
     n_m, n_t = len(inst.mineral_keys), len(inst.periods)
     m_grid, t_grid = np.divmod(np.arange(n_m * n_t), n_t)
+    row_dual = outcome.solution.row_dual
     for s, (sc, part) in enumerate(zip(outcome.fan.scenarios, parts)):
+        # the balance row's dual in the extensive form (USD/unit, probability-weighted; a row shared by
+        # several scenarios carries the sum over them); blank without duals (a MIP's are not computed here)
+        balance = outcome.form.scenario_programs[s].rows["balance"]
+        dual = (clean(row_dual[outcome.form.row_map[s][balance.slice()]]) if row_dual is not None
+                else np.full(n_m * n_t, np.nan))
         frames.append(pd.DataFrame({
             "scenario": sc.name,
             "mineral": [names.mineral(inst.mineral_keys[m]) for m in m_grid],
@@ -106,7 +112,7 @@ def recourse_table(outcome: StochasticOutcome, parts: list[_Scenario] | None = N
             "decided_with": shared[s, t_grid],
             "bought": part.bought.ravel(), "shortfall": part.shortfall.ravel(),
             "reserve_end": part.reserve.ravel(), "reserve_released": part.released.ravel(),
-            "reserve_below_target": part.reserve_gap.ravel(),
+            "reserve_below_target": part.reserve_gap.ravel(), "balance_dual_usd": dual,
         }, columns=RECOURSE_COLUMNS))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RECOURSE_COLUMNS)
 

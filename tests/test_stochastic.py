@@ -145,6 +145,21 @@ def test_an_agreement_worth_signing_only_under_uncertainty(book):
     assert y.size == 1 and outcome.solution.x[y.start] == pytest.approx(1.0)
 
 
+def test_identical_scenarios_make_one_program(book):
+    # Two scenarios without shocks share every node: the extensive form is the deterministic program
+    # (same size), and RP = WS = EEV = the deterministic optimum 10 (Sino buys 10 t in 2028 at 1 USD/t).
+    # The 2028 balance dual is the marginal cost: 1 USD/t (Sino), summed over both scenarios' probability.
+    from procure import stochastic_report
+    outcome = optimize_stochastic(load(two_period_book(book)), [StochasticScenario("a", 0.25),
+                                                               StochasticScenario("b", 0.75)])
+    single = outcome.form.scenario_programs[0]
+    assert (outcome.program.n_cols, outcome.program.n_rows) == (single.n_cols, single.n_rows)
+    m = outcome.measures
+    assert (m.rp, m.ws, m.eev, m.evpi, m.vss) == pytest.approx((10.0, 10.0, 10.0, 0.0, 0.0), rel=REL, abs=1e-9)
+    recourse = stochastic_report.recourse_table(outcome)
+    assert recourse.loc[recourse["period"] == 2028, "balance_dual_usd"].tolist() == pytest.approx([1.0, 1.0])
+
+
 def test_demand_changes_multiply_then_add_and_targets_ignore_additions(book):
     # reserve_days 73 of a 365-day period: target 0.2 x demand after factors, before additions.
     path = book(minerals=[{"mineral": "Ga"}, {"mineral": "Ge"}],
@@ -238,9 +253,8 @@ def _risk(costs, outcome):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=stochastic_books())
 def test_sharing_changes_nothing_but_size(book, case):
-    # The extensive form with one column per node has the optimum of the same model written with
-    # a column per scenario tied by nothing but the shared data: checked through the per-scenario
-    # programs (each scenario's share of the plan satisfies its own program).
+    # Each scenario's share of the plan satisfies that scenario's own program (every row and bound),
+    # and sharing never adds columns beyond the risk columns (z, or eta and one u per scenario).
     from procure.solve import verify
     sheets, scenarios = case
     outcome = optimize_stochastic(load(book(**sheets)), scenarios, with_measures=False)
