@@ -19,7 +19,6 @@ from procure.pipeline import load
 from procure.stochastic import (
     DemandChange,
     StochasticScenario,
-    build_extensive_form,
     optimize_stochastic,
     prepare,
     scenario_data,
@@ -127,6 +126,24 @@ def test_commit_through_makes_later_purchases_common(book):
     assert m.eev is None and m.vss is None and "ban" in m.eev_reason
     x = outcome.program.columns["x"]
     assert x.size == 4  # every x is one node for all scenarios
+
+
+def test_a_committed_order_is_deliverable_in_every_scenario(book):
+    # Signed deal: min volume 8, capacity 10. "cut" halves its capacity in 2028 (u = 5). Committed
+    # through 2028, its 2028 order has u = min(10, 5) = 5 and l = min(8, 5) = 5 in every scenario;
+    # 2027 is untouched (l = 8, u = 10).
+    path = two_period_book(book, policy={"commit_through": 2028}, offers=[
+        {"supplier": "Deal", "country": "Chile", "mineral": "Ga", "price": 2, "capacity": 10,
+         "agreement": "signed", "min_volume": 8}])
+    cut = StochasticScenario("cut", 0.5, shocks=[Shock(capacity_factor=0.5, period_from=2028)])
+    outcome = optimize_stochastic(load(path), [StochasticScenario("calm", 0.5), cut], with_measures=False)
+    x = outcome.program.columns["x"]
+    assert x.size == 2 and list(x.keys["period"]) == [0, 1]
+    assert outcome.program.col_lower[x.slice()].tolist() == [8.0, 5.0]
+    assert outcome.program.col_upper[x.slice()].tolist() == [10.0, 5.0]
+    # cost: 2027 buys 8 (16 USD, held: 4 USD), 2028 buys 5 (10 USD), 13 t of 10 t demand: 3 t held to the
+    # end of 2028 (1.5 USD): 16 + 4 + 10 + 1.5 = 31.5 in both scenarios
+    assert outcome.solution.objective == pytest.approx(31.5, rel=REL)
 
 
 def test_an_agreement_worth_signing_only_under_uncertainty(book):
