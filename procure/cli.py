@@ -235,15 +235,19 @@ def solve(
     gap: GapOpt = 1e-6,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    scenario_files: Annotated[Optional[list[Path]], typer.Option(
+        "--scenario", help="A scenario of a stochastic plan (TOML with probability); repeat for each.")] = None,
 ) -> int:
     """Solve a workbook and write the plan (the main job)."""
     run = RunOptions(solver, time_limit, gap, strict, quiet, verbose)
-    _run(quiet, verbose, lambda ctx: _solve(ctx, run, workbook, model, output, json_path, price_rules))
+    _run(quiet, verbose, lambda ctx: _solve(ctx, run, workbook, model, output, json_path, price_rules,
+                                            scenario_files or []))
 
 
-def _solve(ctx: _Context, run: RunOptions, workbook, model, output, json_path, price_rules) -> int:
+def _solve(ctx: _Context, run: RunOptions, workbook, model, output, json_path, price_rules, scenario_files) -> int:
     from procure.paths import check_json_path, check_output_path
-    from procure.pipeline import load, optimize
+    from procure.pipeline import optimize
+    from procure.stochastic import load_stochastic
 
     _preload("procure.report", "procure.plan")  # pandas and the writer load while HiGHS solves
     options = run.solve_options()
@@ -251,12 +255,16 @@ def _solve(ctx: _Context, run: RunOptions, workbook, model, output, json_path, p
         from procure.starter import bundled_sample
 
         workbook = bundled_sample()
-    inputs = [workbook] + ([model] if model else [])
-    data = load(workbook, model)
+    inputs = [workbook] + ([model] if model else []) + list(scenario_files)
+    data, scenarios = load_stochastic(workbook, model, scenario_files)  # scenarios: [] unless stochastic
     _print_problems(ctx, [], data.warnings)
     plan_path = check_output_path(output or default_plan_path(workbook, data.policy.scenario), inputs)
     if json_path is not None:
         check_json_path(json_path, inputs)
+    if scenarios:
+        if price_rules:
+            raise ProcureError("--price-rules is not available for a stochastic plan (Scenarios sheet or --scenario)")
+        return _solve_stochastic(ctx, data, scenarios, options, run.strict, workbook, plan_path, json_path)
     with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else nullcontext():
         outcome = optimize(data, options, strict=run.strict)
     from procure.plan import write_json, write_plan
@@ -275,6 +283,39 @@ def _solve(ctx: _Context, run: RunOptions, workbook, model, output, json_path, p
     if json_path is not None:
         write_json(report.json, json_path)
     _print_summary(ctx, outcome, report, plan_path if written else None)
+    return STATUS_EXIT[outcome.status]
+
+
+def _solve_stochastic(ctx: _Context, data, scenarios, options, strict, workbook, plan_path, json_path) -> int:
+    """A stochastic plan (STOCKPILE.md): one program over the scenario fan, its measures, its sheets."""
+    from procure import stochastic_report
+    from procure.plan import write_json, write_tables
+    from procure.stochastic import optimize_stochastic
+
+    with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else nullcontext():
+        outcome = optimize_stochastic(data, scenarios, options, strict=strict)
+    tables, summary, document = stochastic_report.plan(outcome, input_name=workbook.name, input_sha256=data.sha256)
+    written = outcome.solution.has_plan or outcome.status == "infeasible"
+    if written:
+        write_tables(plan_path, tables, summary=summary)
+    if json_path is not None:
+        write_json(document, json_path)
+    if outcome.status == "infeasible":
+        ctx.err.print(f"[bold red]infeasible[/]: {_escape(outcome.solution.message)}; "
+                      "the constraints below would have to be relaxed:")
+        for row in tables.get("Relaxations", []).to_dict("records") if "Relaxations" in tables else []:
+            ctx.err.print(f"  - {row['constraint']}: {_escape(row['meaning'])}")
+    elif outcome.status == "not_solved":
+        ctx.err.print(f"[yellow]not optimal[/]: {_escape(outcome.solution.message)}")
+    if not ctx.quiet and outcome.solution.has_plan:
+        st = document["stochastic"]
+        ctx.say(f"[bold green]{outcome.status}[/]  stochastic, {len(scenarios)} scenarios, risk {st['risk']}  "
+                f"RP {fmt.usd(st['RP'])}  WS {fmt.usd(st['WS'])}  EEV {fmt.usd(st['EEV'])}  "
+                f"EVPI {fmt.usd(st['EVPI'])}  VSS {fmt.usd(st['VSS'])}")
+        if st["eev_reason"]:
+            ctx.say(f"EEV: {_escape(st['eev_reason'])}")
+    if written and not ctx.quiet:
+        ctx.say(f"plan written to {_escape(str(plan_path))}")
     return STATUS_EXIT[outcome.status]
 
 

@@ -17,6 +17,7 @@ from procure.errors import Problem
 Period = int | str
 AGREEMENT_KINDS = ("spot", "optional", "signed")
 SHARE_BASES = ("quantity", "value")
+RISKS = ("expected", "worst", "cvar")
 
 
 def normalize_key(text: str) -> str:
@@ -112,6 +113,11 @@ class Policy:
     budget_total: float | None = None  # USD over the horizon
     budget_per_period: float | None = None  # USD in any one period
     scenario: str = "base"
+    # stochastic plans (STOCKPILE.md)
+    commit_through: Period | None = None  # purchases up to and including this period are common to all scenarios
+    risk: Literal["expected", "worst", "cvar"] = "expected"  # how scenario costs are combined
+    risk_level: float = 0.9  # CVaR confidence level alpha, 0 < alpha < 1
+    risk_weight: float = 1.0  # weight lambda of CVaR against the expectation, 0..1
 
 
 @dataclass

@@ -381,6 +381,10 @@ FAMILIES: tuple[Family, ...] = (
     Family("budget_period", 10, "Per period", "per-period budget", Sense.LE, Elastic.ALWAYS, "USD",
            "the budget of period {period} would have to rise by {amount:,.0f} USD", "USD", BUDGET_RULE,
            Measure.BUDGET, build_budget_period),
+    # Stochastic plans (STOCKPILE.md "Model"), built with the extensive form by procure.stochastic:
+    # cost[s] - z <= 0 (risk = worst) and cost[s] - eta - u[s] <= 0 (risk = cvar), one row per scenario.
+    Family("worst_cost", None, None, "worst-case cost epigraph", Sense.LE, limit_unit="USD"),
+    Family("cvar_excess", None, None, "CVaR excess cost", Sense.LE, limit_unit="USD"),
 )
 
 BY_NAME: dict[str, Family] = {family.name: family for family in FAMILIES}

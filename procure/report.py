@@ -55,6 +55,13 @@ def _row_duals(program: LinearProgram, duals: np.ndarray | None, name: str) -> n
     return duals[block.slice()]
 
 
+def scenario_facts(inst, program: LinearProgram, x: np.ndarray) -> "_Facts":
+    """Facts of plan ``x`` of ``program`` (e.g. one scenario's columns of a stochastic plan)."""
+    from procure.solve import Solution
+
+    return _Facts(inst, program, Solution(Status.OPTIMAL, "", 0.0, x=x))
+
+
 class _Facts:
     """The solution's numbers organised per offer-period, mineral-period and country."""
 
@@ -398,47 +405,51 @@ def _empty_relaxations() -> pd.DataFrame:
 
 
 def relaxation_table(outcome: Outcome) -> pd.DataFrame:
-    """Each nonzero slack of the elastic re-solve: which constraint, where, and by how much to relax it,
-    in the constraint's own unit: percentage points of a share cap (the slack over the (m, t) purchases
-    of the relaxed plan), ESG points of the average rule, USD of a budget, the mineral's unit for demand."""
+    """Each nonzero slack of the elastic re-solve: which constraint, where, and by how much to relax it."""
     program, solution, inst = outcome.relaxed_program, outcome.relaxed, outcome.instance
-    names = inst.data.names
     if solution is None or solution.x is None or "slack" not in program.columns:
         return _empty_relaxations()
     f = _Facts(inst, program, solution)
     block = program.columns["slack"]
     slack = clean(solution.x[block.slice()], 1.0)
     rows = []
-    basis = "USD" if inst.policy.share_basis == "value" else "units"
     for local in np.flatnonzero(slack > 1e-7):
         row_block, row_local = block_of(program.rows, int(block.keys["row"][local]))
-        family = family_of(row_block.name)
-        keys = {k: v[row_local] for k, v in row_block.keys.items()}
-        amount = float(slack[local])
-        row = {"constraint": family.title, "mineral": "", "period": "", "country": "", "supplier": "",
-               "amount": amount}
-        if "mineral" in keys:
-            row["mineral"] = names.mineral(inst.mineral_keys[keys["mineral"]])
-        if "period" in keys:
-            row["period"] = inst.periods[keys["period"]]
-        if "country" in keys:
-            row["country"] = names.country(inst.country_keys[keys["country"]])
-        if "supplier" in keys:
-            row["supplier"] = names.supplier(inst.supplier_keys[keys["supplier"]])
-        where = " ".join(fmt.period(row[k]) for k in ("mineral", "period") if row[k] != "")
-        limit = float(row_block.meta["limit"][row_local]) if "limit" in row_block.meta else np.nan
-        if family.measure in (Measure.SHARE, Measure.ESG_AVERAGE):
-            mt = keys["mineral"] * f.n_t + keys["period"]
-            total = f.bought_weighted[mt] if family.measure == Measure.SHARE else f.bought.ravel()[mt]
-            # slack / purchases: share points (x 100) or ESG points; with no purchases the row needs none
-            row["amount"] = (amount / total * (100.0 if family.measure == Measure.SHARE else 1.0)
-                             if total > ZERO_TOL else amount)
-        unit = inst.units[keys["mineral"]] if "mineral" in keys else ""
-        fields = dict(row, where=where, basis=basis, unit=unit, limit=limit, slack=amount)
-        row["unit"] = family.relaxation_unit.format(**fields)
-        row["meaning"] = family.relaxation.format(**fields)
-        rows.append(row)
+        rows.append(describe_relaxation(f, row_block, row_local, float(slack[local])))
     return pd.DataFrame(rows, columns=list(_empty_relaxations().columns))
+
+
+def describe_relaxation(f: _Facts, row_block, row_local: int, slack: float) -> dict:
+    """One relaxation in the constraint's own unit (its family's sentence in the registry): percentage
+    points of a share cap (the slack over the (m, t) purchases of the relaxed plan ``f``), ESG points
+    of the average rule, USD of a budget, the mineral's unit for demand."""
+    inst, names = f.inst, f.names
+    family = family_of(row_block.name)
+    keys = {k: v[row_local] for k, v in row_block.keys.items()}
+    row = {"constraint": family.title, "mineral": "", "period": "", "country": "", "supplier": "",
+           "amount": slack}
+    if "mineral" in keys:
+        row["mineral"] = names.mineral(inst.mineral_keys[keys["mineral"]])
+    if "period" in keys:
+        row["period"] = inst.periods[keys["period"]]
+    if "country" in keys:
+        row["country"] = names.country(inst.country_keys[keys["country"]])
+    if "supplier" in keys:
+        row["supplier"] = names.supplier(inst.supplier_keys[keys["supplier"]])
+    if family.measure in (Measure.SHARE, Measure.ESG_AVERAGE):
+        mt = keys["mineral"] * f.n_t + keys["period"]
+        total = f.bought_weighted[mt] if family.measure == Measure.SHARE else f.bought.ravel()[mt]
+        # slack / purchases: share points (x 100) or ESG points; with no purchases the row needs none
+        if total > ZERO_TOL:
+            row["amount"] = slack / total * (100.0 if family.measure == Measure.SHARE else 1.0)
+    fields = dict(row, where=" ".join(fmt.period(row[k]) for k in ("mineral", "period") if row[k] != ""),
+                  basis="USD" if inst.policy.share_basis == "value" else "units",
+                  unit=inst.units[keys["mineral"]] if "mineral" in keys else "",
+                  limit=float(row_block.meta["limit"][row_local]) if "limit" in row_block.meta else np.nan,
+                  slack=slack)
+    row["unit"] = family.relaxation_unit.format(**fields)
+    row["meaning"] = family.relaxation.format(**fields)
+    return row
 
 
 # ---------------------------------------------------------------- summary and JSON

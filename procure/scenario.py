@@ -379,3 +379,43 @@ def shock_factors(shocks: list[Shock], offers: list, periods: list[Period],
         capacity[hit] *= shock.capacity_factor
     return price, capacity
 
+
+
+def load_stochastic_scenario(path: str | Path, data: WorkbookData):
+    """One scenario of a stochastic plan from a ``--scenario FILE`` (STOCKPILE.md, "Scenarios").
+
+    The file holds ``name``, ``description``, ``probability`` (0..1, required),
+    ``[[shock]]`` and ``[[demand]]``; ``[policy]`` or ``[minerals.X]`` is an error,
+    since rules are the plan's (use ``--model`` for them). Raises :class:`InputError`
+    listing every problem. Returns a :class:`procure.stochastic.StochasticScenario`.
+    """
+    from procure.stochastic import DemandChange, StochasticScenario  # stochastic imports this module's users
+
+    path = Path(path)
+    out = Collector(str(path))
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError([Problem("no such scenario file", file=str(path))]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(f"cannot be read as UTF-8 text: {exc}", file=str(path))]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError([Problem(f"is not valid TOML: {exc}", file=str(path))]) from None
+    for table in ("policy", "minerals"):
+        if table in document:
+            shown = "[policy]" if table == "policy" else "[minerals.X]"
+            out.error(f"is not allowed in a --scenario file: rules are the plan's, not a scenario's "
+                      f"(put {shown} in the --model file)", shown)
+    if "probability" not in document:
+        out.error("is required in a --scenario file (a number from 0 to 1)", "probability")
+    parsed = _check({k: v for k, v in document.items() if k not in ("policy", "minerals")}, path.stem, data, out)
+    if out.errors:
+        raise InputError(out.problems)
+    probability = parsed.probability or 0.0
+    return StochasticScenario(
+        name=parsed.name, probability=float(probability), description=parsed.description,
+        shocks=list(parsed.shocks),
+        demand_changes=[DemandChange(factor=f.factor, add=f.add, minerals=f.minerals,
+                                     period_from=f.period_from, period_to=f.period_to)
+                        for f in parsed.demand_factors],
+        source=str(path))

@@ -16,6 +16,7 @@ from typing import Callable
 
 from procure.data import (
     AGREEMENT_KINDS,
+    RISKS,
     SHARE_BASES,
     Country,
     DemandRow,
@@ -235,6 +236,14 @@ REQUIRED_SHEETS = ("minerals", "demand", "offers")
 SHEET_TITLES = {"minerals": "Minerals", "demand": "Demand", "offers": "Offers",
                 "countries": "Countries", "policy": "Policy"}
 
+def _open_unit_interval(value: object) -> float:
+    """A number strictly between 0 and 1 (the CVaR level alpha: 1 would divide by 1 - alpha = 0)."""
+    number = parse_number(value)
+    if not 0.0 < number < 1.0:
+        raise Invalid("expected a number between 0 and 1, both excluded (e.g. 0.9)")
+    return number
+
+
 POLICY_KEYS: dict[str, Callable[[object], object]] = {
     "max_china_share": SHARE,
     "max_country_share": SHARE,
@@ -248,6 +257,11 @@ POLICY_KEYS: dict[str, Callable[[object], object]] = {
     "budget_total": NONNEGATIVE,
     "budget_per_period": NONNEGATIVE,
     "scenario": parse_text,
+    # stochastic plans (STOCKPILE.md)
+    "commit_through": parse_period,
+    "risk": _enum(RISKS),
+    "risk_level": _open_unit_interval,
+    "risk_weight": SHARE,
 }
 
 
