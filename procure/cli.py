@@ -8,8 +8,6 @@ unless ``--verbose``.
 
 from __future__ import annotations
 
-import os
-import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Optional
@@ -225,7 +223,6 @@ def _solve(ctx: _Context, workbook, model, output, json_path, strict, price_rule
     from procure.paths import check_json_path, check_output_path
     from procure.pipeline import load, optimize
 
-    _preload("procure.report", "procure.plan")  # pandas and the writer load while HiGHS solves
     options = _solve_options(solver, time_limit, gap, verbose)
     if workbook is None:
         from procure.starter import bundled_sample
@@ -285,7 +282,8 @@ def _frontier(ctx, workbook, caps, model, output, json_path, strict, solver, tim
     from procure.analysis import frontier as solve_frontier, parse_caps
     from procure.instance import build_instance
     from procure.pipeline import load
-    from procure.plan import check_output_path, write_frontier, write_json
+    from procure.paths import check_output_path
+    from procure.plan import write_frontier, write_json
 
     try:
         cap_values = parse_caps(caps)
@@ -343,7 +341,8 @@ def _batch(ctx, workbook, models, out_dir, workers, fail_on, strict, solver, tim
     import pandas as pd
 
     from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
-    from procure.plan import check_output_path, write_json, write_tables
+    from procure.paths import check_output_path
+    from procure.plan import write_json, write_tables
 
     conditions = [c.strip() for c in fail_on.split(",") if c.strip()]
     unknown = [c for c in conditions if c not in FAIL_CONDITIONS]
@@ -403,7 +402,8 @@ def diff(
 
 def _diff(ctx, plan_a, plan_b, top, json_path, output) -> int:
     from procure.diff import diff_plans
-    from procure.plan import check_output_path, write_json, write_tables
+    from procure.paths import check_output_path
+    from procure.plan import write_json, write_tables
 
     result = diff_plans(plan_a, plan_b, top)
     if json_path is not None:
@@ -456,15 +456,6 @@ class _progress:
         if self.bar is not None:
             self.bar.stop()
         return False
-
-
-def _preload(*modules: str) -> None:
-    """Import ``modules`` in a background thread: HiGHS releases the GIL while it solves, so the
-    imports (pandas above all, about 0.13 s) cost nothing when the main thread gets to them."""
-    import importlib
-    import threading
-
-    threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True).start()
 
 
 class _nullcontext:
@@ -537,20 +528,8 @@ def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> No
 
 
 def main() -> None:
-    """Console entry point.
-
-    Ends the process without the interpreter's teardown: every file is closed
-    by then, and freeing a national-scale model object by object costs a few
-    tenths of a second for nothing.
-    """
-    try:
-        app()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    """Console entry point."""
+    app()
 
 
 if __name__ == "__main__":
