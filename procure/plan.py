@@ -36,6 +36,7 @@ SHEET_ORDER = ("Summary", "Allocation", "Minerals", "Countries", "Offers", "Agre
                "Relaxations", "Excluded", "RuleCosts")
 _USD = re.compile(r"(_usd|usd |cost|price|spend)", re.I)
 _SHARE = re.compile(r"(share|_cap$|hhi|_used|capacity_used)", re.I)
+_LABEL = re.compile(r"^(period|.*_row)$", re.I)  # numbers that name something: shown as written (2027, not 2,027)
 
 
 def _atomic_target(path: Path, suffix: str):
@@ -226,6 +227,8 @@ class _Formats:
 
 
 def _value_format(formats: _Formats, column: str):
+    if _LABEL.search(column):
+        return formats.text
     if _SHARE.search(column):
         return formats.share
     if _USD.search(column):
