@@ -156,8 +156,8 @@ def part_size_bound(table: pd.DataFrame) -> int:
         if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
             row_bytes += len('<c s="65535"><v></v></c>') + 24
         else:
-            longest = int(values.map(lambda v: len(str(v)), na_action="ignore").max(skipna=True) or 0) \
-                if len(values) else 0
+            distinct = pd.unique(values.dropna().to_numpy(dtype=object))  # names repeat: measure each once
+            longest = max((len(str(v)) for v in distinct.tolist()), default=0)
             row_bytes += len('<c t="inlineStr"><is><t xml:space="preserve"></t></is></c>') + 9 * max(longest, 24)
     return 1024 + len(table) * row_bytes
 

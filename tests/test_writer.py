@@ -169,6 +169,8 @@ def test_the_size_bound_holds_for_hostile_text():
     table = hostile_table(200)
     table["supplier"] = ["&" * 50, "_x0041_" * 10] * 100  # text whose escaping grows it most
     assert part_size_bound(table) >= len(rows_xml(table, [0] * len(table.columns)))
+    blank = pd.DataFrame({"note": [None, float("nan")] * 3, "x": [1.0] * 6})  # a text column with no text
+    assert part_size_bound(blank) >= len(rows_xml(blank, [0, 0]))
 
 
 def test_long_table_splits_into_numbered_sheets_at_the_row_limit(tmp_path):
