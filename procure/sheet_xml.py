@@ -113,9 +113,13 @@ def _column_cells(values: pd.Series, style: int) -> list[str]:
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         codes, uniques = pd.factorize(numbers)  # NaN gets code -1, which picks the blank at the end
-        texts = [f'<c s="{style}"><v>{v}</v></c>' if np.isfinite(u) else "<c/>"
-                 for v, u in zip(uniques.astype(str).tolist(), uniques.tolist())] + ["<c/>"]
-        return [texts[k] for k in codes.tolist()]
+        if len(uniques) * 2 < len(numbers):  # prices, rows, units repeat: format each value once
+            texts = [f'<c s="{style}"><v>{v}</v></c>' if np.isfinite(u) else "<c/>"
+                     for v, u in zip(uniques.astype(str).tolist(), uniques.tolist())] + ["<c/>"]
+            return [texts[k] for k in codes.tolist()]
+        head = f'<c s="{style}"><v>'  # mostly distinct values: a lookup would cost more than it saves
+        return [head + v + "</v></c>" if finite else "<c/>"
+                for v, finite in zip(numbers.astype(str).tolist(), np.isfinite(numbers).tolist())]
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         codes, uniques = pd.factorize(values, sort=False)
         texts = [_text_cell(u) for u in uniques.tolist()]
