@@ -276,6 +276,14 @@ def _write_summary(book: _PlanBook, items) -> None:
     sheet.set_column(0, 0, 30)
     sheet.set_column(1, 1, 50)
     sheet.freeze_panes(1, 0)
+    _print_setup(sheet)
+
+
+def _print_setup(sheet) -> None:
+    """Landscape pages, one page wide (any number tall), the header row repeated on each (CLI.md)."""
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
 
 
 def _write_table(book: _PlanBook, name: str, table: pd.DataFrame) -> None:
@@ -303,6 +311,7 @@ def _write_table(book: _PlanBook, name: str, table: pd.DataFrame) -> None:
             width = max([len(header)] + [len(_shown(v)) for v in sample.iloc[:, c].tolist()])
             sheet.set_column(c, c, min(max(width + 2, 10), 60), column_formats[c])
         sheet.freeze_panes(1, 0)
+        _print_setup(sheet)
         if len(columns):
             sheet.autofilter(0, 0, max(len(chunk), 1), len(columns) - 1)
         book.rows.append(SheetRows(sheet_name=title, table=chunk))

@@ -122,6 +122,17 @@ def test_text_is_never_a_formula_and_numbers_keep_their_column_format(hostile_pl
     assert sheet["C3"].number_format == "#,##0.###"  # quantity (C2 is NaN: a blank cell)
 
 
+def test_sheet_settings_made_with_xlsxwriter_survive_the_rows_going_in(hostile_plan):
+    # landscape, one page wide, header repeated (CLI.md); frozen header; filter over the data
+    sheet = openpyxl.load_workbook(hostile_plan[0])["Allocation"]
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0  # absent = 1 (ECMA-376)
+    assert sheet.print_title_rows.replace("$", "") == "1:1"
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:H{len(hostile_plan[1]) + 1}"
+
+
 def test_the_dimension_covers_the_data(hostile_plan):
     path, table = hostile_plan
     sheet = openpyxl.load_workbook(path, read_only=True)["Allocation"]
