@@ -37,7 +37,8 @@ class Job:
 def run_job(job: Job) -> dict:
     """Solve one scenario and write its plan and JSON; return its comparison row (never raises)."""
     from procure.pipeline import load, optimize
-    from procure.plan import check_output_path, write_json, write_plan
+    from procure.paths import check_output_path
+    from procure.plan import write_json, write_plan
     from procure.report import build_report
 
     name = job.model.stem if job.model is not None else "base"

@@ -9,7 +9,6 @@ unless ``--verbose``.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import traceback
 from contextlib import nullcontext
@@ -249,7 +248,6 @@ def _solve(ctx: _Context, run: RunOptions, workbook, model, output, json_path, p
     from procure.pipeline import optimize
     from procure.stochastic import load_stochastic
 
-    _preload("procure.report", "procure.plan")  # pandas and the writer load while HiGHS solves
     options = run.solve_options()
     if workbook is None:
         from procure.starter import bundled_sample
@@ -347,7 +345,8 @@ def _frontier(ctx: _Context, run: RunOptions, workbook, caps, model, output, jso
     from procure.analysis import frontier as solve_frontier, parse_caps
     from procure.instance import build_instance
     from procure.pipeline import load
-    from procure.plan import check_output_path, write_frontier, write_json
+    from procure.paths import check_output_path
+    from procure.plan import write_frontier, write_json
 
     try:
         cap_values = parse_caps(caps)
@@ -408,7 +407,8 @@ def _batch(ctx: _Context, run: RunOptions, workbook, models, out_dir, workers, b
     import pandas as pd
 
     from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
-    from procure.plan import check_output_path, write_json, write_tables
+    from procure.paths import check_output_path
+    from procure.plan import write_json, write_tables
 
     conditions = [c.strip() for c in fail_on.split(",") if c.strip()]
     unknown = [c for c in conditions if c not in FAIL_CONDITIONS]
@@ -471,7 +471,8 @@ def diff(
 
 def _diff(ctx, plan_a, plan_b, top, json_path, output) -> int:
     from procure.diff import diff_plans
-    from procure.plan import check_output_path, write_json, write_tables
+    from procure.paths import check_output_path
+    from procure.plan import write_json, write_tables
 
     result = diff_plans(plan_a, plan_b, top)
     if json_path is not None:
@@ -528,15 +529,6 @@ class _progress:
         if self.bar is not None:
             self.bar.stop()
         return False
-
-
-def _preload(*modules: str) -> None:
-    """Import ``modules`` in a background thread: HiGHS releases the GIL while it solves, so the
-    imports (pandas above all, about 0.13 s) cost nothing when the main thread gets to them."""
-    import importlib
-    import threading
-
-    threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True).start()
 
 
 def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> None:
@@ -611,19 +603,21 @@ def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> No
 def main() -> None:
     """Console entry point.
 
-    Ends the process without the interpreter's teardown: every file is closed
-    by then, and freeing a national-scale model object by object costs a few
-    tenths of a second for nothing.
+    A usage error (unknown option, missing argument) exits 2 by Click's
+    convention; CLI.md makes it an input problem, exit 1, so that 2 always
+    means "infeasible".
     """
-    try:
-        app()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    from typer.exceptions import TyperException
 
+    try:
+        code = app(standalone_mode=False)
+    except TyperException as exc:  # Typer's (vendored Click's) usage and parameter errors
+        exc.show()
+        code = EXIT_INPUT if exc.exit_code == 2 else exc.exit_code
+    except typer.Abort:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
 
 if __name__ == "__main__":
     main()

@@ -185,3 +185,17 @@ def test_a_bug_is_an_internal_error_with_its_own_exit_code(book, tmp_path, monke
     assert "Traceback" not in quiet.output
     loud = runner.invoke(app, ["solve", str(wb), "-o", str(tmp_path / "p.xlsx"), "--verbose"])
     assert loud.exit_code == 5 and "Traceback" in loud.output
+
+
+def test_a_usage_error_is_an_input_problem_exit_1(tmp_path):
+    """CLI.md: an unknown option or a missing argument exits 1, never 2 (2 means infeasible)."""
+    import subprocess
+    import sys
+
+    unknown = subprocess.run([sys.executable, "-m", "procure", "solve", "--no-such-option"],
+                             capture_output=True, text=True)
+    assert unknown.returncode == 1 and "No such option" in unknown.stderr
+    missing = subprocess.run([sys.executable, "-m", "procure", "frontier"], capture_output=True, text=True)
+    assert missing.returncode == 1 and "Missing argument" in missing.stderr
+    version = subprocess.run([sys.executable, "-m", "procure", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("procure ")

@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from procure import workbook
 from procure.cli import app
 from procure.errors import OutputError
-from procure.plan import EXCEL_MAX_ROWS, check_output_path, write_tables
+from procure.paths import check_output_path
+from procure.plan import EXCEL_MAX_ROWS, write_tables
 
 runner = CliRunner()
 
@@ -36,6 +38,9 @@ def test_sample_plan_has_every_sheet_and_native_charts(tmp_path):
         assert item in summary, item
     assert book["Allocation"].freeze_panes == "A2"
     assert book["Minerals"]["L2"].number_format == "0.00%"  # china_share
+    header = [c.value for c in book["Allocation"][1]]
+    period = book["Allocation"].cell(row=2, column=header.index("period") + 1)
+    assert isinstance(period.value, (int, float)) and period.number_format == "General"  # 2027, never 2,027
 
 
 def test_plan_path_through_a_link_to_the_input_is_refused(tmp_path):
@@ -58,7 +63,7 @@ def test_missing_output_folders_are_created_and_previous_plan_survives_a_failure
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("procure.plan._inject_rows", broken)
+    monkeypatch.setattr("procure.plan.fill_sheets", broken)
     with pytest.raises(OutputError, match="No space left"):
         write_tables(target, {"T": pd.DataFrame({"x": [2.0]})})
     assert target.read_bytes() == before
@@ -78,15 +83,14 @@ def test_read_only_target_gives_a_clear_message(tmp_path):
         folder.chmod(0o700)
 
 
-def test_long_table_is_split_never_truncated(tmp_path, monkeypatch):
-    monkeypatch.setattr("procure.plan.EXCEL_MAX_ROWS", 4)  # 3 data rows per sheet
+def test_long_table_is_split_never_truncated(tmp_path):
     target = tmp_path / "long.xlsx"
-    write_tables(target, {"Allocation": pd.DataFrame({"q": [float(i) for i in range(8)]})})
+    write_tables(target, {"Allocation": pd.DataFrame({"q": [float(i) for i in range(8)]})}, max_rows=4)
     book = openpyxl.load_workbook(target)
-    assert book.sheetnames == ["Allocation", "Allocation 2", "Allocation 3"]
+    assert book.sheetnames == ["Allocation", "Allocation 2", "Allocation 3"]  # 3 data rows per sheet
     values = [r[0] for name in book.sheetnames for r in book[name].iter_rows(min_row=2, values_only=True)]
     assert values == [float(i) for i in range(8)]
-    assert EXCEL_MAX_ROWS == 1_048_576
+    assert EXCEL_MAX_ROWS == 1_048_576 and EXCEL_MAX_ROWS is workbook.EXCEL_MAX_ROWS  # one definition
 
 
 def test_text_that_looks_like_formulas_stays_text(tmp_path):
@@ -95,5 +99,6 @@ def test_text_that_looks_like_formulas_stays_text(tmp_path):
     write_tables(target, {"T": pd.DataFrame({"name": hostile})})
     sheet = openpyxl.load_workbook(target)["T"]
     cells = [sheet.cell(row=i + 2, column=1) for i in range(len(hostile))]
-    assert [c.value for c in cells] == hostile[:4] + ["ab <&>"]
+    # the control character is kept as ECMA-376's escape, which Excel decodes (openpyxl does not)
+    assert [c.value for c in cells] == hostile[:4] + ["a_x0001_b <&>"]
     assert all(c.data_type == "s" for c in cells)
