@@ -31,9 +31,10 @@ Names. The LP format reserves ``[ ] + - * / ^ : < > =`` and spaces (HiGHS reads
 ``[`` as the start of a quadratic term; PuLP itself rewrites ``- + [ ]`` and
 spaces in row names to ``_``), and many readers stop at 100 or 255 characters or
 choke on non-ASCII text. So brackets are written as parentheses; accents are
-dropped (``Côte d'Ivoire`` -> ``Cote_d_Ivoire``); every other character outside
-``A-Z a-z 0-9 _ . ,`` becomes ``_``; a name longer than 100 characters is cut and
-ends in 8 hex digits of its full text's SHA-256. Two keys that still end up with
+dropped (``Côte d'Ivoire`` -> ``Cote_d_Ivoire``); every run of other characters outside
+``A-Z a-z 0-9 _ . ,`` becomes ``_``; in a name that would be longer than 100
+characters the longest labels are cut, each ending in 8 hex digits of its full
+text's SHA-256, so the period and the Offers row stay readable. Two keys that still end up with
 the same name (``Lynas Malaysia`` and ``Lynas-Malaysia``) keep it in model order
 for the first and get ``~2``, ``~3``... for the others (``~`` is never produced
 from a label, so a suffixed name never collides with another).
@@ -86,21 +87,42 @@ READABLE_PREFIX = {
 NON_KEY_FIELDS = frozenset({"limit", "committed"})
 MAX_NAME_LENGTH = 100  # PuLP's writeLP refuses longer variable names
 CONSTANT_COLUMN = "objective_constant"
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.,()]")  # what survives PuLP's rules and every LP reader tried
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.,()]+")  # what survives PuLP's rules and every LP reader tried
 
 
 def safe_label(text: object) -> str:
-    """``text`` as LP-safe ASCII: accents dropped, anything outside ``A-Za-z0-9_.,()`` as ``_``."""
+    """``text`` as LP-safe ASCII: accents dropped, each run of anything outside ``A-Za-z0-9_.,()`` as one ``_``."""
     ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
     return _UNSAFE.sub("_", ascii_text.strip())
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def _fit(name: str) -> str:
     """Cut a long name to MAX_NAME_LENGTH, ending in a digest of the whole so that cut names stay distinct."""
     if len(name) <= MAX_NAME_LENGTH:
         return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return name[:MAX_NAME_LENGTH - 9] + "_" + digest
+    return name[:MAX_NAME_LENGTH - 9] + "_" + _digest(name)
+
+
+def _bracket(prefix: str, parts: list[str]) -> str:
+    """``prefix(part,part,...)`` within MAX_NAME_LENGTH: the longest labels are cut first (each ending in a
+    digest of its full text), so the short ones (period, Offers row) always stay readable."""
+    if not parts:
+        return _fit(prefix)
+    parts = list(parts)
+    length = len(prefix) + 2 + sum(map(len, parts)) + len(parts) - 1
+    while length > MAX_NAME_LENGTH:
+        longest = max(range(len(parts)), key=lambda k: len(parts[k]))
+        part = parts[longest]
+        keep = max(len(part) - (length - MAX_NAME_LENGTH), 12)
+        if keep >= len(part):
+            break  # nothing left to cut usefully
+        parts[longest] = part[:keep - 9] + "_" + _digest(part)
+        length -= len(part) - len(parts[longest])
+    return _fit(f"{prefix}({','.join(parts)})")
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -163,13 +185,13 @@ def readable_names(lp: LinearProgram, inst=None) -> tuple[list[str], list[str]]:
     for block in lp.rows.values():
         prefix = safe_label(block.name)
         for i in range(block.size):
-            row_names[block.start + i] = _fit(_bracket(prefix, labeller.parts(block.keys, i, None)))
+            row_names[block.start + i] = _bracket(prefix, labeller.parts(block.keys, i, None))
     row_names = unique_names(row_names)
     col_names = [""] * lp.n_cols
     for block in lp.columns.values():
         prefix = READABLE_PREFIX.get(block.name, safe_label(block.name))
         for i in range(block.size):
-            col_names[block.start + i] = _fit(_bracket(prefix, labeller.parts(block.keys, i, row_names)))
+            col_names[block.start + i] = _bracket(prefix, labeller.parts(block.keys, i, row_names))
     return unique_names(col_names), row_names
 
 
@@ -183,10 +205,6 @@ def generic_names(lp: LinearProgram) -> tuple[list[str], list[str]]:
                 names[block.start + i] = f"{prefix}_{i}"
         return unique_names(names)
     return of(lp.columns, lp.n_cols), of(lp.rows, lp.n_rows)
-
-
-def _bracket(prefix: str, parts: list[str]) -> str:
-    return f"{prefix}({','.join(parts)})" if parts else prefix
 
 
 # ---------------------------------------------------------------------------------------------------------
