@@ -508,6 +508,9 @@ def _make_solver(class_name: str, options, workdir: str, is_mip: bool):
             extra += ["--mipgap", repr(float(options.gap))]
     elif class_name == "COIN_CMD":
         extra += ["randomCbcSeed 1"]
+        if _cbc_prints_full_precision(getattr(cls(msg=False), "path", "")):
+            # CBC's solution file holds 8 significant digits by default: 250/17 comes back as 14.7058824
+            extra += ["precisionOutput %.17g"]
     if time_limit is not None:
         kwargs["timeLimit"] = float(time_limit) if class_name != "GLPK_CMD" else time_limit
     if "gapRel" in accepted:
@@ -526,6 +529,21 @@ def _make_solver(class_name: str, options, workdir: str, is_mip: bool):
     if hasattr(solver, "tmpDir"):
         solver.tmpDir = workdir  # a command-line solver writes its files here, so parallel runs never collide
     return solver
+
+
+@lru_cache(maxsize=None)
+def _cbc_prints_full_precision(path: str) -> bool:
+    """Whether this CBC knows ``-precisionOutput`` (recent builds such as cbcbox's; CBC 2.10 does not)."""
+    executable = shutil.which(path) if path else None
+    if not executable:
+        return False
+    with tempfile.TemporaryDirectory(prefix="procure-cbc-check-") as folder:
+        try:
+            run = subprocess.run([executable, "-precisionOutput", "%.17g", "-quit"], cwd=folder,
+                                 stdin=subprocess.DEVNULL, capture_output=True, timeout=_VERSION_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return run.returncode == 0 and b"Unrecognized" not in run.stdout + run.stderr
 
 
 def _takes_any_keyword(parameters) -> bool:
