@@ -425,8 +425,8 @@ def check_solver(name: str) -> str:
     else:
         ok = _available_interface(solver) is not None
     if not ok:
-        raise ProcureError(f"solver '{name}' is not available on this machine (PuLP cannot run it); "
-                           f"available here: {_available_list()}")
+        raise ProcureError(f"unknown solver '{name}' on this machine: PuLP supports it but cannot run it here "
+                           f"(not installed, or no licence); available here: {_available_list()}")
     return name.strip().casefold() if class_name is None else class_name.casefold()
 
 

@@ -182,4 +182,4 @@ def test_unavailable_solver_is_an_input_error(monkeypatch):
     monkeypatch.setattr(pulp_model, "_available_interface", lambda name: None)
     with pytest.raises(ProcureError) as info:
         check_solver("gurobi")
-    assert "not available on this machine" in str(info.value) and info.value.exit_code == 1
+    assert "cannot run it here" in str(info.value) and info.value.exit_code == 1
