@@ -357,8 +357,9 @@ def export_model(lp: LinearProgram, output: Path, inst=None, *, title: str = "pr
             model.problem.writeLP(temporary)
         else:
             model.problem.writeMPS(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; an audit file is for others to read
         os.replace(temporary, output)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # PuLP's Rust writer reports a file it cannot create as RuntimeError
         raise OutputError(f"cannot write '{output}': {exc.strerror or exc}") from None
     finally:
         with contextlib.suppress(FileNotFoundError):

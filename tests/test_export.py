@@ -160,3 +160,4 @@ def test_same_inputs_same_file(book, tmp_path):
     for out in (first, second):
         assert runner.invoke(app, ["export", str(path), "-o", str(out), "-q"]).exit_code == 0
     assert first.read_bytes() == second.read_bytes()
+    assert first.stat().st_mode & 0o777 == 0o644  # readable by the auditors, not private to the writer
