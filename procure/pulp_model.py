@@ -67,7 +67,7 @@ from pathlib import Path
 import numpy as np
 
 from procure.errors import OutputError, ProcureError, SolverError
-from procure.formulation import LinearProgram
+from procure.program import LinearProgram
 
 # ---------------------------------------------------------------------------------------------------------
 # Readable names
@@ -603,7 +603,7 @@ def solve_with_pulp(lp: LinearProgram, options):
     """
     import pulp
 
-    from procure.solve import _Raw, quiet_stdout
+    from procure.solve import RawKind, _Raw, quiet_stdout
 
     solver_name, class_name = _alias(options.solver)
     class_name = class_name or _available_interface(solver_name)
@@ -631,9 +631,9 @@ def solve_with_pulp(lp: LinearProgram, options):
             dj = [v.dj for v in model.variables]
             if all(p is not None for p in pi) and all(d is not None for d in dj):
                 row_dual, col_dual = np.array(pi, dtype=float), np.array(dj, dtype=float)
-        return _Raw("optimal", stats.status_str, values, best_bound, row_dual, col_dual)
+        return _Raw(RawKind.OPTIMAL, stats.status_str, values, best_bound, row_dual, col_dual)
     if stats.status == S.GapLimit and values is not None:
-        return _Raw("gap_limit", stats.status_str, values, best_bound)
+        return _Raw(RawKind.GAP_LIMIT, stats.status_str, values, best_bound)
     if stats.status == S.Infeasible or (stats.status in (S.Unbounded, S.Undefined) and values is None):
-        return _Raw("infeasible", stats.status_str)
-    return _Raw("stopped", stats.status_str, values, best_bound)
+        return _Raw(RawKind.INFEASIBLE, stats.status_str)
+    return _Raw(RawKind.STOPPED, stats.status_str, values, best_bound)

@@ -44,7 +44,7 @@ def test_passing_gate_exits_0_with_every_plan_and_the_summary_table(tmp_path):
     scenarios = [row["scenario"] for row in comparison["scenarios"]]
     assert scenarios[0] == "baseline"  # the script puts baseline.toml first: it is the comparison's baseline
     assert sorted(scenarios) == sorted(p.stem for p in MODELS.glob("*.toml"))
-    assert comparison["failed"] == []
+    assert comparison["failed"] == [] and comparison["baseline"] == "baseline"
     for name in scenarios:
         assert (out / f"sample-{name}-plan.xlsx").is_file()
     assert (out / "sample-comparison.xlsx").is_file()
@@ -62,10 +62,10 @@ def test_failing_gate_exits_4_and_still_writes_the_plan(tmp_path):
     shutil.copy(MODELS / "baseline.toml", models)
     run, out, summary = replan(tmp_path, models, "shortfall")
     assert run.returncode == 4, run.stdout + run.stderr
-    assert "fail-on" in run.stderr and "baseline: shortfall" in run.stderr
+    assert "fail-on" in run.stderr and "baseline: shortfall worth" in run.stderr
     assert (out / "sample-baseline-plan.xlsx").is_file()
     text = summary.read_text()
-    assert "(failed a gate)" in text and re.search(r"- :x: baseline: shortfall [\d,]+", text)
+    assert "(failed a gate)" in text and re.search(r"- :x: baseline: shortfall worth \$[\d,]+", text)
     assert [r[0] for r in table_rows(summary)] == ["baseline"]
 
 

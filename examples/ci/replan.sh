@@ -9,6 +9,7 @@
 #   PROCURE_OUT        folder for plans and comparison    (default plans)
 #   PROCURE_FAIL_ON    batch --fail-on conditions         (default infeasible,not_optimal,error)
 #   PROCURE_SOLVER     --solver (default highs)           PROCURE_WORKERS  --workers (default 1)
+#   PROCURE_BASELINE   --baseline: the scenario the others are compared with (default: baseline)
 #   PROCURE            the procure command                (default procure)
 #   PROCURE_PACKAGE    what pip installs                  (default procure; a path or a git URL works too)
 #   PROCURE_SKIP_INSTALL=1   procure is already installed: skip the pip step
@@ -29,7 +30,7 @@ if [ "${PROCURE_SKIP_INSTALL:-0}" != "1" ]; then
     "$PYTHON" -m pip install --quiet "${PROCURE_PACKAGE:-procure}"
 fi
 
-# the first scenario is the baseline of the comparison: baseline.toml when there is one, then by name
+# baseline.toml first (batch compares with the scenario named baseline by default), then by name
 shopt -s nullglob
 models=()
 [ -f "$MODELS/baseline.toml" ] && models+=("$MODELS/baseline.toml")
@@ -43,7 +44,9 @@ fi
 
 mkdir -p "$OUT"
 status=0
-"$PROCURE" batch "$WORKBOOK" "${models[@]}" --output "$OUT" --fail-on "$FAIL_ON" \
+baseline=()
+[ -n "${PROCURE_BASELINE:-}" ] && baseline=(--baseline "$PROCURE_BASELINE")
+"$PROCURE" batch "$WORKBOOK" "${models[@]}" --output "$OUT" --fail-on "$FAIL_ON" ${baseline[@]+"${baseline[@]}"} \
     --solver "${PROCURE_SOLVER:-highs}" --workers "${PROCURE_WORKERS:-1}" || status=$?
 
 # the JSON comparison as a markdown table: in the job summary on GitHub, else on standard output
@@ -65,21 +68,18 @@ def share(value):
     return "-" if value is None else f"{value:.1%}"
 
 
-def number(value):
-    return "-" if value is None else f"{value:,.6g}"
-
-
 def cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 verdict = {0: "passed", 4: "failed a gate"}.get(status, f"failed (exit {status})")
 print(f"## procure re-plan: {cell(comparison['workbook'])} ({verdict})\n")
-print("| scenario | status | cost | vs baseline | shortfall | China share | budget used |")
+print(f"Compared with scenario **{cell(comparison.get('baseline', ''))}**; shortfall valued at reference prices.\n")
+print("| scenario | status | spend | vs baseline | shortfall value | China share | budget used |")
 print("|---|---|---:|---:|---:|---:|---:|")
 for row in comparison["scenarios"]:
-    print(f"| {cell(row['scenario'])} | {row['status']} | {usd(row.get('objective_usd'))} "
-          f"| {usd(row.get('objective_usd_vs_baseline'))} | {number(row.get('shortfall'))} "
+    print(f"| {cell(row['scenario'])} | {row['status']} | {usd(row.get('spend_usd'))} "
+          f"| {usd(row.get('spend_usd_vs_baseline'))} | {usd(row.get('shortfall_usd'))} "
           f"| {share(row.get('china_share'))} | {share(row.get('budget_used'))} |")
 gates = ", ".join(comparison["fail_on"]) or "none"
 print(f"\nGates (--fail-on): {gates}")
