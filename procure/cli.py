@@ -32,7 +32,8 @@ app = typer.Typer(
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NOT_SOLVED, EXIT_FAIL_ON, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 STATUS_EXIT = {"optimal": EXIT_OK, "infeasible": EXIT_INFEASIBLE, "not_solved": EXIT_NOT_SOLVED}
 
-SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default, in-process) or cbc.")]
+SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default, in-process) or any solver "
+                                                         "`procure solvers` lists (cbc, glpk, gurobi...).")]
 TimeLimitOpt = Annotated[Optional[float], typer.Option("--time-limit", min=0.0,
                                                        help="Wall-clock limit of the whole command, every "
                                                             "re-solve included (seconds).")]
@@ -73,11 +74,10 @@ class RunOptions:
 
     def solve_options(self):
         """The library's SolveOptions, the solver name checked here once, the deadline started now."""
-        from procure.solve import SOLVERS, SolveOptions
+        from procure.pulp_model import check_solver
+        from procure.solve import SolveOptions
 
-        if self.solver not in SOLVERS:
-            raise ProcureError(f"unknown solver '{self.solver}'; expected one of: {', '.join(SOLVERS)}")
-        return SolveOptions(solver=self.solver, time_limit_s=self.time_limit, gap=self.gap,
+        return SolveOptions(solver=check_solver(self.solver), time_limit_s=self.time_limit, gap=self.gap,
                             verbose=self.verbose).started()
 
 
@@ -598,6 +598,72 @@ def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> No
         ctx.say(table)
     if plan_path is not None:
         ctx.say(f"plan written to {_escape(str(plan_path))}")
+
+
+@app.command()
+def solvers(
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """The solvers --solver accepts on this machine: name, interface, version, whether they solve MIPs."""
+    _run(quiet, verbose, _solvers)
+
+
+def _solvers(ctx: _Context) -> int:
+    from procure.pulp_model import available_solvers
+
+    found = available_solvers()
+    if ctx.quiet:
+        return EXIT_OK
+    table = Table(title="solvers available here", show_edge=False)
+    for column in ("solver", "interface", "version", "MIP"):
+        table.add_column(column)
+    for info in found:
+        table.add_row(info.name, _escape(info.interface), _escape(info.version), "yes" if info.mip else "no")
+    ctx.say(table)
+    ctx.say("highs runs in process; the others through PuLP. Install a solver (and its licence) and it "
+            "appears here.")
+    return EXIT_OK
+
+
+@app.command()
+def export(
+    workbook: Annotated[Path, typer.Argument(help="The input workbook (.xlsx).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="MODEL.lp or MODEL.mps (format from the suffix).")],
+    model: ModelOpt = None,
+    scenario: Annotated[Optional[list[Path]], typer.Option(
+        "--scenario", help="Scenario file of a stochastic plan (not available yet).")] = None,
+    strict: StrictOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write the model as PuLP writes it (.lp or .mps), with readable names, for audit or another solver."""
+    _run(quiet, verbose, lambda ctx: _export(ctx, workbook, output, model, scenario or [], strict))
+
+
+def _export(ctx: _Context, workbook: Path, output: Path, model: Path | None, scenario: list[Path],
+            strict: bool) -> int:
+    from procure import formulation
+    from procure.instance import build_instance
+    from procure.pipeline import load
+    from procure.pulp_model import check_export_path, export_model
+
+    if scenario:
+        raise ProcureError("--scenario: stochastic export not available yet; export one scenario at a time "
+                           "with --model")
+    inputs = [workbook] + ([model] if model else [])
+    check_export_path(output, inputs)
+    data = load(workbook, model)
+    _print_problems(ctx, [], data.warnings)
+    instance = build_instance(data)
+    program = formulation.build(instance, strict=strict)
+    export_model(program, output, instance, title=f"{workbook.stem}-{data.policy.scenario}")
+    integers = int(program.col_integer.sum())
+    ctx.say(f"model written to {_escape(str(output))}: {program.n_cols:,} variables"
+            + (f" ({integers:,} binary)" if integers else "") + f", {program.n_rows:,} constraints"
+            + (f"; objective constant {fmt.usd(program.objective_constant)} as column objective_constant = 1"
+               if program.objective_constant else ""))
+    return EXIT_OK
 
 
 def main() -> None:
