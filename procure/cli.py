@@ -175,7 +175,7 @@ def init(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Write a starter project: inputs/sample.xlsx (real data, documented template) and models/*.toml."""
+    """Write a starter project: inputs/sample.xlsx (reserve program), inputs/imports.xlsx, models/*.toml."""
     _run(quiet, verbose, lambda ctx: _init(ctx, directory, force))
 
 
@@ -185,7 +185,8 @@ def _init(ctx: _Context, directory: Path, force: bool) -> int:
     written = write_starter(directory, force=force)
     for path in written:
         ctx.say(f"wrote {_escape(str(path))}")
-    ctx.say(f"next: procure solve {_escape(str(directory / 'inputs' / 'sample.xlsx'))}"
+    ctx.say(f"next: procure solve {_escape(str(directory / 'inputs' / 'sample.xlsx'))} (the reserve program),"
+            f" or procure solve {_escape(str(directory / 'inputs' / 'imports.xlsx'))}"
             f" --model {_escape(str(directory / 'models' / 'china-export-controls.toml'))}")
     return EXIT_OK
 

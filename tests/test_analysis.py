@@ -143,9 +143,9 @@ def test_frontier_cost_never_rises_as_the_cap_loosens(solve_book):
 
 def test_frontier_on_the_sample_is_monotone(tmp_path):
     js = tmp_path / "f.json"
-    from procure.starter import bundled_sample
+    from procure.starter import bundled_imports
 
-    result = runner.invoke(app, ["frontier", str(bundled_sample()), "--caps", "0,0.2,0.5,1", "-o",
+    result = runner.invoke(app, ["frontier", str(bundled_imports()), "--caps", "0,0.2,0.5,1", "-o",
                                  str(tmp_path / "f.xlsx"), "--json", str(js), "-q"])
     assert result.exit_code == 0, result.output
     costs = [p["objective_usd"] for p in json.loads(js.read_text())["points"]]

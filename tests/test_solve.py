@@ -143,12 +143,12 @@ def _cells(path):
 
 
 def test_same_inputs_same_plan(tmp_path):
-    from procure.starter import bundled_sample
+    from procure.starter import bundled_imports
 
     plans = []
     for run in range(2):
         plan = tmp_path / f"p{run}.xlsx"
-        assert runner.invoke(app, ["solve", str(bundled_sample()), "-o", str(plan), "-q"]).exit_code == 0
+        assert runner.invoke(app, ["solve", str(bundled_imports()), "-o", str(plan), "-q"]).exit_code == 0
         plans.append(_cells(plan))
     assert plans[0] == plans[1]
 
