@@ -203,6 +203,7 @@ def validate(
 
 
 def _validate(ctx: _Context, workbook: Path, model: Path | None) -> int:
+    from procure.data import OfferKind
     from procure.instance import build_instance
     from procure.pipeline import load
 
@@ -214,7 +215,7 @@ def _validate(ctx: _Context, workbook: Path, model: Path | None) -> int:
     table.add_row("minerals", str(len(data.minerals)))
     table.add_row("periods", f"{len(data.periods)} ({data.periods[0]} .. {data.periods[-1]})")
     table.add_row("offers", f"{len(data.offers)} ({len(inst.excluded)} excluded)")
-    table.add_row("optional agreements", str(int((inst.offer_kind == "optional").sum())))
+    table.add_row("optional agreements", str(int((inst.offer_kind == OfferKind.OPTIONAL).sum())))
     table.add_row("purchase variables", f"{inst.n_offer_periods:,}")
     table.add_row("warnings", str(len(data.warnings)))
     ctx.say(table)

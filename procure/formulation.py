@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from procure.data import OfferKind
 from procure.families import FAMILIES, mt_index
 from procure.instance import Instance
 from procure.program import INF, Block, LinearProgram, ProgramBuilder
@@ -64,7 +65,7 @@ def build(inst: Instance, *, strict: bool = False, elastic: bool = False) -> Lin
     for family in FAMILIES:
         if family.build is not None:
             family.build(b, inst, cols)
-    signed = inst.offer_kind == "signed"
+    signed = inst.offer_kind == OfferKind.SIGNED
     constant = float(inst.offer_fixed_cost_usd[signed].sum())
     if elastic:
         _add_slacks(b, inst, [f.name for f in FAMILIES if f.is_elastic(strict)])
@@ -100,12 +101,12 @@ def add_variables(b: ProgramBuilder, inst: Instance, strict: bool) -> Columns:
     """x, y, s, r, d (FORMULATION.md "Variables") and the auxiliary purchase totals of the share rows."""
     n_m, n_t = len(inst.mineral_keys), len(inst.periods)
     kind_of_op = inst.offer_kind[inst.op_offer]
-    fixed_y = kind_of_op != "optional"
+    fixed_y = kind_of_op != OfferKind.OPTIONAL
     x = b.add_columns(
         "x", inst.n_offer_periods,
         lower=np.where(fixed_y, inst.op_min_volume, 0.0), upper=inst.op_capacity,
         cost=inst.op_price_usd, offer=inst.op_offer, period=inst.op_period)
-    optional = np.flatnonzero(inst.offer_kind == "optional")
+    optional = np.flatnonzero(inst.offer_kind == OfferKind.OPTIONAL)
     y = b.add_columns("y", len(optional), 0.0, 1.0, inst.offer_fixed_cost_usd[optional],
                       integer=True, offer=optional)
     y_of_offer = np.full(len(inst.offers), -1, dtype=np.int64)

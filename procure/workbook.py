@@ -21,6 +21,17 @@ from procure.errors import InputError, Problem
 
 ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_MAX_ROWS = 1_048_576
+
+
+def column_letter(index: int) -> str:
+    """Excel's letters of the 0-based column ``index``: 0 -> A, 25 -> Z, 26 -> AA (bijective base 26)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
 # A zip bomb expands a small file into gigabytes: refuse parts beyond these sizes
 # (a national plan's largest sheet is ~30 MB of XML).
 MAX_PART_BYTES = 512 * 1024**2
