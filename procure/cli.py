@@ -314,6 +314,17 @@ def _solve_stochastic(ctx: _Context, data, scenarios, options, strict, workbook,
                 f"EVPI {fmt.usd(st['EVPI'])}  VSS {fmt.usd(st['VSS'])}")
         if st["eev_reason"]:
             ctx.say(f"EEV: {_escape(st['eev_reason'])}")
+        ctx.say(f"expected spend {fmt.usd(document['spend'])};  expected shortfall value "
+                f"{fmt.usd(document['shortfall_usd'])} at reference prices (RP and the scenario costs include "
+                "penalties, which are not spend)")
+        table = Table(show_edge=False)
+        for column in ("scenario", "probability", "spend", "shortfall value", "reserve released", "cost"):
+            table.add_column(column, justify="left" if column == "scenario" else "right", overflow="fold")
+        for name, figures in st["scenarios"].items():
+            table.add_row(_escape(name), fmt.share(figures["probability"], 0), fmt.usd(figures["spend"]),
+                          fmt.usd(figures["shortfall_usd"]), fmt.usd(figures["reserve_released_usd"]),
+                          fmt.usd(figures["cost"]))
+        ctx.say(table)
     if written and not ctx.quiet:
         ctx.say(f"plan written to {_escape(str(plan_path))}")
     return STATUS_EXIT[outcome.status]

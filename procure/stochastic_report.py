@@ -283,6 +283,12 @@ def plan(outcome: StochasticOutcome, *, input_name: str, input_sha256: str, mess
         "status": solution.status,
         "objective": doc["RP"] if solution.has_plan else None,
         "spend": doc["spend"], "shortfall_usd": doc["shortfall_usd"],
+        # expectations over the scenarios: China share by value, per mineral in its unit
+        "china_share": _number(sum(v["probability"] * v["china_share"] for v in doc["scenarios"].values()
+                                   if v["china_share"] is not None)) if doc["scenarios"] else None,
+        "minerals": {name: {"unit": v["unit"], "shortfall": v["shortfall_expected"],
+                            "shortfall_usd": v["shortfall_expected_usd"], "reserve_bought": v["reserve_bought"]}
+                     for name, v in doc["minerals"].items()},
         "scenario": outcome.fan.base_data.policy.scenario, "solver": solution.solver,
         "input_sha256": input_sha256, "message": message or solution.message,
         "relaxations": doc["relaxations"], "stochastic": doc,
