@@ -196,7 +196,7 @@ def _inspect_package(path: Path) -> tuple[dict[str, _SheetFacts], bool]:
     shown = str(path)
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:
         raise InputError([Problem(f"is damaged or truncated: not a complete .xlsx (zip) file ({exc})",
                                   file=shown)]) from None
     with archive:
@@ -225,7 +225,8 @@ def _inspect_package(path: Path) -> tuple[dict[str, _SheetFacts], bool]:
                             raise InputError([Problem(f"part '{name}' expands beyond {MAX_PART_BYTES:,} bytes: "
                                                       "refused as a possible zip bomb", file=shown)])
                         chunks.append(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as exc:
+            # NotImplementedError: zipfile's word for a damaged header naming an unknown zip version or method
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError, NotImplementedError) as exc:
                 raise InputError([Problem(f"is damaged: part '{name}' cannot be read ({exc})", file=shown)]) from None
             data = b"".join(chunks)
             if _DTD.search(data[:4096]):

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "ci" / "replan.sh"
 WORKFLOW = ROOT / "examples" / "ci" / "replan.yml"
-SAMPLE = ROOT / "procure" / "data" / "sample.xlsx"
+SAMPLE = ROOT / "procure" / "data" / "imports.xlsx"  # the national import plan; models/*.toml are its scenarios
 MODELS = ROOT / "procure" / "data" / "models"
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
@@ -40,14 +40,14 @@ def test_passing_gate_exits_0_with_every_plan_and_the_summary_table(tmp_path):
     # every sample scenario solves to optimality: infeasible / not_optimal / error gates pass
     run, out, summary = replan(tmp_path, MODELS, "infeasible,not_optimal,error", PROCURE_WORKERS="2")
     assert run.returncode == 0, run.stdout + run.stderr
-    comparison = json.loads((out / "sample-comparison.json").read_text())
+    comparison = json.loads((out / "imports-comparison.json").read_text())
     scenarios = [row["scenario"] for row in comparison["scenarios"]]
     assert scenarios[0] == "baseline"  # the script puts baseline.toml first: it is the comparison's baseline
     assert sorted(scenarios) == sorted(p.stem for p in MODELS.glob("*.toml"))
     assert comparison["failed"] == [] and comparison["baseline"] == "baseline"
     for name in scenarios:
-        assert (out / f"sample-{name}-plan.xlsx").is_file()
-    assert (out / "sample-comparison.xlsx").is_file()
+        assert (out / f"imports-{name}-plan.xlsx").is_file()
+    assert (out / "imports-comparison.xlsx").is_file()
     rows = table_rows(summary)
     assert [r[0] for r in rows] == scenarios
     assert all(r[1] == "optimal" for r in rows)
@@ -63,7 +63,7 @@ def test_failing_gate_exits_4_and_still_writes_the_plan(tmp_path):
     run, out, summary = replan(tmp_path, models, "shortfall")
     assert run.returncode == 4, run.stdout + run.stderr
     assert "fail-on" in run.stderr and "baseline: shortfall worth" in run.stderr
-    assert (out / "sample-baseline-plan.xlsx").is_file()
+    assert (out / "imports-baseline-plan.xlsx").is_file()
     text = summary.read_text()
     assert "(failed a gate)" in text and re.search(r"- :x: baseline: shortfall worth \$[\d,]+", text)
     assert [r[0] for r in table_rows(summary)] == ["baseline"]
