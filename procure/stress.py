@@ -89,6 +89,13 @@ def commitment_from_values(program: formulation.LinearProgram, inst: Instance, x
     return Commitment(signed, committed, commit_through)
 
 
+def _period_text(value: object) -> str:
+    """A period as text; 2027.0 (a year read back through pandas as a float) is 2027."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
 def _label_key(text: object) -> str:
     return "".join(ch for ch in str(text).casefold() if ch not in " _-")
 
@@ -121,7 +128,7 @@ def commitment_from_plan(path: Path, inst: Instance, program: formulation.Linear
             f"'{inst.data.source.name}' has {inst.data.sha256}; solve the plan again from this workbook",
             "Summary", value=str(sha), file=file))
     offer_of_row = {o.row: i for i, o in enumerate(inst.offers)}
-    period_of_label = {str(p): t for t, p in enumerate(inst.periods)}
+    period_of_label = {_period_text(p): t for t, p in enumerate(inst.periods)}
     x_position = {(int(o), int(t)): k for k, (o, t) in enumerate(zip(inst.op_offer, inst.op_period))}
     committed = np.where(inst.op_period <= commit_through, 0.0, np.nan)
     columns = {_label_key(c): c for c in allocation.columns if c is not None}
@@ -143,11 +150,11 @@ def commitment_from_plan(path: Path, inst: Instance, program: formulation.Linear
                                         "that is not excluded)", "Allocation", excel_row, "offer_row", offer_row,
                                         file=file))
                 continue
-            t = period_of_label.get(str(period))
+            t = period_of_label.get(_period_text(period))
             k = x_position.get((o, t)) if t is not None else None
             if k is None:
-                problems.append(Problem(f"offer row {offer_row} does not cover this period in the workbook",
-                                        "Allocation", excel_row, "period", period, file=file))
+                problems.append(Problem(f"offer row {_period_text(offer_row)} does not cover this period in the "
+                                        "workbook", "Allocation", excel_row, "period", period, file=file))
                 continue
             if not isinstance(quantity, (int, float)) or not math.isfinite(quantity) or quantity < 0:
                 problems.append(Problem("expected a quantity >= 0", "Allocation", excel_row, "quantity", quantity,
@@ -628,7 +635,7 @@ def local_client(workers: int):
 
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR)
     return Client(cluster, set_as_default=False)
 
