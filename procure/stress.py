@@ -31,8 +31,11 @@ shock applies to every purchase of the period, committed or not.
 
 Each worker builds the HiGHS model once per base program (cached by a
 token) and per draw changes only the bounds, costs and coefficients that
-differ from what the model holds, then re-solves from the previous basis
-(the dual simplex warm start). A draw that does not end optimal is retried
+differ from what the model holds, then re-solves warm from the base
+program's optimal basis (dual simplex): always the same starting basis, so a
+draw's answer depends on its own data only, never on the draw solved before
+it on the same worker (alternative optima would otherwise make figures
+depend on the chunking). A draw that does not end optimal is retried
 once from scratch; if it fails again it is listed in ``failed_draws`` and
 left out of the statistics, never dropped silently.
 """
@@ -415,7 +418,19 @@ class _Recourse:
             model.a_matrix_.value_ = base.a_value
             if highs.passModel(model) == highspy.HighsStatus.kError:
                 raise SolverError("HiGHS refused the recourse model (a bug in procure; please report it)")
+            # the elastic slacks cost 1000 x the largest shortfall penalty (4e9 USD/unit on the sample):
+            # HiGHS's dual simplex fails on such costs ("excessive dual values") unless the objective
+            # is scaled down; a power of two, so the optimum's digits do not change
+            largest_cost = float(np.abs(base.col_cost).max(initial=1.0))
+            highs.setOptionValue("user_objective_scale",
+                                 -max(0, int(math.ceil(math.log2(max(largest_cost, 1.0)))) - 20))
         self.highs = highs
+        # every draw starts from the base program's optimal basis: a draw's answer then depends on its
+        # own data only (not on the draw solved before it on this worker), so alternative optima
+        # cannot make figures depend on the number of workers or the chunk size
+        highs.run()
+        self.start_basis = highs.getBasis() if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal \
+            else None
         n_k, n_m, n_t = len(base.op_capacity), base.n_minerals, base.n_periods
         # what the model holds now, to change only what differs
         self.x_lower = base.col_lower[base.x_start:base.x_start + n_k].copy()
@@ -464,13 +479,21 @@ class _Recourse:
             highs.changeColsBounds(len(changed), (base.shortfall_start + changed).astype(np.int32),
                                    np.zeros(len(changed)), demand.ravel()[changed])
             self.demand = demand
+        if self.start_basis is not None:
+            highs.setBasis(self.start_basis)
+        else:
+            highs.clearSolver()
         highs.run()
         values = self._optimal_values()
         if values is not None:
             return values, ""
         first = highs.modelStatusToString(highs.getModelStatus())
-        highs.clearSolver()  # retry once from scratch: no basis, no factorisation
-        highs.run()
+        highs.clearSolver()  # retry once from scratch: no basis, no factorisation, presolve on
+        highs.setOptionValue("presolve", "on")
+        try:
+            highs.run()
+        finally:
+            highs.setOptionValue("presolve", "off")
         values = self._optimal_values()
         if values is not None:
             return values, ""

@@ -201,12 +201,13 @@ def test_a_worker_killed_mid_run_loses_no_draw(book, clusters, tmp_path):
     assert np.array_equal(results.shortfall, reference.shortfall)
 
 
-def test_cli_writes_the_workbook_and_exactly_the_json_keys(book, tmp_path):
+def test_cli_writes_the_workbook_and_exactly_the_json_keys(book, tmp_path, clusters):
     import openpyxl
 
     path = book(**gallium(100, 100, 20, ban(0.3)))
     out, js = tmp_path / "stress.xlsx", tmp_path / "stress.json"
-    result = CliRunner().invoke(app, ["stress", str(path), "--draws", "120", "--seed", "5", "--workers", "1",
+    result = CliRunner().invoke(app, ["stress", str(path), "--draws", "120", "--seed", "5",
+                                      "--scheduler", clusters[1].scheduler.address,
                                       "-o", str(out), "--json", str(js)])
     assert result.exit_code == 0, result.output
     doc = json.loads(js.read_text())
