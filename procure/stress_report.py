@@ -185,13 +185,14 @@ def build_result(inst: Instance, base: RecourseBase, events: list[RiskEvent], dr
 
 
 def histogram_table(total_usd: np.ndarray, bins: int = HISTOGRAM_BINS) -> pd.DataFrame:
-    """Draws per bin of total shortfall value: equal-width bins from 0 to the largest value
-    (one bin [0, 0] when no draw falls short)."""
-    if not len(total_usd) or total_usd.max() <= 0:
-        edges = np.array([0.0, 0.0])
+    """Draws per bin of total shortfall value: ``bins`` equal-width bins from the smallest to the
+    largest value (one bin when every draw has the same value)."""
+    if not len(total_usd) or total_usd.max() <= total_usd.min():
+        value = float(total_usd[0]) if len(total_usd) else 0.0
+        edges = np.array([value, value])
         counts = np.array([len(total_usd)])
     else:
-        counts, edges = np.histogram(total_usd, bins=bins, range=(0.0, float(total_usd.max())))
+        counts, edges = np.histogram(total_usd, bins=bins, range=(float(total_usd.min()), float(total_usd.max())))
     return pd.DataFrame({"from_usd": edges[:-1], "to_usd": edges[1:], "draws": counts.astype(np.int64),
                          "label": [f"{a:,.0f} - {b:,.0f}" for a, b in zip(edges[:-1], edges[1:])]})
 

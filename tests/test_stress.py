@@ -258,3 +258,21 @@ def test_plan_from_another_workbook_is_refused(book, tmp_path):
         stress.prepare(other, plan=plan)
     [problem] = caught.value.problems
     assert problem.sheet == "Summary" and "different workbook" in problem.message and other.name in problem.message
+
+
+def test_unknown_commit_through_period_is_an_input_problem(book):
+    from procure.errors import InputError
+
+    path = book(**gallium(200, 100, 60, ban(0.25)))
+    with pytest.raises(InputError) as caught:
+        stress.prepare(path, commit_through="2031")
+    [problem] = caught.value.problems
+    assert problem.value == "2031" and "no such period" in problem.message and "2027, 2028, 2029" in problem.message
+
+
+def test_cli_without_draws_or_with_both_cluster_options_exits_1(book):
+    path = book(**gallium(200, 100, 60, ban(0.25)))
+    missing = CliRunner().invoke(app, ["stress", str(path)])
+    assert missing.exit_code == 1 and "--draws N is required" in missing.output
+    both = CliRunner().invoke(app, ["stress", str(path), "--draws", "5", "--workers", "1", "--scheduler", "tcp://x:1"])
+    assert both.exit_code == 1 and "not both" in both.output
