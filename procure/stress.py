@@ -425,23 +425,28 @@ class _Recourse:
             highs.setOptionValue("user_objective_scale",
                                  -max(0, int(math.ceil(math.log2(max(largest_cost, 1.0)))) - 20))
         self.highs = highs
-        # every draw starts from the base program's optimal basis: a draw's answer then depends on its
-        # own data only (not on the draw solved before it on this worker), so alternative optima
-        # cannot make figures depend on the number of workers or the chunk size
-        highs.run()
-        self.start_basis = highs.getBasis() if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal \
-            else None
-        n_k, n_m, n_t = len(base.op_capacity), base.n_minerals, base.n_periods
+        n_k = len(base.op_capacity)
         # what the model holds now, to change only what differs
         self.x_lower = base.col_lower[base.x_start:base.x_start + n_k].copy()
         self.x_upper = base.col_upper[base.x_start:base.x_start + n_k].copy()
         self.x_cost = base.col_cost[base.x_start:base.x_start + n_k].copy()
         self.price_factor = np.ones(n_k)
         self.demand = base.demand.copy()
-        self.mt = np.arange(n_m * n_t)
+        # every draw starts from the optimal basis of the draw without events (commitments fixed):
+        # a draw's answer then depends on its own data only, not on the draw solved before it on this
+        # worker, so alternative optima cannot make figures depend on the workers or the chunk size
+        self._set_data(np.ones(n_k), np.ones(n_k), np.zeros((base.n_minerals, base.n_periods)))
+        highs.run()
+        self.start_basis = highs.getBasis() if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal \
+            else None
 
     def solve_draw(self, capacity_factor, price_factor, extra_demand):
         """Set the draw's data, solve; returns (column values or None, message)."""
+        self._set_data(capacity_factor, price_factor, extra_demand)
+        return self._solve()
+
+    def _set_data(self, capacity_factor, price_factor, extra_demand) -> None:
+        """Change the model's x bounds and costs, price coefficients and demand to the draw's, where they differ."""
         base, highs = self.base, self.highs
         capacity = base.op_capacity * capacity_factor
         upper = np.where(base.x_allowed, capacity, 0.0)
@@ -479,6 +484,9 @@ class _Recourse:
             highs.changeColsBounds(len(changed), (base.shortfall_start + changed).astype(np.int32),
                                    np.zeros(len(changed)), demand.ravel()[changed])
             self.demand = demand
+
+    def _solve(self):
+        highs = self.highs
         if self.start_basis is not None:
             highs.setBasis(self.start_basis)
         else:
