@@ -4,7 +4,7 @@
     python benchmarks/floor.py WORKBOOK [--json OUT] [--balance p|x] [--option KEY=VALUE]... [--stats]
 
 Reads the workbook with python-calamine, builds the model of
-/work/shared/spec/FORMULATION.md with vectorised numpy (a column-wise sparse
+the specification FORMULATION.md with vectorised numpy (a column-wise sparse
 matrix assembled directly, no per-term Python loops), hands it to highspy in
 one ``passModel`` call and solves it (log off, HiGHS defaults otherwise).
 

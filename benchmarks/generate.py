@@ -3,7 +3,7 @@
 
     python benchmarks/generate.py --size small|medium|large [--out PATH] [--seed N]
 
-The workbook follows /work/shared/spec/WORKBOOK.md (sheets Minerals, Demand,
+The workbook follows the specification WORKBOOK.md (sheets Minerals, Demand,
 Offers, Countries, Policy; header in row 1). It is synthetic but shaped like a
 real national plan:
 

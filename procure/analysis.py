@@ -1,9 +1,14 @@
-"""Analysis a planner needs to defend a plan: the price of each rule and the China-cap frontier.
+"""Analysis a planner needs to defend a plan: the price of each rule, the value of each agreement,
+and the China-cap frontier (FORMULATION.md, "Results, derived").
 
-- Price of a rule (FORMULATION.md, "Results, derived"): the optimum with the
-  rule and without it; the difference is what the rule costs (USD).
-- Frontier: one solve per China cap applied to every mineral; cost must not
-  rise as the cap loosens, since each looser cap only enlarges the feasible set.
+- Price of a rule: the plan with the rule and without it, as three differences
+  "with minus without": spend, shortfall value and objective (USD). A positive
+  objective difference is what the rule costs.
+- Value of an optional agreement: the plan with it forced signed (y = 1) and forced
+  unsigned (y = 0), every other decision free, as "unsigned minus signed"
+  differences: positive means signing saves that much.
+- Frontier: one solve per China cap applied to every mineral; the objective must
+  not rise as the cap loosens, since each looser cap only enlarges the feasible set.
 """
 
 from __future__ import annotations
@@ -13,83 +18,103 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from procure import formulation
+from procure import families, formulation
+from procure.figures import PlanFigures, per_mineral_period, plan_figures
 from procure.instance import Instance
 from procure.pipeline import Outcome
-from procure.solve import Solution, SolveOptions, solve
+from procure.program import LinearProgram
+from procure.solve import Solution, SolveOptions, Status, solve
 
 
 @dataclass(frozen=True)
-class Rule:
-    """A policy family that can be switched off: ``active`` says whether it constrains this instance."""
+class Comparison:
+    """Two plans of one question (with and without a rule; an agreement unsigned and signed).
+
+    Each difference is ``first - second`` in USD, None when either plan is missing.
+    """
 
     name: str
     description: str
-    active: Callable[[Instance], bool]
-    without: Callable[[Instance], Instance]
+    first_status: str
+    second_status: str
+    first: PlanFigures | None
+    second: PlanFigures | None
 
-
-def _policy_without(inst: Instance, **changes) -> Instance:
-    return replace(inst, policy=replace(inst.policy, **changes))
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("china_cap", "China exposure caps (3)", lambda i: bool((i.china_cap < 1).any()),
-         lambda i: replace(i, china_cap=np.ones_like(i.china_cap))),
-    Rule("country_caps", "country share caps (4)", lambda i: bool((i.country_cap < 1).any()),
-         lambda i: replace(i, country_cap=np.ones_like(i.country_cap))),
-    Rule("supplier_cap", "supplier share cap (5)", lambda i: i.policy.max_supplier_share < 1,
-         lambda i: _policy_without(i, max_supplier_share=1.0)),
-    Rule("ally_share", "minimum ally share (6)", lambda i: i.policy.min_ally_share > 0,
-         lambda i: _policy_without(i, min_ally_share=0.0)),
-    Rule("esg_average", "minimum average ESG score (7)", lambda i: i.policy.min_avg_esg is not None,
-         lambda i: _policy_without(i, min_avg_esg=None)),
-    Rule("budgets", "budgets (9, 10)",
-         lambda i: i.policy.budget_total is not None or i.policy.budget_per_period is not None,
-         lambda i: _policy_without(i, budget_total=None, budget_per_period=None)),
-)
-
-
-@dataclass
-class RuleCost:
-    rule: str
-    description: str
-    status_without: str
-    objective_with_usd: float | None
-    objective_without_usd: float | None
+    def _difference(self, field: str) -> float | None:
+        if self.first is None or self.second is None:
+            return None
+        return getattr(self.first, field) - getattr(self.second, field)
 
     @property
-    def cost_usd(self) -> float | None:
-        if self.objective_with_usd is None or self.objective_without_usd is None:
-            return None
-        return self.objective_with_usd - self.objective_without_usd
+    def spend_usd(self) -> float | None:
+        return self._difference("spend_usd")
+
+    @property
+    def shortfall_usd(self) -> float | None:
+        return self._difference("shortfall_value_usd")
+
+    @property
+    def objective_usd(self) -> float | None:
+        return self._difference("objective_usd")
 
 
-def _solve_instance(inst: Instance, options: SolveOptions, strict: bool) -> tuple[Solution, formulation.LinearProgram]:
+def _figures(inst: Instance, program: LinearProgram, solution: Solution) -> PlanFigures | None:
+    return plan_figures(inst, program, solution.x) if solution.status == Status.OPTIMAL else None
+
+
+def _solve_instance(inst: Instance, options: SolveOptions, strict: bool) -> tuple[Solution, LinearProgram]:
     program = formulation.build(inst, strict=strict)
     return solve(program, options, with_duals=False), program
 
 
-def price_rules(outcome: Outcome) -> list[RuleCost]:
-    """For each active rule family, re-solve without it; the objective difference is its price."""
-    base = outcome.solution.objective if outcome.status == "optimal" else None
+def price_rules(outcome: Outcome) -> list[Comparison]:
+    """For each active rule, re-solve without it: (with - without) in spend, shortfall value and objective."""
+    inst = outcome.instance
+    with_rule = _figures(inst, outcome.program, outcome.solution)
     costs = []
-    for rule in RULES:
-        if not rule.active(outcome.instance):
+    for rule in families.rules():
+        if not rule.active(inst):
             continue
-        solution, _ = _solve_instance(rule.without(outcome.instance), outcome.options, outcome.strict)
-        costs.append(RuleCost(rule.name, rule.description, solution.status, base,
-                              solution.objective if solution.status == "optimal" else None))
+        without = rule.without(inst)
+        solution, program = _solve_instance(without, outcome.options, outcome.strict)
+        costs.append(Comparison(rule.name, rule.description, outcome.status, solution.status, with_rule,
+                                _figures(without, program, solution)))
     return costs
+
+
+def agreement_values(outcome: Outcome) -> list[Comparison]:
+    """For each optional agreement, the plan forced unsigned and forced signed, other decisions free.
+
+    The differences are (unsigned - signed): a positive objective difference is what signing saves.
+    """
+    inst, program = outcome.instance, outcome.program
+    y_block = program.columns["y"]
+    names = inst.data.names
+    values = []
+    for local, offer_index in enumerate(y_block.keys["offer"].tolist()):
+        column = y_block.start + local
+        plans = {}
+        for decision in (0.0, 1.0):
+            lower, upper = program.col_lower.copy(), program.col_upper.copy()
+            lower[column] = upper[column] = decision
+            forced = replace(program, col_lower=lower, col_upper=upper)
+            plans[decision] = (solve(forced, outcome.options, with_duals=False), forced)
+        offer = inst.offers[offer_index]
+        (unsigned, lp0), (signed, lp1) = plans[0.0], plans[1.0]
+        values.append(Comparison(
+            f"row {offer.row}", f"{offer.supplier} ({names.country(offer.country_key)}), "
+                                f"{names.mineral(offer.mineral_key)}, Offers row {offer.row}",
+            unsigned.status, signed.status, _figures(inst, lp0, unsigned), _figures(inst, lp1, signed)))
+    return values
 
 
 @dataclass
 class FrontierPoint:
     cap: float
     status: str
-    objective_usd: float | None
     spend_usd: float | None
-    shortfall: float | None
+    shortfall_value_usd: float | None
+    objective_usd: float | None
     china_share: float | None
     reserve_days_min: float | None
     reserve_days_mean: float | None
@@ -129,24 +154,21 @@ def frontier(inst: Instance, caps: Iterable[float], options: SolveOptions, stric
 
 
 def _point(cap: float, inst: Instance, program, solution: Solution) -> FrontierPoint:
+    """One frontier point: USD figures, the China share of all purchases by value, and days of cover."""
     if not solution.has_plan:
         return FrontierPoint(cap, solution.status, None, None, None, None, None, None)
-    x = solution.x
-    buy = x[program.columns["x"].slice()]
-    weighted = buy * inst.weights()
-    total = weighted.sum()
-    n_t = len(inst.periods)
-    reserve = x[program.columns["reserve"].slice()].reshape(-1, n_t)
+    figures = plan_figures(inst, program, solution.x)
+    reserve = per_mineral_period(program, solution.x, "reserve", len(inst.periods))
     demand = inst.demand
     with np.errstate(invalid="ignore", divide="ignore"):
         days = np.where(demand[:, -1] > 0, reserve[:, -1] / demand[:, -1] * inst.policy.days_per_period, np.nan)
     has_days = np.isfinite(days).any()
     return FrontierPoint(
         cap=cap, status=solution.status,
-        objective_usd=solution.objective,
-        spend_usd=solution.objective - program.penalty_value(x),
-        shortfall=float(x[program.columns["shortfall"].slice()].sum()),
-        china_share=float((weighted * inst.offer_exposure[inst.op_offer]).sum() / total) if total > 0 else None,
+        spend_usd=figures.spend_usd,
+        shortfall_value_usd=figures.shortfall_value_usd,
+        objective_usd=figures.objective_usd,
+        china_share=figures.china_share_by_value,
         reserve_days_min=float(np.nanmin(days)) if has_days else None,
         reserve_days_mean=float(np.nanmean(days)) if has_days else None,
     )

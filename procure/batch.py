@@ -2,7 +2,8 @@
 
 Each scenario is solved in its own process from file paths (nothing unpicklable
 crosses a process boundary); a scenario that fails is reported in its row and
-does not stop the others. The first scenario is the baseline of the comparison.
+does not stop the others. The baseline of the comparison is named by --baseline (default: a scenario named
+``baseline``, else the first).
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from procure import fmt
 from procure.errors import InputError, ProcureError
-from procure.solve import SolveOptions
+from procure.families import Measure, family_of_title
+from procure.paths import default_output_path
+from procure.solve import SolveOptions, Status
 
 FAIL_CONDITIONS = ("shortfall", "infeasible", "not_optimal", "budget", "error")
 SHORTFALL_TOL = 1e-6
@@ -30,12 +34,6 @@ class Job:
     strict: bool
 
 
-def _safe(text: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "scenario"
-
-
 def run_job(job: Job) -> dict:
     """Solve one scenario and write its plan and JSON; return its comparison row (never raises)."""
     from procure.pipeline import load, optimize
@@ -48,26 +46,26 @@ def run_job(job: Job) -> dict:
         data = load(job.workbook, job.model)
         name = data.policy.scenario
         row["scenario"] = name
-        plan = check_output_path(job.out_dir / f"{job.workbook.stem}-{_safe(name)}-plan.xlsx",
+        plan = check_output_path(default_output_path(job.workbook, name, folder=job.out_dir),
                                  [job.workbook] + ([job.model] if job.model else []))
         outcome = optimize(data, job.options, strict=job.strict)
         report = build_report(outcome, input_name=job.workbook.name)
-        if outcome.solution.has_plan or outcome.status == "infeasible":
+        if outcome.solution.has_plan or outcome.status == Status.INFEASIBLE:
             write_plan(report, plan)
             row["plan"] = str(plan)
         write_json(report.json, plan.with_suffix(".json"))
         summary = dict(report.summary)
         row.update({
-            "status": outcome.status,
-            "objective_usd": report.json.get("objective"),
+            "status": str(outcome.status),
             "spend_usd": report.json.get("spend"),
-            "shortfall": report.json.get("shortfall"),
+            "shortfall_usd": report.json.get("shortfall_usd"),
+            "objective_usd": report.json.get("objective"),
             "china_share": report.json.get("china_share"),
-            "worst_mineral": summary.get("china_share_worst_mineral", ""),
-            "worst_mineral_china_share": summary.get("china_share_worst_value"),
-            "reserve_days_min": summary.get("reserve_days_min_end"),
-            "budget_used": summary.get("budget_total_used", summary.get("budget_per_period_used_max")),
-            "budget_relaxed": any(r["constraint"].startswith(("horizon budget", "per-period budget"))
+            "worst_mineral": summary.get("Highest China share: mineral", ""),
+            "reserve_days_min": summary.get("Reserve cover at the end, lowest mineral (days)"),
+            "budget_used": summary.get("Budget used (share of horizon budget)",
+                                       summary.get("Budget used, highest period (share)")),
+            "budget_relaxed": any(family_of_title(r["constraint"]).measure == Measure.BUDGET
                                   for r in report.json.get("relaxations", [])),
             "message": outcome.solution.message,
         })
@@ -106,15 +104,28 @@ def run_batch(jobs: list[Job], workers: int, progress: Callable[[dict], None] | 
     return rows  # type: ignore[return-value]
 
 
-def compare(rows: list[dict]) -> list[dict]:
-    """Add the difference against the first scenario (the baseline) to every row."""
-    base = rows[0] if rows else {}
+def baseline_index(rows: list[dict], baseline: str | None) -> int:
+    """The comparison's baseline: the scenario named ``baseline``; by default one named ``baseline``
+    if present, else the first given. An unknown name is an error listing the names."""
+    names = [str(r.get("scenario")) for r in rows]
+    if baseline is None:
+        return names.index("baseline") if "baseline" in names else 0
+    if baseline not in names:
+        raise ProcureError(f"--baseline '{baseline}': no such scenario; the scenarios are: {', '.join(names)}")
+    return names.index(baseline)
+
+
+def compare(rows: list[dict], baseline: str | None = None) -> tuple[list[dict], str]:
+    """Add each figure's difference against the baseline to every row; returns the rows and the baseline's name."""
+    if not rows:
+        return rows, ""
+    base = rows[baseline_index(rows, baseline)]
     for row in rows:
-        for key in ("objective_usd", "spend_usd", "shortfall", "china_share"):
+        for key in ("spend_usd", "shortfall_usd", "objective_usd", "china_share"):
             value, reference = row.get(key), base.get(key)
             row[f"{key}_vs_baseline"] = (value - reference) if value is not None and reference is not None \
                 else None
-    return rows
+    return rows, str(base.get("scenario"))
 
 
 def failures(rows: list[dict], conditions: list[str]) -> list[str]:
@@ -125,12 +136,12 @@ def failures(rows: list[dict], conditions: list[str]) -> list[str]:
         status = row.get("status")
         if "error" in conditions and status == "error":
             met.append(f"{name}: error ({row.get('message', '')})")
-        if "infeasible" in conditions and status == "infeasible":
+        if "infeasible" in conditions and status == Status.INFEASIBLE:
             met.append(f"{name}: infeasible")
-        if "not_optimal" in conditions and status in ("not_solved", "error"):
+        if "not_optimal" in conditions and status in (Status.NOT_SOLVED, "error"):
             met.append(f"{name}: not optimal ({status})")
-        if "shortfall" in conditions and (row.get("shortfall") or 0) > SHORTFALL_TOL:
-            met.append(f"{name}: shortfall {row['shortfall']:,.6g}")
+        if "shortfall" in conditions and (row.get("shortfall_usd") or 0) > SHORTFALL_TOL:
+            met.append(f"{name}: shortfall worth {fmt.usd(row['shortfall_usd'])} at reference prices")
         if "budget" in conditions and ((row.get("budget_used") or 0) >= 1 - 1e-9 or row.get("budget_relaxed")):
             met.append(f"{name}: budget exhausted or exceeded")
     return met

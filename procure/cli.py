@@ -8,14 +8,18 @@ unless ``--verbose``.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from procure import fmt
 from procure.errors import InputError, ProcureError, Problem
 
 app = typer.Typer(
@@ -26,12 +30,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NOT_SOLVED, EXIT_FAIL_ON = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NOT_SOLVED, EXIT_FAIL_ON, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 STATUS_EXIT = {"optimal": EXIT_OK, "infeasible": EXIT_INFEASIBLE, "not_solved": EXIT_NOT_SOLVED}
 
 SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default, in-process) or cbc.")]
 TimeLimitOpt = Annotated[Optional[float], typer.Option("--time-limit", min=0.0,
-                                                       help="Stop the solver after this many seconds.")]
+                                                       help="Wall-clock limit of the whole command, every "
+                                                            "re-solve included (seconds).")]
 GapOpt = Annotated[float, typer.Option("--gap", min=0.0, max=1.0,
                                        help="Relative MIP gap for models with agreements.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
@@ -56,12 +61,25 @@ def _options(
     """Least-cost critical-mineral procurement plans from an Excel workbook."""
 
 
-def _solve_options(solver: str, time_limit, gap: float, verbose: bool):
-    from procure.solve import SOLVERS, SolveOptions
+@dataclass(frozen=True)
+class RunOptions:
+    """The options every solving command shares (solve, frontier, batch)."""
 
-    if solver not in SOLVERS:
-        raise ProcureError(f"unknown solver '{solver}'; expected one of: {', '.join(SOLVERS)}")
-    return SolveOptions(solver=solver, time_limit_s=time_limit, gap=gap, verbose=verbose)
+    solver: str = "highs"
+    time_limit: float | None = None
+    gap: float = 1e-6
+    strict: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+    def solve_options(self):
+        """The library's SolveOptions, the solver name checked here once, the deadline started now."""
+        from procure.solve import SOLVERS, SolveOptions
+
+        if self.solver not in SOLVERS:
+            raise ProcureError(f"unknown solver '{self.solver}'; expected one of: {', '.join(SOLVERS)}")
+        return SolveOptions(solver=self.solver, time_limit_s=self.time_limit, gap=self.gap,
+                            verbose=self.verbose).started()
 
 
 class _Context:
@@ -69,6 +87,8 @@ class _Context:
         self.quiet = quiet
         self.verbose = verbose
         self._out = self._err = None
+        if verbose:  # the solve steps (procure.solve) and anything else procure logs, on stderr
+            logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
 
     # consoles are made on first use: a quiet run that prints nothing never imports rich's console
     @property
@@ -133,19 +153,20 @@ def _run(quiet: bool, verbose: bool, body) -> None:
             ctx.err.print(_escape(traceback.format_exc()))
         ctx.err.print(f"[bold red]internal error[/]: {_escape(f'{type(exc).__name__}: {exc}')} "
                       "(a bug in procure; run with --verbose for details and please report it)")
-        code = EXIT_INPUT
+        code = EXIT_INTERNAL
     raise typer.Exit(code or 0)
 
 
 def default_plan_path(workbook: Path, scenario: str) -> Path:
-    suffix = "" if scenario in ("", "base") else f"-{_safe_stem(scenario)}"
-    return Path("outputs") / f"{workbook.stem}{suffix}-plan.xlsx"
+    from procure.paths import default_output_path
+
+    return default_output_path(workbook, scenario)
 
 
 def _safe_stem(text: str) -> str:
-    import re
+    from procure.paths import safe_stem
 
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "scenario"
+    return safe_stem(text)
 
 
 @app.command()
@@ -216,17 +237,16 @@ def solve(
     verbose: VerboseOpt = False,
 ) -> int:
     """Solve a workbook and write the plan (the main job)."""
-    _run(quiet, verbose, lambda ctx: _solve(ctx, workbook, model, output, json_path, strict, price_rules, solver,
-                                            time_limit, gap, verbose))
+    run = RunOptions(solver, time_limit, gap, strict, quiet, verbose)
+    _run(quiet, verbose, lambda ctx: _solve(ctx, run, workbook, model, output, json_path, price_rules))
 
 
-def _solve(ctx: _Context, workbook, model, output, json_path, strict, price_rules, solver, time_limit, gap,
-           verbose) -> int:
+def _solve(ctx: _Context, run: RunOptions, workbook, model, output, json_path, price_rules) -> int:
     from procure.paths import check_json_path, check_output_path
     from procure.pipeline import load, optimize
 
     _preload("procure.report", "procure.plan")  # pandas and the writer load while HiGHS solves
-    options = _solve_options(solver, time_limit, gap, verbose)
+    options = run.solve_options()
     if workbook is None:
         from procure.starter import bundled_sample
 
@@ -237,17 +257,18 @@ def _solve(ctx: _Context, workbook, model, output, json_path, strict, price_rule
     plan_path = check_output_path(output or default_plan_path(workbook, data.policy.scenario), inputs)
     if json_path is not None:
         check_json_path(json_path, inputs)
-    with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else _nullcontext():
-        outcome = optimize(data, options, strict=strict)
+    with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else nullcontext():
+        outcome = optimize(data, options, strict=run.strict)
     from procure.plan import write_json, write_plan
     from procure.report import build_report
 
-    rule_costs = None
-    if price_rules:
-        from procure.analysis import price_rules as price_each_rule
+    rule_costs = agreement_values = None
+    if price_rules and outcome.solution.has_plan:
+        from procure.analysis import agreement_values as value_each_agreement, price_rules as price_each_rule
 
-        rule_costs = price_each_rule(outcome)
-    report = build_report(outcome, input_name=workbook.name, rule_costs=rule_costs)
+        rule_costs, agreement_values = price_each_rule(outcome), value_each_agreement(outcome)
+    report = build_report(outcome, input_name=workbook.name, rule_costs=rule_costs,
+                          agreement_values=agreement_values)
     written = outcome.solution.has_plan or outcome.status == "infeasible"
     if written:
         write_plan(report, plan_path)
@@ -273,11 +294,11 @@ def frontier(
     verbose: VerboseOpt = False,
 ) -> None:
     """Solve once per China cap applied to every mineral: cost, shortfall and exposure against the cap."""
-    _run(quiet, verbose, lambda ctx: _frontier(ctx, workbook, caps, model, output, json_path, strict, solver,
-                                               time_limit, gap, verbose))
+    run = RunOptions(solver, time_limit, gap, strict, quiet, verbose)
+    _run(quiet, verbose, lambda ctx: _frontier(ctx, run, workbook, caps, model, output, json_path))
 
 
-def _frontier(ctx, workbook, caps, model, output, json_path, strict, solver, time_limit, gap, verbose) -> int:
+def _frontier(ctx: _Context, run: RunOptions, workbook, caps, model, output, json_path) -> int:
     import dataclasses
 
     import pandas as pd
@@ -296,10 +317,10 @@ def _frontier(ctx, workbook, caps, model, output, json_path, strict, solver, tim
     suffix = "" if data.policy.scenario in ("", "base") else f"-{_safe_stem(data.policy.scenario)}"
     out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}{suffix}-frontier.xlsx",
                                  [workbook] + ([model] if model else []))
-    options = _solve_options(solver, time_limit, gap, verbose)
+    options = run.solve_options()
     instance = build_instance(data)
     with _progress(ctx, "frontier", len(cap_values)) as advance:
-        points = solve_frontier(instance, cap_values, options, strict, progress=lambda cap: advance())
+        points = solve_frontier(instance, cap_values, options, run.strict, progress=lambda cap: advance())
     table = pd.DataFrame([dataclasses.asdict(p) for p in points])
     write_frontier(table, out_path, f"China-cap frontier: {data.policy.scenario}")
     if json_path is not None:
@@ -307,11 +328,12 @@ def _frontier(ctx, workbook, caps, model, output, json_path, strict, solver, tim
                     .to_dict("records")}, json_path)
     if not ctx.quiet:
         view = Table(title="China-cap frontier", show_edge=False)
-        for column in ("cap", "status", "cost", "shortfall", "China share", "reserve days (min)"):
-            view.add_column(column, justify="right")
+        for column in ("cap", "status", "spend", "shortfall value", "objective", "China share (value)",
+                       "reserve days (min)"):
+            view.add_column(column, justify="right", overflow="fold")
         for p in points:
-            view.add_row(f"{p.cap:.0%}", p.status, _fmt_usd(p.objective_usd),
-                         "-" if p.shortfall is None else f"{p.shortfall:,.6g}", _fmt_share(p.china_share),
+            view.add_row(f"{p.cap:.0%}", p.status, fmt.usd(p.spend_usd), fmt.usd(p.shortfall_value_usd),
+                         fmt.usd(p.objective_usd), fmt.share(p.china_share),
                          "-" if p.reserve_days_min is None else f"{p.reserve_days_min:,.0f}")
         ctx.say(view)
         ctx.say(f"frontier written to {_escape(str(out_path))}")
@@ -321,10 +343,12 @@ def _frontier(ctx, workbook, caps, model, output, json_path, strict, solver, tim
 @app.command()
 def batch(
     workbook: Annotated[Path, typer.Argument(help="The input workbook (.xlsx).")],
-    models: Annotated[list[Path], typer.Argument(help="Scenario files; the first is the baseline.")],
+    models: Annotated[list[Path], typer.Argument(help="Scenario files (models/*.toml).")],
     out_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder for the plans and the comparison.")]
     = Path("outputs"),
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Scenarios solved in parallel.")] = 1,
+    baseline: Annotated[Optional[str], typer.Option("--baseline", help="The scenario the others are compared "
+                                                   "with (default: one named 'baseline', else the first).")] = None,
     fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 4 when any scenario meets one of: "
                                           "shortfall, infeasible, not_optimal, budget, error.")] = "",
     strict: StrictOpt = False,
@@ -335,11 +359,11 @@ def batch(
     verbose: VerboseOpt = False,
 ) -> None:
     """One plan per scenario plus a comparison workbook and JSON; gate CI with --fail-on."""
-    _run(quiet, verbose, lambda ctx: _batch(ctx, workbook, models, out_dir, workers, fail_on, strict, solver,
-                                            time_limit, gap, verbose))
+    run = RunOptions(solver, time_limit, gap, strict, quiet, verbose)
+    _run(quiet, verbose, lambda ctx: _batch(ctx, run, workbook, models, out_dir, workers, baseline, fail_on))
 
 
-def _batch(ctx, workbook, models, out_dir, workers, fail_on, strict, solver, time_limit, gap, verbose) -> int:
+def _batch(ctx: _Context, run: RunOptions, workbook, models, out_dir, workers, baseline, fail_on) -> int:
     import pandas as pd
 
     from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
@@ -350,28 +374,31 @@ def _batch(ctx, workbook, models, out_dir, workers, fail_on, strict, solver, tim
     if unknown:
         raise ProcureError(f"--fail-on: unknown condition {', '.join(unknown)}; expected any of: "
                            + ", ".join(FAIL_CONDITIONS))
-    options = _solve_options(solver, time_limit, gap, verbose)
+    options = run.solve_options()
     if not workbook.is_file():
         raise ProcureError(f"{workbook}: no such workbook")
-    jobs = [Job(workbook, model, out_dir, options, strict) for model in models]
+    jobs = [Job(workbook, model, out_dir, options, run.strict) for model in models]
     with _progress(ctx, "batch", len(jobs)) as advance:
-        rows = compare(run_batch(jobs, workers, progress=lambda row: advance()))
+        rows, base_name = compare(run_batch(jobs, workers, progress=lambda row: advance()), baseline)
     comparison = pd.DataFrame([{k: v for k, v in r.items() if k != "traceback"} for r in rows])
     stem = f"{workbook.stem}-comparison"
     write_tables(check_output_path(out_dir / f"{stem}.xlsx", [workbook] + list(models)),
                  {"Comparison": comparison})
     met = failures(rows, conditions)
-    write_json({"workbook": str(workbook), "scenarios": rows, "fail_on": conditions, "failed": met},
+    write_json({"workbook": str(workbook), "baseline": base_name, "scenarios": rows, "fail_on": conditions,
+                "failed": met},
                out_dir / f"{stem}.json")
     if not ctx.quiet:
-        view = Table(title="scenarios", show_edge=False)
-        for column in ("scenario", "status", "cost", "vs baseline", "shortfall", "China share", "budget used"):
-            view.add_column(column, justify="left" if column in ("scenario", "status") else "right")
+        view = Table(title=f"scenarios (baseline: {_escape(base_name)})", show_edge=False)
+        for column in ("scenario", "status", "spend", "vs baseline", "shortfall value", "vs baseline ",
+                       "China share (value)", "budget used"):
+            view.add_column(column, justify="left" if column in ("scenario", "status") else "right",
+                            overflow="fold")
         for r in rows:
-            view.add_row(_escape(str(r["scenario"])), r["status"], _fmt_usd(r.get("objective_usd")),
-                         _fmt_usd(r.get("objective_usd_vs_baseline")),
-                         "-" if r.get("shortfall") is None else f"{r['shortfall']:,.6g}",
-                         _fmt_share(r.get("china_share")), _fmt_share(r.get("budget_used")))
+            view.add_row(_escape(str(r["scenario"])), r["status"], fmt.usd(r.get("spend_usd")),
+                         fmt.usd(r.get("spend_usd_vs_baseline")), fmt.usd(r.get("shortfall_usd")),
+                         fmt.usd(r.get("shortfall_usd_vs_baseline")),
+                         fmt.share(r.get("china_share")), fmt.share(r.get("budget_used")))
         ctx.say(view)
         ctx.say(f"comparison written to {_escape(str(out_dir / (stem + '.xlsx')))}")
     for r in rows:
@@ -411,25 +438,29 @@ def _diff(ctx, plan_a, plan_b, top, json_path, output) -> int:
     if output is not None:
         write_tables(check_output_path(output, [plan_a, plan_b]), {"Figures": result.figures, "Moves": result.moves})
     if not ctx.quiet:
-        figures = Table(title=f"{plan_a.name} -> {plan_b.name}", show_edge=False)
+        figures = Table(title=f"{_escape(plan_a.name)} -> {_escape(plan_b.name)}", show_edge=False)
         for column in ("figure", "plan A", "plan B", "change"):
-            figures.add_column(column, justify="left" if column == "figure" else "right")
+            figures.add_column(column, justify="left" if column == "figure" else "right", overflow="fold")
         for r in result.figures.to_dict("records"):
-            share = "share" in r["figure"]
-            fmt = (lambda v: "-" if v != v else f"{v:.2%}") if share else (lambda v: "-" if v != v else f"{v:,.2f}")
-            figures.add_row(r["figure"], fmt(r["plan_a"]), fmt(r["plan_b"]), fmt(r["change"]))
+            shown = fmt.share if "share" in r["figure"] else fmt.usd
+            figures.add_row(r["figure"], shown(r["plan_a"]), shown(r["plan_b"]), shown(r["change"]))
         ctx.say(figures)
         for note in result.notes:
             ctx.say(f"note: {_escape(note)}")
         if result.moves.empty:
             ctx.say("no allocation moved")
         else:
-            moves = Table(title="allocations that moved most", show_edge=False)
-            for column in ("supplier", "country", "mineral", "period", "before", "after", "change"):
-                moves.add_column(column, justify="right" if column in ("before", "after", "change") else "left")
+            moves = Table(title="allocations that moved most (by value)", show_edge=False)
+            for column in ("supplier", "country", "mineral", "period", "unit", "before", "after", "change",
+                           "value change"):
+                moves.add_column(column, overflow="fold",
+                                 justify="right" if column in ("before", "after", "change", "value change")
+                                 else "left")
             for r in result.moves.to_dict("records"):
                 moves.add_row(_escape(str(r["supplier"])), _escape(str(r["country"])), _escape(str(r["mineral"])),
-                              str(r["period"]), f"{r['before']:,.6g}", f"{r['after']:,.6g}", f"{r['change']:+,.6g}")
+                              fmt.period(r["period"]), _escape(str(r["unit"])), fmt.quantity(r["before"]),
+                              fmt.quantity(r["after"]), ("+" if r["change"] > 0 else "") + fmt.quantity(r["change"]),
+                              fmt.usd(r["value_change_usd"]))
             ctx.say(moves)
     return EXIT_OK
 
@@ -467,24 +498,8 @@ def _preload(*modules: str) -> None:
     threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True).start()
 
 
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _fmt_usd(value) -> str:
-    return "-" if value is None else f"${value:,.0f}"
-
-
-def _fmt_share(value) -> str:
-    return "-" if value is None else f"{value:.1%}"
-
-
 def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> None:
-    """One screen: status, cost, shortfall, China share per mineral against its cap, budget use."""
+    """One screen: status, spend, shortfall value, what binds, and per mineral (in its unit) what was bought."""
     js = report.json
     status = outcome.status
     colour = {"optimal": "green", "infeasible": "red", "not_solved": "yellow"}[status]
@@ -504,33 +519,49 @@ def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> No
         return
     summary = dict(report.summary)
     ctx.say(f"[bold {colour}]{status}[/]  scenario {_escape(str(js['scenario']))}  "
-            f"solver {js['solver']}  {summary.get('solve_seconds', 0):.2f} s")
-    if outcome.solution.has_plan:
-        ctx.say(f"cost {_fmt_usd(js['objective'])}   spend {_fmt_usd(js['spend'])}   "
-                f"shortfall {js['shortfall']:,.6g}   China share {_fmt_share(js['china_share'])}")
-        if "budget_total_used" in summary:
-            ctx.say(f"budget: {_fmt_share(summary['budget_total_used'])} of {_fmt_usd(summary['budget_total_usd'])}")
+            f"solver {js['solver']}  {summary.get('Solve time (s)', 0):.2f} s")
+    if js.get("spend") is not None:
+        line = f"spend {fmt.usd(js['spend'])}"
+        if "Horizon budget (USD)" in summary:
+            line += (f" ({fmt.share(summary['Budget used (share of horizon budget)'])} of the "
+                     f"{fmt.usd(summary['Horizon budget (USD)'])} budget)")
+        ctx.say(line)
+        ctx.say(f"shortfall value {fmt.usd(js['shortfall_usd'])} at reference prices;  China share "
+                f"{fmt.share(js['china_share'])} of purchases by value")
+        ctx.say(f"objective with penalties {fmt.usd(js['objective'])} (the penalties are not spend)")
+    elif summary.get("Plan shown"):
+        ctx.say("the plan written is the relaxed plan of the infeasibility report")
+    if report.findings:
+        ctx.say("[bold]what binds[/]")
+        for finding in report.findings[:10]:
+            ctx.say(f"  - {_escape(finding.sentence)}")
+        if len(report.findings) > 10:
+            ctx.say(f"  ... and {len(report.findings) - 10} more on the Summary sheet")
+    if js["minerals"]:
         table = Table(show_edge=False)
-        for column in ("mineral", "bought", "shortfall", "China share", "cap", "reserve end"):
-            table.add_column(column, justify="left" if column == "mineral" else "right")
+        for column in ("mineral", "unit", "bought", "shortfall", "shortfall USD", "China share", "cap",
+                       "reserve end"):
+            table.add_column(column, justify="left" if column in ("mineral", "unit") else "right",
+                             overflow="fold")
         caps = dict(zip(outcome.instance.mineral_keys, outcome.instance.china_cap))
         for key, (name, values) in zip(outcome.instance.mineral_keys, js["minerals"].items()):
             cap = caps[key]
             share = values["china_share"]
             over = share is not None and cap < 1 and share > cap + 1e-6
-            table.add_row(_escape(name), f"{values['bought']:,.6g}", f"{values['shortfall']:,.6g}",
-                          ("[red]" if over else "") + _fmt_share(share), _fmt_share(cap) if cap < 1 else "-",
-                          f"{values['reserve_end']:,.6g}")
+            table.add_row(_escape(name), _escape(values["unit"]), fmt.quantity(values["bought"]),
+                          fmt.quantity(values["shortfall"]), fmt.usd(values["shortfall_usd"]),
+                          ("[red]" if over else "") + fmt.share(share), fmt.share(cap) if cap < 1 else "-",
+                          fmt.quantity(values["reserve_end"]))
         ctx.say(table)
     rules = report.tables.get("RuleCosts")
     if rules is not None and len(rules):
-        table = Table(title="price of each rule", show_edge=False)
-        for column in ("rule", "without it", "cost of the rule"):
-            table.add_column(column, justify="left" if column == "rule" else "right")
+        table = Table(title="what each rule costs (with minus without) and each agreement saves "
+                            "(unsigned minus signed)", show_edge=False)
+        for column in ("item", "spend", "shortfall value", "objective"):
+            table.add_column(column, justify="left" if column == "item" else "right", overflow="fold")
         for row in rules.to_dict("records"):
-            cost = row["cost_of_rule_usd"]
-            table.add_row(row["rule"], _fmt_usd(row["objective_without_usd"]),
-                          _fmt_usd(cost) if cost is not None and cost == cost else row["status_without"])
+            table.add_row(_escape(row["item"]), fmt.usd(row["spend_difference_usd"]),
+                          fmt.usd(row["shortfall_value_difference_usd"]), fmt.usd(row["objective_difference_usd"]))
         ctx.say(table)
     if plan_path is not None:
         ctx.say(f"plan written to {_escape(str(plan_path))}")

@@ -33,7 +33,8 @@ class Mineral:
     unit: str = "t"
     max_china_share: float | None = None
     shortfall_penalty_usd: float | None = None  # USD per unit of unmet demand
-    reserve_penalty_usd: float | None = None  # USD per unit of reserve below target
+    reserve_penalty_usd: float | None = None  # USD per unit of reserve below target, per period
+    reference_price_usd: float | None = None  # USD per unit: values this mineral where minerals are added up
     holding_cost_usd: float = 0.0  # USD per unit held per period
     initial_reserve: float = 0.0  # units
     row: int | None = None
@@ -47,7 +48,10 @@ class DemandRow:
     period: Period
     demand: float
     reserve_target: float | None = None
-    row: int | None = None
+    row: int | None = None  # None: a pair a scenario's addition created
+    # demand a reserve_days target is taken of: after scenario multipliers, before additions
+    # (STOCKPILE.md); None: ``demand``
+    reserve_basis: float | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ class Offer:
     def processing_country_key(self) -> str:
         return self.processing_key if self.processing_key is not None else self.country_key
 
-    def offer_id(self, names: "Names", period_label: str | None = None) -> str:
+    def offer_id(self, names: "Names") -> str:
         """``supplier / mineral / period-or-all / row N``, as WORKBOOK.md names an offer."""
         period = "all" if self.period is None else str(self.period)
         return f"{self.supplier} / {names.mineral(self.mineral_key)} / {period} / row {self.row}"
@@ -156,7 +160,6 @@ class WorkbookData:
     demand: dict[tuple[str, Period], DemandRow]
     offers: list[Offer]  # in sheet order
     countries: dict[str, Country]
-    has_countries_sheet: bool
     policy: Policy
     names: Names
     warnings: list[Problem] = field(default_factory=list)

@@ -1,7 +1,9 @@
 """What changed between two plans (``procure diff``): headline figures and the allocations that moved most.
 
 Allocations are matched by supplier, origin country, mineral and period (a
-planner's key: offer row numbers may shift between workbook versions).
+planner's key: offer row numbers may shift between workbook versions). Moves
+are ranked by value (the change in quantity at the allocation's price, USD),
+never by quantity: quantities of different minerals do not compare.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from procure import fmt
+from procure.report import INPUT_SHA, STATUS
 from procure.workbook import read_plan
 
-FIGURES = (("objective_usd", "cost (objective, USD)"), ("spend_usd", "spend (USD)"),
-           ("shortfall_total", "shortfall (units)"), ("china_share_overall", "China share"))
+# Summary items compared, by their label in the plan (procure.report.summary_items)
+FIGURES = ("Spend (USD)", "Shortfall value (USD at reference prices)", "Objective with penalties (USD)",
+           "China share of purchases (by value)")
 KEY = ["supplier", "country", "mineral", "period"]
 MOVE_TOL = 1e-9
 
@@ -52,35 +57,45 @@ def diff_plans(plan_a: Path, plan_b: Path, top: int = 20) -> PlanDiff:
     summary_a, allocation_a = read_plan(plan_a)
     summary_b, allocation_b = read_plan(plan_b)
     figures = []
-    for key, label in FIGURES:
-        a, b = _number(summary_a.get(key)), _number(summary_b.get(key))
+    for label in FIGURES:
+        a, b = _number(summary_a.get(label)), _number(summary_b.get(label))
         figures.append({"figure": label, "plan_a": a, "plan_b": b, "change": b - a})
     figures = pd.DataFrame(figures)
     moves = _moves(allocation_a, allocation_b, top)
     notes = []
-    if summary_a.get("input_sha256") != summary_b.get("input_sha256"):
+    if summary_a.get(INPUT_SHA) != summary_b.get(INPUT_SHA):
         notes.append("the plans come from different input workbooks")
-    if summary_a.get("scenario") != summary_b.get("scenario"):
-        notes.append(f"scenarios differ: {summary_a.get('scenario')} -> {summary_b.get('scenario')}")
-    return PlanDiff(figures, moves, (str(summary_a.get("status", "")), str(summary_b.get("status", ""))), notes)
+    if summary_a.get("Scenario") != summary_b.get("Scenario"):
+        notes.append(f"scenarios differ: {summary_a.get('Scenario')} -> {summary_b.get('Scenario')}")
+    return PlanDiff(figures, moves, (str(summary_a.get(STATUS, "")), str(summary_b.get(STATUS, ""))), notes)
 
 
 def _grouped(allocation: pd.DataFrame) -> pd.DataFrame:
+    """Quantity and value (USD) bought per key; periods as written."""
     if allocation.empty:
-        return pd.DataFrame(columns=KEY + ["quantity"]).set_index(KEY)
-    frame = allocation[KEY + ["quantity"]].copy()
-    frame["period"] = frame["period"].astype(str)
-    frame["quantity"] = pd.to_numeric(frame["quantity"], errors="coerce").fillna(0.0)
-    return frame.groupby(KEY, sort=True)["quantity"].sum().to_frame()
+        return pd.DataFrame(columns=KEY + ["unit", "quantity", "price_usd"]).set_index(KEY)
+    frame = allocation[KEY].copy()
+    frame["period"] = frame["period"].map(fmt.period)
+    frame["unit"] = allocation["unit"].astype(str) if "unit" in allocation else ""
+    frame["quantity"] = pd.to_numeric(allocation["quantity"], errors="coerce").fillna(0.0)
+    frame["cost"] = pd.to_numeric(allocation.get("cost_usd", 0.0), errors="coerce").fillna(0.0)
+    grouped = frame.groupby(KEY, sort=True).agg(unit=("unit", "first"), quantity=("quantity", "sum"),
+                                                cost=("cost", "sum"))
+    grouped["price_usd"] = grouped["cost"] / grouped["quantity"].where(grouped["quantity"] != 0)
+    return grouped[["unit", "quantity", "price_usd"]]
 
 
 def _moves(a: pd.DataFrame, b: pd.DataFrame, top: int) -> pd.DataFrame:
-    joined = _grouped(a).merge(_grouped(b), how="outer", left_index=True, right_index=True,
-                               suffixes=("_a", "_b")).fillna(0.0)
+    """The ``top`` allocations whose value changed most: (after - before) x price, USD."""
+    joined = _grouped(a).merge(_grouped(b), how="outer", left_index=True, right_index=True, suffixes=("_a", "_b"))
+    joined["unit"] = joined["unit_a"].fillna(joined["unit_b"])
+    joined[["quantity_a", "quantity_b"]] = joined[["quantity_a", "quantity_b"]].fillna(0.0)
+    price = joined["price_usd_b"].fillna(joined["price_usd_a"]).fillna(0.0)
     joined["change"] = joined["quantity_b"] - joined["quantity_a"]
+    joined["value_change_usd"] = joined["change"] * price
     scale = np.maximum(1.0, np.maximum(joined["quantity_a"].abs(), joined["quantity_b"].abs()))
     moved = joined[joined["change"].abs() > MOVE_TOL * scale].copy()
-    moved["size"] = moved["change"].abs()
+    moved["size"] = moved["value_change_usd"].abs()
     moved = moved.sort_values(["size"] + KEY, ascending=[False] + [True] * len(KEY), kind="stable").head(top)
     moved = moved.reset_index().rename(columns={"quantity_a": "before", "quantity_b": "after"})
-    return moved[KEY + ["before", "after", "change"]]
+    return moved[KEY + ["unit", "before", "after", "change", "value_change_usd"]]

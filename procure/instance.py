@@ -12,7 +12,9 @@ bulk:
   (units/period), after scenario shocks;
 - per mineral and period: demand ``D`` and reserve target ``G`` (units);
 - per mineral: initial reserve ``R0``, holding cost ``h`` (USD/unit/period),
-  shortfall and reserve penalties ``P``, ``Q`` (USD/unit), China cap ``a``.
+  shortfall penalty ``P`` (USD/unit), reserve penalty ``Q`` (USD/unit/period),
+  China cap ``a``, and a reference price (USD/unit) that values the mineral
+  wherever quantities of different minerals are added up.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ class Instance:
     initial_reserve: np.ndarray  # R0[m]
     holding_cost_usd: np.ndarray  # h[m]
     shortfall_penalty_usd: np.ndarray  # P[m]
-    reserve_penalty_usd: np.ndarray  # Q[m]
+    reserve_penalty_usd: np.ndarray  # Q[m], per unit below target per period
+    reference_price_usd: np.ndarray  # per mineral, USD/unit: values shortfall and reserve across minerals
     china_cap: np.ndarray  # a[m]
 
     country_keys: list[str]
@@ -191,9 +194,11 @@ def build_instance(data: WorkbookData) -> Instance:
         if row.reserve_target is not None:
             target[m, t] = row.reserve_target
         elif policy.reserve_days is not None:
-            target[m, t] = policy.reserve_days / policy.days_per_period * row.demand
+            basis = row.demand if row.reserve_basis is None else row.reserve_basis
+            target[m, t] = policy.reserve_days / policy.days_per_period * basis
 
     shortfall_penalty, reserve_penalty = _penalties(data, mineral_keys, offer_mineral, op_offer, op_price)
+    reference_price = _reference_prices(data, mineral_keys, offer_mineral[op_offer], op_price)
     minerals = [data.minerals[k] for k in mineral_keys]
     china_cap = np.array([m.max_china_share if m.max_china_share is not None else policy.max_china_share
                           for m in minerals], dtype=float)
@@ -213,6 +218,7 @@ def build_instance(data: WorkbookData) -> Instance:
         initial_reserve=np.array([m.initial_reserve for m in minerals], dtype=float),
         holding_cost_usd=np.array([m.holding_cost_usd for m in minerals], dtype=float),
         shortfall_penalty_usd=shortfall_penalty, reserve_penalty_usd=reserve_penalty,
+        reference_price_usd=reference_price,
         china_cap=china_cap, country_keys=country_keys, country_cap=country_cap,
         supplier_keys=supplier_keys, units=[m.unit for m in minerals],
     )
@@ -223,9 +229,13 @@ def _penalties(data, mineral_keys, offer_mineral, op_offer, op_price):
 
     P defaults to 10 x the highest price offered for the mineral, over kept
     offers at their shocked prices in any period; with no offer for the
-    mineral, over any mineral; with no offers at all, 1. Q defaults to 0.5 x P.
+    mineral, over any mineral; with no offers at all, 1. Q defaults to
+    P / (number of periods + 1): a unit held below target through every period
+    then costs less than one unit of unmet demand, so the reserve is drawn down
+    before demand goes unmet.
     """
     n_m = len(mineral_keys)
+    n_t = len(data.periods)
     highest = np.full(n_m, -np.inf)
     if len(op_offer):
         np.maximum.at(highest, offer_mineral[op_offer], op_price)
@@ -243,5 +253,24 @@ def _penalties(data, mineral_keys, offer_mineral, op_offer, op_price):
         else:
             shortfall[m] = 1.0
         reserve[m] = (mineral.reserve_penalty_usd if mineral.reserve_penalty_usd is not None
-                      else 0.5 * shortfall[m])
+                      else shortfall[m] / (n_t + 1))
     return shortfall, reserve
+
+
+def _reference_prices(data, mineral_keys, op_mineral, op_price) -> np.ndarray:
+    """USD/unit per mineral (WORKBOOK.md, Minerals ``reference_price``).
+
+    Default: the median (numpy's: the mean of the middle two for an even count)
+    of the mineral's offer-period prices after exclusions and scenario shocks;
+    1 when the mineral has no offer-period.
+    """
+    reference = np.ones(len(mineral_keys))
+    for m, key in enumerate(mineral_keys):
+        given = data.minerals[key].reference_price_usd
+        if given is not None:
+            reference[m] = given
+        else:
+            prices = op_price[op_mineral == m]
+            if len(prices):
+                reference[m] = float(np.median(prices))
+    return reference

@@ -1,9 +1,32 @@
-"""Where outputs may go: the checks made before any work starts (no pandas, no Excel writer)."""
+"""Where outputs go: their default names, and the checks made before any work starts (no pandas, no Excel writer)."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+DEFAULT_OUTPUT_FOLDER = Path("outputs")
+BASE_SCENARIOS = ("", "base")  # scenario names that add nothing to a file name
+
+
+def safe_stem(text: str) -> str:
+    """``text`` as a file-name part: runs of anything but letters, digits, ``.``, ``_``, ``-`` become one ``-``.
+
+    ``"China ban / 2027"`` -> ``"China-ban-2027"``; text with nothing usable -> ``"scenario"``.
+    """
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "scenario"
+
+
+def default_output_path(workbook: Path, scenario: str, kind: str = "plan",
+                        folder: Path = DEFAULT_OUTPUT_FOLDER) -> Path:
+    """``<folder>/<workbook stem>[-<scenario>]-<kind>.xlsx`` (CLI.md); the base scenario adds no part.
+
+    ``kind`` is ``plan`` or ``frontier``; one rule names every output of
+    ``solve``, ``frontier`` and ``batch``.
+    """
+    suffix = "" if scenario in BASE_SCENARIOS else f"-{safe_stem(scenario)}"
+    return Path(folder) / f"{Path(workbook).stem}{suffix}-{kind}.xlsx"
 
 from procure.errors import OutputError
 

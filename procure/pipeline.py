@@ -11,7 +11,8 @@ from pathlib import Path
 from procure import formulation, scenario as scenarios
 from procure.data import WorkbookData
 from procure.instance import Instance, build_instance
-from procure.solve import Solution, SolveOptions, solve
+from procure.program import LinearProgram
+from procure.solve import Solution, SolveOptions, Status, solve
 from procure.validate import validate
 from procure.workbook import read_workbook
 
@@ -34,11 +35,11 @@ class Outcome:
 
     data: WorkbookData
     instance: Instance
-    program: formulation.LinearProgram
+    program: LinearProgram
     solution: Solution
     options: SolveOptions
     strict: bool = False
-    relaxed_program: formulation.LinearProgram | None = None
+    relaxed_program: LinearProgram | None = None
     relaxed: Solution | None = None
 
     @property
@@ -52,7 +53,7 @@ def optimize(data: WorkbookData, options: SolveOptions = SolveOptions(), *, stri
     program = formulation.build(instance, strict=strict)
     solution = solve(program, options)
     outcome = Outcome(data, instance, program, solution, options, strict)
-    if solution.status == "infeasible":
+    if solution.status == Status.INFEASIBLE:
         outcome.relaxed_program = formulation.build(instance, strict=strict, elastic=True)
         outcome.relaxed = solve(outcome.relaxed_program, options, with_duals=False)
     return outcome

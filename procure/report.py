@@ -15,20 +15,15 @@ import numpy as np
 import pandas as pd
 
 import procure
-from procure.formulation import Block, LinearProgram
+from procure import fmt
+from procure.explain import what_binds
+from procure.families import FAMILIES, Measure, Sense, family_of
+from procure.figures import plan_figures
+from procure.program import LinearProgram, block_of
 from procure.pipeline import Outcome
+from procure.solve import Status
 
 ZERO_TOL = 1e-9  # values below this (relative) are printed as 0
-FAMILY_LABELS = {
-    "balance": "demand balance (1)",
-    "china_cap": "China exposure cap (3)",
-    "country_cap": "country share cap (4)",
-    "supplier_cap": "supplier share cap (5)",
-    "ally_share": "minimum ally share (6)",
-    "avg_esg": "minimum average ESG (7)",
-    "budget_total": "horizon budget (9)",
-    "budget_period": "per-period budget (10)",
-}
 
 
 def clean(values: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -45,6 +40,7 @@ class Report:
     summary: list[tuple[str, object]]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     json: dict = field(default_factory=dict)
+    findings: list = field(default_factory=list)  # the "what binds" sentences, most costly first
 
 
 def _block_values(program: LinearProgram, x: np.ndarray, name: str) -> np.ndarray:
@@ -62,8 +58,8 @@ def _row_duals(program: LinearProgram, duals: np.ndarray | None, name: str) -> n
 class _Facts:
     """The solution's numbers organised per offer-period, mineral-period and country."""
 
-    def __init__(self, outcome: Outcome):
-        inst, program, solution = outcome.instance, outcome.program, outcome.solution
+    def __init__(self, inst, program: LinearProgram, solution):
+        self.program, self.solution = program, solution
         self.inst = inst
         self.names = inst.data.names
         x = solution.x
@@ -89,25 +85,50 @@ class _Facts:
             return np.where(denominator > ZERO_TOL, numerator / np.where(denominator > 0, denominator, 1), np.nan)
 
 
-def rule_costs_table(costs) -> pd.DataFrame:
-    """Each active policy family: the optimum with it, without it, and what it costs (USD)."""
-    return pd.DataFrame([{
-        "rule": c.description, "objective_with_usd": c.objective_with_usd,
-        "objective_without_usd": c.objective_without_usd, "status_without": c.status_without,
-        "cost_of_rule_usd": c.cost_usd,
-    } for c in costs], columns=["rule", "objective_with_usd", "objective_without_usd", "status_without",
-                                "cost_of_rule_usd"])
+RULE_COST_COLUMNS = ["item", "what", "compared", "status", "spend_difference_usd",
+                     "shortfall_value_difference_usd", "objective_difference_usd"]
+
+
+def rule_costs_table(rule_costs, agreement_values) -> pd.DataFrame:
+    """Each active rule (with minus without it) and each optional agreement (unsigned minus signed):
+    differences in spend, shortfall value and objective, USD (FORMULATION.md)."""
+    rows = []
+    for kind, compared, items in (("rule", "with the rule minus without it", rule_costs or []),
+                                  ("agreement", "unsigned minus signed", agreement_values or [])):
+        for c in items:
+            rows.append({
+                "item": c.description, "what": kind, "compared": compared,
+                "status": f"{c.first_status} / {c.second_status}",
+                "spend_difference_usd": c.spend_usd, "shortfall_value_difference_usd": c.shortfall_usd,
+                "objective_difference_usd": c.objective_usd,
+            })
+    return pd.DataFrame(rows, columns=RULE_COST_COLUMNS)
+
+
+def _comparison_json(c, status_keys: tuple[str, str]) -> dict:
+    return {"name": c.name, "description": c.description, status_keys[0]: str(c.first_status),
+            status_keys[1]: str(c.second_status), "spend": _json_number(c.spend_usd),
+            "shortfall_usd": _json_number(c.shortfall_usd), "objective": _json_number(c.objective_usd)}
 
 
 def build_report(outcome: Outcome, *, input_name: str, run_date: _dt.datetime | None = None,
-                 rule_costs=None) -> Report:
-    """All tables of the plan for ``outcome``; for an infeasible model, the relaxation report instead."""
-    data, inst, solution = outcome.data, outcome.instance, outcome.solution
+                 rule_costs=None, agreement_values=None) -> Report:
+    """All tables of the plan for ``outcome``.
+
+    An infeasible model's tables come from its elastic re-solve (the relaxed
+    plan), marked as such in the Summary, beside the Relaxations sheet.
+    """
+    inst, solution = outcome.instance, outcome.solution
     report = Report(summary=[])
     tables = report.tables
     tables["Excluded"] = excluded_table(outcome)
     relaxations = relaxation_table(outcome) if outcome.relaxed is not None else _empty_relaxations()
-    facts = _Facts(outcome) if solution.has_plan else None
+    facts = None
+    if solution.has_plan:
+        facts = _Facts(inst, outcome.program, solution)
+    elif outcome.relaxed is not None and outcome.relaxed.has_plan:
+        facts = _Facts(inst, outcome.relaxed_program, outcome.relaxed)
+    findings = []
     if facts is not None:
         tables["Allocation"] = allocation_table(facts)
         tables["Minerals"] = minerals_table(facts, outcome)
@@ -115,24 +136,22 @@ def build_report(outcome: Outcome, *, input_name: str, run_date: _dt.datetime | 
         tables["Offers"] = offers_table(facts, outcome)
         tables["Agreements"] = agreements_table(facts, outcome)
         tables["Constraints"] = constraints_table(facts, outcome)
+        findings = what_binds(inst, facts.shortfall, facts.bought, tables["Constraints"])
     if outcome.relaxed is not None:
         tables["Relaxations"] = relaxations
-    report.summary = summary_items(outcome, facts, relaxations, input_name, run_date)
-    report.json = json_summary(outcome, facts, relaxations, report.summary)
-    if rule_costs is not None:
-        tables["RuleCosts"] = rule_costs_table(rule_costs)
-        report.json["rule_costs"] = [
-            {"rule": c.rule, "description": c.description, "status_without": c.status_without,
-             "objective_without": _json_number(c.objective_without_usd), "cost": _json_number(c.cost_usd)}
-            for c in rule_costs]
+    report.findings = findings
+    report.summary = summary_items(outcome, facts, relaxations, findings, input_name, run_date)
+    report.json = json_summary(outcome, facts, relaxations)
+    if rule_costs is not None or agreement_values is not None:
+        tables["RuleCosts"] = rule_costs_table(rule_costs, agreement_values)
+        report.json["rule_costs"] = [_comparison_json(c, ("status_with", "status_without"))
+                                     for c in rule_costs or []]
+        report.json["agreement_values"] = [_comparison_json(c, ("status_unsigned", "status_signed"))
+                                           for c in agreement_values or []]
     return report
 
 
 # ---------------------------------------------------------------- tables
-
-
-def _period_label(inst, t: int) -> object:
-    return inst.periods[t]
 
 
 def _offer_labels(f: _Facts) -> dict[str, np.ndarray]:
@@ -189,7 +208,7 @@ def minerals_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     demand = inst.demand.ravel()
     days = np.where(demand > 0, f.reserve.ravel() / np.where(demand > 0, demand, 1)
                     * inst.policy.days_per_period, np.nan)
-    marginal = _row_duals(outcome.program, f.row_dual, "balance")
+    marginal = _row_duals(f.program, f.row_dual, "balance")
     cap = inst.china_cap[m]
     return pd.DataFrame({
         "mineral": [f.names.mineral(inst.mineral_keys[i]) for i in m],
@@ -241,7 +260,7 @@ def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     capacity = np.bincount(inst.op_offer, weights=inst.op_capacity, minlength=n_o).astype(float)
     reduced = None
     if f.col_dual is not None:
-        x_block = outcome.program.columns["x"]
+        x_block = f.program.columns["x"]
         dj = clean(f.col_dual[x_block.slice()])
         reduced = np.full(n_o, np.inf)
         np.minimum.at(reduced, inst.op_offer, dj)
@@ -271,7 +290,7 @@ def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
 def agreements_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     inst = f.inst
     chosen = np.flatnonzero(inst.offer_kind != "spot")
-    y_block = outcome.program.columns["y"]
+    y_block = f.program.columns["y"]
     y_of_offer = dict(zip(y_block.keys["offer"].tolist(), f.signed_y.tolist()))
     total = np.bincount(inst.op_offer, weights=f.buy, minlength=len(inst.offers)).astype(float)
     rows = []
@@ -303,7 +322,7 @@ def _labels(keys: dict, name: str, labels: list[str], size: int) -> list[str]:
 
 
 def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
-    """Each share and budget row: limit, value reached, binding or not, shadow price.
+    """Each row of every family the registry gives a measure: limit, value reached, binding or not, shadow price.
 
     Shares: the value is the share reached; the shadow price is the row dual
     (USD per unit of exposure, or of ally purchases); the cost of tightening is
@@ -311,46 +330,46 @@ def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     average ESG rule one point of score, dual x units bought).
     Budgets: the cost of tightening is -dual, USD of objective per USD of budget.
     """
-    inst, program = f.inst, outcome.program
-    activity = program.row_activity(outcome.solution.x)
+    inst, program = f.inst, f.program
+    activity = program.row_activity(f.solution.x)
     mineral_names = [f.names.mineral(k) for k in inst.mineral_keys]
     country_names = [f.names.country(k) for k in inst.country_keys]
     supplier_names = [f.names.supplier(k) for k in inst.supplier_keys]
     frames = []
-    for name in ("china_cap", "country_cap", "supplier_cap", "ally_share", "avg_esg", "budget_total",
-                 "budget_period"):
-        block = program.rows.get(name)
-        if block is None or not block.size:
+    for family in FAMILIES:
+        block = program.rows.get(family.name)
+        if family.measure is None or block is None or not block.size:
             continue
         keys, n = block.keys, block.size
-        duals = _row_duals(program, f.row_dual, name)
+        duals = _row_duals(program, f.row_dual, family.name)
         dual = clean(duals) if duals is not None else np.full(n, np.nan)
         rows = activity[block.slice()]
-        limit = keys["limit"].astype(float)
-        if name.startswith("budget"):
-            value = rows + keys["committed"]
+        limit = block.meta["limit"].astype(float)
+        if family.measure == Measure.BUDGET:
+            value = rows + block.meta["committed"]
             binding = value >= limit - 1e-6 * np.maximum(1.0, np.abs(limit))
             unit = "USD per USD of budget"
             tightening = -dual
         else:
             mt = keys["mineral"] * f.n_t + keys["period"]
-            if name == "avg_esg":
+            if family.measure == Measure.ESG_AVERAGE:
                 total = f.bought.ravel()[mt]
                 unit = "USD per score-unit (ESG points x units bought)"
+                step = 1.0  # one point of the 0-100 score
             else:
                 total = f.bought_weighted[mt]
-                unit = "USD per unit of ally purchases" if name == "ally_share" else "USD per unit of exposure"
+                unit = ("USD per unit of exposure" if family.sense == Sense.LE
+                        else "USD per unit of ally purchases")
+                step = 0.01  # one point of cap is 0.01 of a share
             bought = total > ZERO_TOL
             safe_total = np.where(bought, total, 1.0)
             value = np.where(bought, rows / safe_total + limit, np.nan)
             binding = bought & (np.abs(rows) <= 1e-6 * np.maximum(1.0, total))
-            # one point of cap is 0.01 of a share, or 1 point of the 0-100 ESG score
-            step = 1.0 if name == "avg_esg" else 0.01
             tightening = np.where(bought, dual * total * step, 0.0)
-            if name not in ("ally_share", "avg_esg"):
+            if family.sense == Sense.LE:
                 tightening = -tightening  # <= rows: a looser cap lowers the cost
         frames.append(pd.DataFrame({
-            "constraint": FAMILY_LABELS[name],
+            "constraint": family.title,
             "mineral": _labels(keys, "mineral", mineral_names, n),
             "period": [inst.periods[t] for t in keys["period"].tolist()] if "period" in keys else [""] * n,
             "country": _labels(keys, "country", country_names, n),
@@ -379,19 +398,25 @@ def _empty_relaxations() -> pd.DataFrame:
 
 
 def relaxation_table(outcome: Outcome) -> pd.DataFrame:
-    """Each nonzero slack of the elastic re-solve: which constraint, where, and by how much to relax it."""
+    """Each nonzero slack of the elastic re-solve: which constraint, where, and by how much to relax it,
+    in the constraint's own unit: percentage points of a share cap (the slack over the (m, t) purchases
+    of the relaxed plan), ESG points of the average rule, USD of a budget, the mineral's unit for demand."""
     program, solution, inst = outcome.relaxed_program, outcome.relaxed, outcome.instance
     names = inst.data.names
     if solution is None or solution.x is None or "slack" not in program.columns:
         return _empty_relaxations()
+    f = _Facts(inst, program, solution)
     block = program.columns["slack"]
     slack = clean(solution.x[block.slice()], 1.0)
     rows = []
+    basis = "USD" if inst.policy.share_basis == "value" else "units"
     for local in np.flatnonzero(slack > 1e-7):
-        global_row = int(block.keys["row"][local])
-        family, keys = _row_family(program.rows, global_row)
-        row = {"constraint": FAMILY_LABELS.get(family, family), "mineral": "", "period": "", "country": "",
-               "supplier": "", "amount": float(slack[local])}
+        row_block, row_local = block_of(program.rows, int(block.keys["row"][local]))
+        family = family_of(row_block.name)
+        keys = {k: v[row_local] for k, v in row_block.keys.items()}
+        amount = float(slack[local])
+        row = {"constraint": family.title, "mineral": "", "period": "", "country": "", "supplier": "",
+               "amount": amount}
         if "mineral" in keys:
             row["mineral"] = names.mineral(inst.mineral_keys[keys["mineral"]])
         if "period" in keys:
@@ -400,44 +425,31 @@ def relaxation_table(outcome: Outcome) -> pd.DataFrame:
             row["country"] = names.country(inst.country_keys[keys["country"]])
         if "supplier" in keys:
             row["supplier"] = names.supplier(inst.supplier_keys[keys["supplier"]])
-        row["unit"], row["meaning"] = _relaxation_meaning(family, row, inst, float(slack[local]))
+        where = " ".join(fmt.period(row[k]) for k in ("mineral", "period") if row[k] != "")
+        limit = float(row_block.meta["limit"][row_local]) if "limit" in row_block.meta else np.nan
+        if family.measure in (Measure.SHARE, Measure.ESG_AVERAGE):
+            mt = keys["mineral"] * f.n_t + keys["period"]
+            total = f.bought_weighted[mt] if family.measure == Measure.SHARE else f.bought.ravel()[mt]
+            # slack / purchases: share points (x 100) or ESG points; with no purchases the row needs none
+            row["amount"] = (amount / total * (100.0 if family.measure == Measure.SHARE else 1.0)
+                             if total > ZERO_TOL else amount)
+        unit = inst.units[keys["mineral"]] if "mineral" in keys else ""
+        fields = dict(row, where=where, basis=basis, unit=unit, limit=limit, slack=amount)
+        row["unit"] = family.relaxation_unit.format(**fields)
+        row["meaning"] = family.relaxation.format(**fields)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(_empty_relaxations().columns))
-
-
-def _row_family(rows: dict[str, Block], global_row: int):
-    for name, block in rows.items():
-        if block.start <= global_row < block.stop:
-            local = global_row - block.start
-            return name, {k: v[local] for k, v in block.keys.items()}
-    return "?", {}
-
-
-def _relaxation_meaning(family: str, row: dict, inst, amount: float) -> tuple[str, str]:
-    basis = "USD" if inst.policy.share_basis == "value" else "units"
-    where = " ".join(str(row[k]) for k in ("mineral", "period") if row[k] != "")
-    if family.startswith("budget"):
-        scope = "the horizon budget" if family == "budget_total" else f"the budget of period {row['period']}"
-        return "USD", f"{scope} would have to rise by {amount:,.2f} USD"
-    if family == "balance":
-        return "units", f"{where}: {amount:,.6g} units of demand cannot be met (strict mode forbids shortfall)"
-    if family == "avg_esg":
-        return "ESG points x units", f"{where}: the average ESG rule is short by {amount:,.6g} score-units"
-    what = {"china_cap": "China exposure", "country_cap": f"purchases from {row['country']}",
-            "supplier_cap": f"purchases from {row['supplier']}", "ally_share": "ally purchases"}[family]
-    verb = "exceed their cap" if family != "ally_share" else "fall short of the minimum"
-    return basis, f"{where}: {what} {verb} by {amount:,.6g} {basis}"
 
 
 # ---------------------------------------------------------------- summary and JSON
 
 
-def _spend_by_period(outcome: Outcome, f: _Facts) -> np.ndarray:
+def _spend_by_period(f: _Facts) -> np.ndarray:
     """Constraint 10's left side per period, committed fixed costs included (USD)."""
     inst = f.inst
     spend = np.bincount(inst.op_period, weights=f.cost, minlength=f.n_t).astype(float)
     spend += (f.reserve * inst.holding_cost_usd[:, None]).sum(axis=0)
-    y_block = outcome.program.columns["y"]
+    y_block = f.program.columns["y"]
     chosen = y_block.keys["offer"][f.signed_y > 0] if y_block.size else np.zeros(0, dtype=int)
     signed = np.flatnonzero(inst.offer_kind == "signed")
     for o in np.concatenate([chosen, signed]).astype(int):
@@ -454,58 +466,81 @@ def reserve_days_at_end(f: _Facts) -> float | None:
     return float(np.nanmin(days)) if np.isfinite(days).any() else None
 
 
-def summary_items(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame, input_name: str,
+def _worst_mineral(f: _Facts) -> tuple[str, float] | None:
+    """The mineral with the highest China share of its purchases over the horizon (share basis)."""
+    per_mineral = f.share(f.exposure_weighted.reshape(f.n_m, f.n_t).sum(axis=1),
+                          f.bought_weighted.reshape(f.n_m, f.n_t).sum(axis=1))
+    if not np.isfinite(per_mineral).any():
+        return None
+    worst = int(np.nanargmax(per_mineral))
+    return f.names.mineral(f.inst.mineral_keys[worst]), float(per_mineral[worst])
+
+
+# Summary labels that scripts and tests read back (CLI.md: labelled in words, with the unit)
+STATUS, RUN_DATE, SOLVE_TIME, INPUT_SHA = "Status", "Run date (UTC)", "Solve time (s)", "Input SHA-256"
+VOLATILE_SUMMARY_ITEMS = (RUN_DATE, SOLVE_TIME)  # the only cells two runs may differ in (CLI.md)
+
+
+def summary_items(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame, findings, input_name: str,
                   run_date) -> list[tuple[str, object]]:
+    """The Summary sheet: the headline, then what binds, then the rest (CLI.md)."""
     data, inst, solution, policy = outcome.data, outcome.instance, outcome.solution, outcome.instance.policy
+    relaxed = not solution.has_plan and f is not None
     items: list[tuple[str, object]] = [
-        ("scenario", policy.scenario),
-        ("description", data.scenario_description),
-        ("status", solution.status),
-        ("status detail", solution.message or ("optimal plan" if solution.status == "optimal" else "")),
+        (STATUS, str(solution.status)),
+        ("Status detail", solution.message or ("optimal plan" if solution.status == Status.OPTIMAL else "")),
+        ("Scenario", policy.scenario),
     ]
+    if data.scenario_description:
+        items.append(("Scenario description", data.scenario_description))
+    if relaxed:
+        items.append(("Plan shown", "the relaxed plan of the infeasibility report: the rules listed on the "
+                                    "Relaxations sheet are broken by the amounts shown there"))
     if f is not None:
-        objective = outcome.program.objective_value(solution.x)
-        spend = objective - outcome.program.penalty_value(solution.x)
-        by_period = _spend_by_period(outcome, f)
-        items += [("objective_usd", objective), ("spend_usd", spend)]
-        items += [(f"spend_usd {p}", by_period[t]) for t, p in enumerate(inst.periods)]
+        figures = plan_figures(inst, f.program, f.solution.x)
+        by_period = _spend_by_period(f)
+        items.append(("Spend (USD)", figures.spend_usd))
         if policy.budget_total is not None:
-            items += [("budget_total_usd", policy.budget_total),
-                      ("budget_total_used", spend / policy.budget_total if policy.budget_total > 0 else np.nan)]
+            items += [("Horizon budget (USD)", policy.budget_total),
+                      ("Budget used (share of horizon budget)",
+                       figures.spend_usd / policy.budget_total if policy.budget_total > 0 else np.nan)]
         if policy.budget_per_period is not None:
-            items += [("budget_per_period_usd", policy.budget_per_period),
-                      ("budget_per_period_used_max",
+            items += [("Budget per period (USD)", policy.budget_per_period),
+                      ("Budget used, highest period (share)",
                        by_period.max() / policy.budget_per_period if policy.budget_per_period > 0 else np.nan)]
-        items += [("shortfall_total", float(f.shortfall.sum())),
-                  ("reserve_below_target_total", float(f.reserve_gap.sum()))]
-        overall = f.exposure_weighted.sum() / f.bought_weighted.sum() if f.bought_weighted.sum() > 0 else np.nan
-        per_mineral = f.share(f.exposure_weighted.reshape(f.n_m, f.n_t).sum(axis=1),
-                              f.bought_weighted.reshape(f.n_m, f.n_t).sum(axis=1))
-        items.append(("china_share_overall", overall))
-        if np.isfinite(per_mineral).any():
-            worst = int(np.nanargmax(per_mineral))
-            items += [("china_share_worst_mineral", data.names.mineral(inst.mineral_keys[worst])),
-                      ("china_share_worst_value", per_mineral[worst])]
-        items.append(("share_basis", policy.share_basis))
+        items += [("Shortfall value (USD at reference prices)", figures.shortfall_value_usd),
+                  ("Reserve below target (USD at reference prices, per period)", figures.reserve_gap_value_usd),
+                  ("China share of purchases (by value)", figures.china_share_by_value
+                   if figures.china_share_by_value is not None else "")]
+        worst = _worst_mineral(f)
+        if worst is not None:
+            items += [("Highest China share: mineral", worst[0]),
+                      (f"Highest China share: share ({policy.share_basis})", worst[1])]
+        items += [(f"What binds {i}", finding.sentence) for i, finding in enumerate(findings, start=1)] or [
+            ("What binds", "nothing: every mineral is supplied in full and no rule binds")]
+        items += [("Objective with penalties (USD)", figures.objective_usd),
+                  ("Penalty terms (USD, at the model's penalties)", figures.penalty_usd)]
+        items += [(f"Spend in {fmt.period(p)} (USD)", by_period[t]) for t, p in enumerate(inst.periods)]
         days = reserve_days_at_end(f)
         if days is not None:
-            items.append(("reserve_days_min_end", days))
+            items.append(("Reserve cover at the end, lowest mineral (days)", days))
+        items.append(("Share basis of the caps", policy.share_basis))
     if outcome.relaxed is not None:
-        items.append(("relaxations_needed", len(relaxations)))
+        items.append(("Relaxations needed", len(relaxations)))
     items += [
-        ("solver", solution.solver),
-        ("mip_gap", solution.gap if solution.gap is not None else ""),
-        ("shadow prices", "from the LP with agreement decisions fixed at their optimum"
+        ("Solver", solution.solver),
+        ("MIP gap", solution.gap if solution.gap is not None else ""),
+        ("Shadow prices", "from the LP with agreement decisions fixed at their optimum"
          if solution.duals_from_fixed_lp else ("from the LP" if solution.row_dual is not None else "not available")),
-        ("solve_seconds", round(solution.seconds, 3)),
-        ("strict", "yes" if outcome.strict else "no"),
-        ("input_file", input_name),
-        ("input_sha256", data.sha256),
-        ("offers_kept", len(inst.offers)),
-        ("offers_excluded", len(inst.excluded)),
-        ("purchase_variables", inst.n_offer_periods),
-        ("tool_version", f"procure {procure.__version__}"),
-        ("run_date", (run_date or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M:%S UTC")),
+        (SOLVE_TIME, round(solution.seconds, 3)),
+        ("Strict (demand met in full)", "yes" if outcome.strict else "no"),
+        ("Input file", input_name),
+        (INPUT_SHA, data.sha256),
+        ("Offers kept", len(inst.offers)),
+        ("Offers excluded", len(inst.excluded)),
+        ("Purchase variables", inst.n_offer_periods),
+        ("Tool version", f"procure {procure.__version__}"),
+        (RUN_DATE, (run_date or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M:%S")),
     ]
     return items
 
@@ -517,21 +552,23 @@ def _json_number(value):
     return value if np.isfinite(value) else None
 
 
-def json_summary(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame,
-                 summary: list[tuple[str, object]]) -> dict:
+def json_summary(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame) -> dict:
+    """CLI.md's JSON: money in USD only; quantities per mineral in its unit."""
     inst, solution = outcome.instance, outcome.solution
-    items = dict(summary)
+    has_plan = solution.has_plan and f is not None
+    figures = plan_figures(inst, f.program, f.solution.x) if has_plan else None
     result = {
-        "status": solution.status,
-        "objective": _json_number(items.get("objective_usd")) if solution.status != "infeasible" else None,
-        "spend": _json_number(items.get("spend_usd")) if solution.status != "infeasible" else None,
-        "shortfall": _json_number(items.get("shortfall_total")),
-        "china_share": _json_number(items.get("china_share_overall")),
+        "status": str(solution.status),
+        "objective": _json_number(figures.objective_usd) if figures else None,
+        "spend": _json_number(figures.spend_usd) if figures else None,
+        "shortfall_usd": _json_number(figures.shortfall_value_usd) if figures else None,
+        "china_share": _json_number(figures.china_share_by_value) if figures else None,
         "minerals": {},
         "relaxations": [
             {"constraint": r["constraint"], "mineral": r["mineral"] or None,
              "period": r["period"] if r["period"] != "" else None,
-             "country": r["country"] or None, "supplier": r["supplier"] or None, "amount": r["amount"]}
+             "country": r["country"] or None, "supplier": r["supplier"] or None, "amount": r["amount"],
+             "unit": r["unit"]}
             for r in relaxations.to_dict("records")] if outcome.relaxed is not None else [],
         "scenario": inst.policy.scenario,
         "solver": solution.solver,
@@ -539,20 +576,23 @@ def json_summary(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame,
         "gap": _json_number(solution.gap),
         "message": solution.message,
     }
-    if f is not None:
-        balance = _row_duals(outcome.program, f.row_dual, "balance")
+    if has_plan:
+        balance = _row_duals(f.program, f.row_dual, "balance")
         for m, key in enumerate(inst.mineral_keys):
             bought_w = f.bought_weighted.reshape(f.n_m, f.n_t)[m].sum()
             exposure = f.exposure_weighted.reshape(f.n_m, f.n_t)[m].sum()
             result["minerals"][inst.data.names.mineral(key)] = {
+                "unit": inst.units[m],
                 "bought": float(f.bought[m].sum()),
                 "shortfall": float(f.shortfall[m].sum()),
+                "shortfall_usd": float(f.shortfall[m].sum() * inst.reference_price_usd[m]),
                 "china_share": exposure / bought_w if bought_w > ZERO_TOL else None,
                 "reserve_end": float(f.reserve[m, -1]) if f.n_t else 0.0,
-                "marginal_cost": {str(p): (_json_number(clean(balance[m * f.n_t + t:m * f.n_t + t + 1])[0])
-                                           if balance is not None else None)
+                "marginal_cost": {fmt.period(p): (_json_number(clean(balance[m * f.n_t + t:m * f.n_t + t + 1])[0])
+                                                  if balance is not None else None)
                                   for t, p in enumerate(inst.periods)},
             }
         if inst.policy.budget_total is not None:
-            result["budget_total_used"] = _json_number(items.get("budget_total_used"))
+            result["budget_total_used"] = (_json_number(figures.spend_usd / inst.policy.budget_total)
+                                           if inst.policy.budget_total > 0 else None)
     return result

@@ -2,32 +2,43 @@
 
 A scenario changes a workbook without editing it (WORKBOOK.md, "Scenario
 files"): Policy keys, Minerals columns, ``[[shock]]`` multipliers on matching
-offers' price and capacity, and ``[[demand]]`` multipliers on matching demand.
+offers' price and capacity, and ``[[demand]]`` multipliers and additions on matching demand.
 Every problem is reported with the file, the table and the key, and what is
 expected; TOML syntax errors carry their line and column.
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from procure.data import Period, Shock, WorkbookData, normalize_key
+from procure.data import DemandRow, Period, Shock, WorkbookData, normalize_key
 from procure.errors import InputError, Problem
-from procure.validate import POLICY_KEYS, SCHEMA, Invalid, normalize_name, parse_number, parse_period
+from procure.validate import (
+    POLICY_KEYS,
+    SCHEMA,
+    SHARE,
+    Collector,
+    Invalid,
+    normalize_name,
+    parse_number,
+    parse_period,
+)
 
-TOP_KEYS = {"name", "description", "policy", "minerals", "shock", "demand"}
+TOP_KEYS = {"name", "description", "probability", "policy", "minerals", "shock", "demand"}
 SHOCK_FILTERS = {"supplier", "country", "processing_country", "mineral"}
 SHOCK_KEYS = SHOCK_FILTERS | {"period_from", "period_to", "capacity", "price"}
-DEMAND_KEYS = {"mineral", "period_from", "period_to", "factor"}
+DEMAND_KEYS = {"mineral", "period_from", "period_to", "factor", "add"}
 MINERAL_COLUMNS = {c.name: c.parse for c in SCHEMA["minerals"] if c.name not in ("mineral", "unit")}
 MINERAL_FIELDS = {
     "max_china_share": "max_china_share",
     "shortfall_penalty": "shortfall_penalty_usd",
     "reserve_penalty": "reserve_penalty_usd",
+    "reference_price": "reference_price_usd",
     "holding_cost": "holding_cost_usd",
     "initial_reserve": "initial_reserve",
 }
@@ -35,9 +46,11 @@ MINERAL_FIELDS = {
 
 @dataclass(frozen=True)
 class DemandFactor:
-    """A ``[[demand]]`` entry: multiply demand of matching (mineral, period) pairs by ``factor``."""
+    """A ``[[demand]]`` entry: demand of matching (mineral, period) pairs is multiplied by ``factor``
+    and then ``add`` units are added (per period), as :func:`apply` combines them."""
 
-    factor: float
+    factor: float = 1.0
+    add: float = 0.0  # units of the mineral per period
     minerals: tuple[str, ...] | None = None
     period_from: Period | None = None
     period_to: Period | None = None
@@ -49,6 +62,7 @@ class Scenario:
 
     name: str
     description: str = ""
+    probability: float | None = None  # set when the file is one scenario of a stochastic plan
     policy: dict[str, object] = field(default_factory=dict)
     minerals: dict[str, dict[str, object]] = field(default_factory=dict)  # mineral key -> field -> value
     shocks: list[Shock] = field(default_factory=list)
@@ -56,22 +70,10 @@ class Scenario:
     warnings: list[Problem] = field(default_factory=list)
 
 
-class _Out:
-    def __init__(self, file: str):
-        self.file = file
-        self.problems: list[Problem] = []
-
-    def error(self, where: str, message: str, value=None):
-        self.problems.append(Problem(message, sheet=where or None, value=value, file=self.file))
-
-    def warn(self, where: str, message: str, value=None):
-        self.problems.append(Problem(message, sheet=where or None, value=value, severity="warning", file=self.file))
-
-
 def load_scenario(path: str | Path, data: WorkbookData) -> Scenario:
     """Read ``path`` and check every key and filter against ``data``; raise :class:`InputError` on problems."""
     path = Path(path)
-    out = _Out(str(path))
+    out = Collector(str(path))  # the place in the file (a table and key) goes where a sheet would
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -83,26 +85,26 @@ def load_scenario(path: str | Path, data: WorkbookData) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise InputError([Problem(f"is not valid TOML: {exc}", file=str(path))]) from None
     scenario = _check(document, path.stem, data, out)
-    errors = [p for p in out.problems if p.severity == "error"]
-    if errors:
+    if out.errors:
         raise InputError(out.problems)
-    scenario.warnings = [p for p in out.problems if p.severity == "warning"]
+    scenario.warnings = out.warnings
     return scenario
 
 
-def _check(doc: dict, stem: str, data: WorkbookData, out: _Out) -> Scenario:
+def _check(doc: dict, stem: str, data: WorkbookData, out: Collector) -> Scenario:
     for key in doc:
         if key not in TOP_KEYS:
-            out.error("", f"unknown key '{key}'; expected one of: {', '.join(sorted(TOP_KEYS))}")
+            out.error(f"unknown key '{key}'; expected one of: {', '.join(sorted(TOP_KEYS))}", "")
     name = doc.get("name", stem)
     if not isinstance(name, str) or not name.strip():
-        out.error("name", "expected a non-empty text", name)
+        out.error("expected a non-empty text", "name", value=name)
         name = stem
     description = doc.get("description", "")
     if not isinstance(description, str):
-        out.error("description", "expected text", description)
+        out.error("expected text", "description", value=description)
         description = ""
-    scenario = Scenario(name=name.strip(), description=description)
+    scenario = Scenario(name=name.strip(), description=description,
+                        probability=_probability(doc, out))
     scenario.policy = _check_policy(doc.get("policy", {}), out)
     scenario.minerals = _check_minerals(doc.get("minerals", {}), data, out)
     scenario.shocks = [s for i, entry in enumerate(_tables(doc, "shock", out), 1)
@@ -112,64 +114,76 @@ def _check(doc: dict, stem: str, data: WorkbookData, out: _Out) -> Scenario:
     return scenario
 
 
-def _tables(doc: dict, key: str, out: _Out) -> list[dict]:
+def _probability(doc: dict, out: Collector) -> float | None:
+    """``probability = 0.x``: the file's weight as one scenario of a stochastic plan, 0..1."""
+    if "probability" not in doc:
+        return None
+    raw = doc["probability"]
+    try:
+        return SHARE(raw)
+    except Invalid as exc:
+        out.error(str(exc), "probability", value=raw)
+        return None
+
+
+def _tables(doc: dict, key: str, out: Collector) -> list[dict]:
     entries = doc.get(key, [])
     if isinstance(entries, dict):
         entries = [entries]
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        out.error(key, f"expected a list of tables written [[{key}]]")
+        out.error(f"expected a list of tables written [[{key}]]", key)
         return []
     return entries
 
 
-def _check_policy(table: object, out: _Out) -> dict[str, object]:
+def _check_policy(table: object, out: Collector) -> dict[str, object]:
     if not isinstance(table, dict):
-        out.error("policy", "expected a table [policy]")
+        out.error("expected a table [policy]", "policy")
         return {}
     values = {}
     for raw_key, raw in table.items():
         key = normalize_name(raw_key)
         if key not in POLICY_KEYS:
-            out.error("[policy]", f"unknown policy key '{raw_key}'; expected one of: {', '.join(POLICY_KEYS)}")
+            out.error(f"unknown policy key '{raw_key}'; expected one of: {', '.join(POLICY_KEYS)}", "[policy]")
             continue
         try:
             values[key] = POLICY_KEYS[key](raw)
         except Invalid as exc:
-            out.error(f"[policy] {raw_key}", str(exc), raw)
+            out.error(str(exc), f"[policy] {raw_key}", value=raw)
     return values
 
 
-def _check_minerals(table: object, data: WorkbookData, out: _Out) -> dict[str, dict[str, object]]:
+def _check_minerals(table: object, data: WorkbookData, out: Collector) -> dict[str, dict[str, object]]:
     if not isinstance(table, dict):
-        out.error("minerals", "expected tables written [minerals.NAME]")
+        out.error("expected tables written [minerals.NAME]", "minerals")
         return {}
     result: dict[str, dict[str, object]] = {}
     for mineral, columns in table.items():
         where = f"[minerals.{mineral}]"
         key = normalize_key(mineral)
         if key not in data.minerals:
-            out.error(where, "is not a mineral of the workbook (minerals: "
-                      + ", ".join(data.names.mineral(k) for k in data.minerals) + ")", mineral)
+            out.error("is not a mineral of the workbook (minerals: "
+                      + ", ".join(data.names.mineral(k) for k in data.minerals) + ")", where, value=mineral)
             continue
         if not isinstance(columns, dict):
-            out.error(where, "expected a table of Minerals columns")
+            out.error("expected a table of Minerals columns", where)
             continue
         changes = {}
         for raw_column, raw in columns.items():
             column = normalize_name(raw_column)
             if column not in MINERAL_COLUMNS:
-                out.error(where, f"unknown or unchangeable column '{raw_column}'; expected one of: "
-                          + ", ".join(MINERAL_COLUMNS))
+                out.error(f"unknown or unchangeable column '{raw_column}'; expected one of: "
+                          + ", ".join(MINERAL_COLUMNS), where)
                 continue
             try:
                 changes[MINERAL_FIELDS[column]] = MINERAL_COLUMNS[column](raw)
             except Invalid as exc:
-                out.error(f"{where} {raw_column}", str(exc), raw)
+                out.error(str(exc), f"{where} {raw_column}", value=raw)
         result[key] = changes
     return result
 
 
-def _keys_filter(entry: dict, name: str, known: set[str], where: str, out: _Out,
+def _keys_filter(entry: dict, name: str, known: set[str], where: str, out: Collector,
                  describe: str) -> tuple[str, ...] | None:
     """A string-or-list filter; every value must match something in the workbook."""
     if name not in entry:
@@ -177,29 +191,29 @@ def _keys_filter(entry: dict, name: str, known: set[str], where: str, out: _Out,
     raw = entry[name]
     items = raw if isinstance(raw, list) else [raw]
     if not items or not all(isinstance(i, str) for i in items):
-        out.error(f"{where} {name}", "expected a text or a list of texts", raw)
+        out.error("expected a text or a list of texts", f"{where} {name}", value=raw)
         return None
     keys = []
     for item in items:
         key = normalize_key(item)
         if key not in known:
-            out.error(f"{where} {name}", f"matches no {describe} in the workbook (a misspelling?)", item)
+            out.error(f"matches no {describe} in the workbook (a misspelling?)", f"{where} {name}", value=item)
         keys.append(key)
     return tuple(keys)
 
 
-def _period_bound(entry: dict, name: str, data: WorkbookData, where: str, out: _Out) -> Period | None:
+def _period_bound(entry: dict, name: str, data: WorkbookData, where: str, out: Collector) -> Period | None:
     if name not in entry:
         return None
     raw = entry[name]
     try:
         period = parse_period(raw)
     except Invalid as exc:
-        out.error(f"{where} {name}", str(exc), raw)
+        out.error(str(exc), f"{where} {name}", value=raw)
         return None
     if data.periods and type(period) is not type(data.periods[0]):
-        out.error(f"{where} {name}", "is not comparable with the workbook's periods ("
-                  + ", ".join(str(p) for p in data.periods[:4]) + ", ...)", raw)
+        out.error("is not comparable with the workbook's periods ("
+                  + ", ".join(str(p) for p in data.periods[:4]) + ", ...)", f"{where} {name}", value=raw)
         return None
     return period
 
@@ -208,7 +222,7 @@ def _period_range_ok(low, high, data, where, out) -> bool:
     if low is None and high is None:
         return True
     if not any(_in_range(p, low, high) for p in data.periods):
-        out.error(where, f"period_from/period_to ({low} .. {high}) match no period of the workbook")
+        out.error(f"period_from/period_to ({low} .. {high}) match no period of the workbook", where)
         return False
     return True
 
@@ -217,25 +231,41 @@ def _in_range(period, low, high) -> bool:
     return (low is None or period >= low) and (high is None or period <= high)
 
 
-def _factor(entry: dict, name: str, where: str, out: _Out) -> float:
+def _factor(entry: dict, name: str, where: str, out: Collector) -> float:
     if name not in entry:
         return 1.0
     raw = entry[name]
     try:
         value = parse_number(raw)
     except Invalid as exc:
-        out.error(f"{where} {name}", str(exc), raw)
+        out.error(str(exc), f"{where} {name}", value=raw)
         return 1.0
     if value < 0:
-        out.error(f"{where} {name}", "expected a multiplier >= 0", raw)
+        out.error("expected a multiplier >= 0", f"{where} {name}", value=raw)
         return 1.0
     return value
 
 
-def _check_shock(entry: dict, where: str, data: WorkbookData, out: _Out) -> Shock | None:
+def _addition(entry: dict, where: str, out: Collector) -> float:
+    """``add = UNITS``: units added to matching demand per period, >= 0 (default 0)."""
+    if "add" not in entry:
+        return 0.0
+    raw = entry["add"]
+    try:
+        value = parse_number(raw)
+    except Invalid as exc:
+        out.error(str(exc), f"{where} add", value=raw)
+        return 0.0
+    if value < 0:
+        out.error("expected units to add >= 0 (lower demand with a factor below 1)", f"{where} add", value=raw)
+        return 0.0
+    return value
+
+
+def _check_shock(entry: dict, where: str, data: WorkbookData, out: Collector) -> Shock | None:
     for key in entry:
         if key not in SHOCK_KEYS:
-            out.error(where, f"unknown key '{key}'; expected one of: {', '.join(sorted(SHOCK_KEYS))}")
+            out.error(f"unknown key '{key}'; expected one of: {', '.join(sorted(SHOCK_KEYS))}", where)
     offers = data.offers
     countries = {o.country_key for o in offers} | set(data.countries)
     processing = {o.processing_country_key for o in offers} | set(data.countries)
@@ -253,18 +283,20 @@ def _check_shock(entry: dict, where: str, data: WorkbookData, out: _Out) -> Shoc
     if not _period_range_ok(shock.period_from, shock.period_to, data, where, out):
         return None
     if not any(_shock_matches_offer(shock, o) for o in offers):
-        out.warn(where, "its filters together match no offer; it changes nothing")
+        out.warn("its filters together match no offer; it changes nothing", where)
     return shock
 
 
-def _check_demand(entry: dict, where: str, data: WorkbookData, out: _Out) -> DemandFactor | None:
+def _check_demand(entry: dict, where: str, data: WorkbookData, out: Collector) -> DemandFactor | None:
     for key in entry:
         if key not in DEMAND_KEYS:
-            out.error(where, f"unknown key '{key}'; expected one of: {', '.join(sorted(DEMAND_KEYS))}")
-    if "factor" not in entry:
-        out.error(where, "needs a factor (the multiplier on matching demand)")
+            out.error(f"unknown key '{key}'; expected one of: {', '.join(sorted(DEMAND_KEYS))}", where)
+    if "factor" not in entry and "add" not in entry:
+        out.error("needs a factor (the multiplier on matching demand) or an add (units added per period)",
+                  where)
     factor = DemandFactor(
         factor=_factor(entry, "factor", where, out),
+        add=_addition(entry, where, out),
         minerals=_keys_filter(entry, "mineral", set(data.minerals), where, out, "mineral"),
         period_from=_period_bound(entry, "period_from", data, where, out),
         period_to=_period_bound(entry, "period_to", data, where, out),
@@ -289,19 +321,42 @@ def apply(data: WorkbookData, scenario: Scenario) -> WorkbookData:
     if "scenario" not in scenario.policy:
         policy = replace(policy, scenario=scenario.name)
     minerals = {key: replace(m, **scenario.minerals.get(key, {})) for key, m in data.minerals.items()}
-    demand = dict(data.demand)
-    for factor in scenario.demand_factors:
-        for pair, row in demand.items():
-            mineral_key, period = pair
-            if ((factor.minerals is None or mineral_key in factor.minerals)
-                    and _in_range(period, factor.period_from, factor.period_to)):
-                demand[pair] = replace(row, demand=row.demand * factor.factor)
     return data.with_changes(
-        policy=policy, minerals=minerals, demand=demand,
+        policy=policy, minerals=minerals, demand=changed_demand(data, scenario.demand_factors),
         shocks=list(data.shocks) + list(scenario.shocks),
         warnings=list(data.warnings) + list(scenario.warnings),
         scenario_description=scenario.description,
     )
+
+
+def changed_demand(data: WorkbookData, changes: list[DemandFactor]) -> dict[tuple[str, Period], DemandRow]:
+    """Demand after ``[[demand]]`` changes, whatever their order (WORKBOOK.md, STOCKPILE.md):
+    ``D x (product of matching factors) + (sum of matching adds)``, in units per period.
+
+    An addition also applies to a (mineral, period) pair missing from Demand (demand 0).
+    Multipliers never scale an explicit ``reserve_target``; a target derived from
+    ``reserve_days`` uses the demand after multipliers but before additions, kept as
+    ``reserve_basis`` (the gap a shock opens is no reason to stock more).
+    """
+    demand = dict(data.demand)
+    if not changes:
+        return demand
+    for mineral_key in data.minerals:
+        for period in data.periods:
+            matching = [c for c in changes if (c.minerals is None or mineral_key in c.minerals)
+                        and _in_range(period, c.period_from, c.period_to)]
+            if not matching:
+                continue
+            pair = (mineral_key, period)
+            added = sum(c.add for c in matching)
+            row = demand.get(pair)
+            if row is None:
+                if added > 0:
+                    demand[pair] = DemandRow(mineral_key, period, demand=added, reserve_basis=0.0)
+                continue
+            scaled = row.demand * math.prod(c.factor for c in matching)
+            demand[pair] = replace(row, demand=scaled + added, reserve_basis=scaled)
+    return demand
 
 
 def shock_factors(shocks: list[Shock], offers: list, periods: list[Period],

@@ -1,4 +1,4 @@
-"""Solve a :class:`~procure.formulation.LinearProgram`, prove the status, verify the plan.
+"""Solve a :class:`~procure.program.LinearProgram`, prove the status, verify the plan.
 
 HiGHS (the default) gets the matrix in one in-process ``passModel`` call: no
 text files, no per-variable Python objects. CBC goes through PuLP: the matrix
@@ -13,29 +13,73 @@ every plan is re-checked against every constraint and bound from its own numbers
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 import numpy as np
 
 from procure.errors import SolverError
-from procure.formulation import LinearProgram
+from procure.program import LinearProgram, block_of
 
 SOLVERS = ("highs", "cbc")
+_log = logging.getLogger("procure.solve")
 FEASIBILITY_TOL = 1e-6  # relative to the row's scale
 INTEGRALITY_TOL = 1e-6
 
 
+class Status(StrEnum):
+    """What procure concludes about a model (CLI.md exit codes 0, 2, 3)."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    NOT_SOLVED = "not_solved"
+
+
+class RawKind(StrEnum):
+    """What one solver run reported, before procure judges it."""
+
+    OPTIMAL = "optimal"
+    GAP_LIMIT = "gap_limit"
+    INFEASIBLE = "infeasible"
+    STOPPED = "stopped"
+
+
 @dataclass(frozen=True)
 class SolveOptions:
+    """How to solve. ``time_limit_s`` is the wall-clock limit of the whole command (every re-solve
+    included); ``deadline`` is the epoch second it ends, set once by :meth:`started` when the command
+    starts and shared by every solve of the command (frontier points, batch scenarios)."""
+
     solver: str = "highs"
     time_limit_s: float | None = None
     gap: float = 1e-6  # relative MIP gap
     verbose: bool = False
+    deadline: float | None = None
+
+    def started(self) -> "SolveOptions":
+        """These options with the deadline fixed from now, unless already fixed."""
+        if self.time_limit_s is None or self.deadline is not None:
+            return self
+        return replace(self, deadline=time.time() + self.time_limit_s)
+
+    def remaining_s(self) -> float | None:
+        """Seconds left before the deadline (None: no limit)."""
+        return None if self.deadline is None else max(self.deadline - time.time(), 0.0)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named step of a solve: how long it took and what came of it (``skipped``: the deadline had passed)."""
+
+    name: str
+    seconds: float
+    outcome: str
 
 
 @dataclass
@@ -43,10 +87,11 @@ class Solution:
     """What the solver proved. ``status``: optimal | infeasible | not_solved.
 
     ``x`` is set whenever the solver returned a plan (``has_plan``); a plan
-    that is not proven optimal has status ``not_solved``.
+    that is not proven optimal has status ``not_solved``. ``steps`` lists every
+    solver call made for it, in order.
     """
 
-    status: str
+    status: Status
     solver: str
     seconds: float
     x: np.ndarray | None = None
@@ -58,10 +103,14 @@ class Solution:
     duals_from_fixed_lp: bool = False
     message: str = ""
     violations: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
 
     @property
     def has_plan(self) -> bool:
         return self.x is not None
+
+    def add_message(self, text: str) -> None:
+        self.message = f"{self.message}; {text}" if self.message else text
 
 
 @contextlib.contextmanager
@@ -134,7 +183,7 @@ def _cbc(options: SolveOptions, workdir: str):
 class _Raw:
     """What one solver run returned, before procure judges it."""
 
-    kind: str  # optimal | gap_limit | infeasible | stopped
+    kind: RawKind
     detail: str
     values: np.ndarray | None = None
     best_bound: float | None = None
@@ -146,12 +195,23 @@ def row_scale(lp: LinearProgram) -> np.ndarray:
     """Power-of-two factors that bring each row's largest coefficient near 1.
 
     A budget row holds prices and fixed costs up to 1e8 against a right side
-    near 1e11; HiGHS's MIP checks rows with absolute tolerances, and on the
-    unscaled sample it reported "infeasible", or "optimal" at ten times the
-    optimum. Scaling a row by a power of two changes no solution and loses no
-    bits; the row's dual is scaled back by the same factor.
+    near 1e11. HiGHS's MIP checks rows with an absolute tolerance
+    (``mip_feasibility_tolerance`` = 1e-6): its LP optimum misses such a row by
+    a unit in the last place (3.8e-6 on 1e10), HiGHS discards that optimum, and
+    then reports another plan "Optimal" at gap 0 (seven times the optimum on the
+    export-controls model) or the model "Infeasible" (the sample at China cap
+    0.5). The smallest models that show it are tests/fixtures/highs/*.mps,
+    checked by tests/test_highs_regressions.py. Upstream:
+    https://github.com/ERGO-Code/HiGHS/issues/3180 (the optimum discarded in
+    transformNewIntegerFeasibleSolution, a worse plan reported optimal),
+    https://github.com/ERGO-Code/HiGHS/issues/2271 and
+    https://github.com/ERGO-Code/HiGHS/issues/1297 (wrong "Infeasible" on badly
+    scaled rows), https://github.com/ERGO-Code/HiGHS/issues/1721 (the absolute
+    MIP tolerance against coefficients orders of magnitude apart).
+    Scaling a row by a power of two changes no solution and loses no bits; the
+    row's dual is scaled back by the same factor.
     """
-    rows = np.repeat(np.arange(lp.n_rows), np.diff(lp.a_start))
+    rows = lp.row_of_term()
     magnitude = np.abs(lp.a_value)
     largest = np.zeros(lp.n_rows)
     np.maximum.at(largest, rows, magnitude)
@@ -211,12 +271,12 @@ def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:
         solution = highs.getSolution()
         duals = (np.asarray(solution.row_dual) * scale, np.asarray(solution.col_dual)) \
             if not lp.is_mip and solution.dual_valid else (None, None)
-        return _Raw("optimal", detail, values, bound, *duals)
+        return _Raw(RawKind.OPTIMAL, detail, values, bound, *duals)
     if status == M.kInfeasible or (status in (M.kUnboundedOrInfeasible, M.kUnbounded) and values is None):
         # every cost and every variable is >= 0, so the model cannot be unbounded:
         # "unbounded or infeasible" from presolve means infeasible
-        return _Raw("infeasible", detail)
-    return _Raw("stopped", detail, values, bound)
+        return _Raw(RawKind.INFEASIBLE, detail)
+    return _Raw(RawKind.STOPPED, detail, values, bound)
 
 
 def _run_cbc(lp: LinearProgram, options: SolveOptions) -> _Raw:
@@ -238,53 +298,98 @@ def _run_cbc(lp: LinearProgram, options: SolveOptions) -> _Raw:
         if not lp.is_mip:
             row_dual = np.array([c.pi if c.pi is not None else 0.0 for c in constraints])
             col_dual = np.array([v.dj if v.dj is not None else 0.0 for v in variables])
-        return _Raw("optimal", stats.status_str, values, stats.best_bound, row_dual, col_dual)
+        return _Raw(RawKind.OPTIMAL, stats.status_str, values, stats.best_bound, row_dual, col_dual)
     if stats.status == S.GapLimit and values is not None:
-        return _Raw("gap_limit", stats.status_str, values, stats.best_bound)
+        return _Raw(RawKind.GAP_LIMIT, stats.status_str, values, stats.best_bound)
     if stats.status == S.Infeasible or (stats.status in (S.Unbounded, S.Undefined) and values is None):
-        return _Raw("infeasible", stats.status_str)
-    return _Raw("stopped", stats.status_str, values, stats.best_bound)
+        return _Raw(RawKind.INFEASIBLE, stats.status_str)
+    return _Raw(RawKind.STOPPED, stats.status_str, values, stats.best_bound)
+
+
+class _Steps:
+    """The solver calls of one :func:`solve`, each a named step under the command's one deadline.
+
+    A step that cannot start before the deadline is skipped and recorded; a
+    step that starts gets the time left as its solver time limit. Every step
+    is logged (``--verbose`` shows the log) and kept on the Solution.
+    """
+
+    def __init__(self, options: SolveOptions):
+        self.options = options.started()
+        self.log: list[Step] = []
+
+    def run(self, name: str, lp: LinearProgram, solver: str, presolve: str = "on") -> _Raw | None:
+        remaining = self.options.remaining_s()
+        if remaining is not None and remaining <= 0 and self.log:
+            self._record(Step(name, 0.0, "skipped: the time limit was reached before it could start"))
+            return None
+        options = replace(self.options, solver=solver, time_limit_s=remaining)
+        started = time.perf_counter()
+        if solver == "highs":
+            raw = _run_highs(lp, options, presolve)
+        elif solver == "cbc":
+            raw = _run_cbc(lp, options)
+        else:
+            raise SolverError(f"unknown solver '{solver}'; expected one of: {', '.join(SOLVERS)}")
+        self._record(Step(name, time.perf_counter() - started, f"{raw.kind}: {raw.detail}"))
+        return raw
+
+    def _record(self, step: Step) -> None:
+        self.log.append(step)
+        _log.info("step %-48s %8.3f s  %s", step.name, step.seconds, step.outcome)
 
 
 def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_duals: bool = True) -> Solution:
-    """Solve ``lp``; verify every plan; for an optimal plan also compute duals (for a MIP from the LP with y fixed).
+    """Solve ``lp``: the steps below, in this order, each logged and all under one deadline.
 
-    A MIP solved with HiGHS is solved twice, with presolve on and off, and the
-    better verified plan is kept: HiGHS 1.16's MIP presolve has been seen to
-    report "Optimal" at ten times the true optimum on a model with a budget row
-    (the other run's feasible plan then refutes the first run's bound).
+    1. ``{solver}``: the model. A MIP given to HiGHS is solved twice, presolve on
+       and presolve off, and the better verified plan is kept: on unscaled budget
+       rows HiGHS 1.16 reported "Optimal" at seven times the optimum with presolve
+       on and "Infeasible" with it off (see :func:`row_scale` for the upstream
+       issues); row scaling cures both, the second run is kept as a guard.
+    2. ``polish``: for a MIP plan, the LP with every agreement decision fixed (two ways,
+       see :func:`_polish`), for an exact plan and the shadow prices of FORMULATION.md.
+    3. ``verify``: every plan is re-checked against every bound and row (no solver call).
+    4. ``probe`` and ``fallback``: a MIP reported infeasible is re-checked with no
+       optional agreement signed; if that LP is feasible the report was wrong, and
+       the other solver solves the model.
     """
+    steps = _Steps(options)
     started = time.perf_counter()
-    if lp.is_mip and options.solver == "highs":
-        runs = [_solve_once(lp, options, with_duals, presolve) for presolve in ("on", "off")]
-        with_plans = [r for r in runs if r.status in ("optimal", "not_solved") and r.x is not None
-                      and not r.violations]
+    solver = steps.options.solver
+    if lp.is_mip and solver == "highs":
+        runs = [_solve_once(lp, steps, solver, with_duals, presolve) for presolve in ("on", "off")]
+        runs = [r for r in runs if r is not None]
+        with_plans = [r for r in runs if r.x is not None and not r.violations]
         if with_plans:
-            result = min(with_plans, key=lambda r: (r.status != "optimal", r.objective))
+            result = min(with_plans, key=lambda r: (r.status != Status.OPTIMAL, r.objective))
             objectives = [r.objective for r in with_plans]
             if max(objectives) - min(objectives) > max(options.gap, 1e-9) * max(abs(min(objectives)), 1.0):
-                result.message = (result.message + "; " if result.message else "") + (
-                    "HiGHS with presolve on and off disagreed (objectives "
-                    + ", ".join(f"{o:,.2f}" for o in objectives) + "); the better verified plan is kept")
+                result.add_message("HiGHS with presolve on and off disagreed (objectives "
+                                   + ", ".join(f"{o:,.2f}" for o in objectives) + "); the better verified plan is kept")
         else:
             result = runs[0]
     else:
-        result = _solve_once(lp, options, with_duals)
-    if lp.is_mip and result.status == "infeasible" and _feasible_unsigned(lp, options):
-        # leaving every optional agreement unsigned is feasible, so the MIP is too: the solver erred
-        other = replace(options, solver="cbc" if options.solver == "highs" else "highs")
-        second = _solve_once(lp, other, with_duals)
-        second.message = (second.message + "; " if second.message else "") + (
-            f"{options.solver} wrongly reported the model infeasible; solved with {other.solver}")
-        result = second
+        result = _solve_once(lp, steps, solver, with_duals)
+    if lp.is_mip and result.status == Status.INFEASIBLE and _feasible_unsigned(lp, steps, solver):
+        other = "cbc" if solver == "highs" else "highs"
+        second = _solve_once(lp, steps, other, with_duals, step=f"fallback: {other}")
+        if second is not None:
+            second.add_message(f"{solver} wrongly reported the model infeasible; solved with {other}")
+            result = second
+    skipped = [s.name for s in steps.log if s.outcome.startswith("skipped")]
+    if skipped:
+        result.add_message("time limit reached; skipped: " + ", ".join(skipped))
+    result.steps = steps.log
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _feasible_unsigned(lp: LinearProgram, options: SolveOptions) -> bool:
+def _feasible_unsigned(lp: LinearProgram, steps: _Steps, solver: str) -> bool:
     """Whether the LP with every integer variable at 0 (no optional agreement signed) has a plan."""
     unsigned = _with_integers_fixed(lp, np.zeros(int(lp.col_integer.sum())))
-    return _solve_once(unsigned, replace(options, time_limit_s=None), False).status == "optimal"
+    raw = steps.run("probe: LP with no optional agreement signed", unsigned, solver)
+    return raw is not None and raw.kind == RawKind.OPTIMAL
 
 
 def _with_integers_fixed(lp: LinearProgram, values: np.ndarray) -> LinearProgram:
@@ -295,34 +400,37 @@ def _with_integers_fixed(lp: LinearProgram, values: np.ndarray) -> LinearProgram
     return replace(lp, col_lower=lower, col_upper=upper, col_integer=np.zeros(lp.n_cols, dtype=bool))
 
 
-def _solve_once(lp: LinearProgram, options: SolveOptions, with_duals: bool, presolve: str = "on") -> Solution:
-    if options.solver == "highs":
-        raw = _run_highs(lp, options, presolve)
-    elif options.solver == "cbc":
-        raw = _run_cbc(lp, options)
-    else:
-        raise SolverError(f"unknown solver '{options.solver}'; expected one of: {', '.join(SOLVERS)}")
+def _solve_once(lp: LinearProgram, steps: _Steps, solver: str, with_duals: bool, presolve: str = "on",
+                step: str | None = None) -> Solution | None:
+    """One solver run judged: proven optimal, infeasible or not solved; a MIP plan polished; every plan verified.
+
+    None when the step was skipped for the deadline."""
+    kind = "MIP" if lp.is_mip else "LP"
+    name = step or f"{solver} {kind}" + (f" (presolve {presolve})" if lp.is_mip and solver == "highs" else "")
+    raw = steps.run(name, lp, solver, presolve)
+    if raw is None:
+        return None
     values = raw.values
-    proven = raw.kind == "optimal" or (raw.kind == "gap_limit" and _within_gap(lp, values, raw.best_bound, options))
-    if proven and values is not None:
-        result = Solution("optimal", options.solver, 0.0, x=values, objective=lp.objective_value(values),
+    gap_ok = raw.kind == RawKind.GAP_LIMIT and _within_gap(lp, values, raw.best_bound, steps.options)
+    if (raw.kind == RawKind.OPTIMAL or gap_ok) and values is not None:
+        result = Solution(Status.OPTIMAL, solver, 0.0, x=values, objective=lp.objective_value(values),
                           best_bound=raw.best_bound, gap=_gap(lp, values, raw.best_bound))
         if with_duals and raw.row_dual is not None:
             result.row_dual, result.col_dual = raw.row_dual, raw.col_dual
-    elif raw.kind == "infeasible":
-        result = Solution("infeasible", options.solver, 0.0, message=f"the model is infeasible ({raw.detail})")
+    elif raw.kind == RawKind.INFEASIBLE:
+        result = Solution(Status.INFEASIBLE, solver, 0.0, message=f"the model is infeasible ({raw.detail})")
     else:
-        result = Solution("not_solved", options.solver, 0.0, x=values,
+        result = Solution(Status.NOT_SOLVED, solver, 0.0, x=values,
                           objective=lp.objective_value(values) if values is not None else None,
                           best_bound=raw.best_bound,
                           gap=_gap(lp, values, raw.best_bound) if values is not None else None,
                           message=f"the solver stopped without proving optimality ({raw.detail})")
     if result.x is not None and lp.is_mip:
-        _polish_with_fixed_lp(lp, result, options, with_duals)
+        _polish(lp, result, steps, solver, with_duals)
     if result.x is not None:
         result.violations = verify(lp, result.x)
         if result.violations:
-            result.status = "not_solved"
+            result.status = Status.NOT_SOLVED
             result.message = ("the solver's plan breaks constraints beyond tolerance: "
                               + "; ".join(result.violations[:5]))
     return result
@@ -343,7 +451,7 @@ def _gap(lp: LinearProgram, x: np.ndarray, best_bound: float | None) -> float | 
     return abs(objective - best_bound) / max(abs(objective), 1e-9)
 
 
-def _polish_with_fixed_lp(lp: LinearProgram, result: Solution, options: SolveOptions, with_duals: bool) -> None:
+def _polish(lp: LinearProgram, result: Solution, steps: _Steps, solver: str, with_duals: bool) -> None:
     """Fix every integer variable and re-solve the LP; keep the better of two ways of fixing them.
 
     The MIP's incumbent carries integrality noise: with a capacity of 1e8, a y of
@@ -354,23 +462,28 @@ def _polish_with_fixed_lp(lp: LinearProgram, result: Solution, options: SolveOpt
     are the shadow prices FORMULATION.md asks for ("from the LP with y fixed").
     """
     rounded = np.round(result.x[lp.col_integer])
-    candidates = [rounded]
+    candidates = {"rounded": rounded}
     used = _agreements_with_purchases(lp, result.x)
     if used is not None and (np.maximum(rounded, used) != rounded).any():
-        candidates.append(np.maximum(rounded, used))
+        candidates["signed where bought"] = np.maximum(rounded, used)
     best = None
-    for values in candidates:
-        lp_solution = _solve_once(_with_integers_fixed(lp, values), replace(options, time_limit_s=None), with_duals)
-        if lp_solution.status == "optimal" and (best is None or lp_solution.objective < best.objective):
-            best = lp_solution
+    for label, values in candidates.items():
+        fixed = _with_integers_fixed(lp, values)
+        raw = steps.run(f"polish: LP, agreements fixed ({label})", fixed, solver)
+        if raw is None or raw.kind != RawKind.OPTIMAL or raw.values is None:
+            continue
+        objective = fixed.objective_value(raw.values)
+        if best is None or objective < best[0]:
+            best = (objective, raw)
     if best is None:
         return  # keep the incumbent; verify() judges it
-    result.x = best.x
-    result.objective = lp.objective_value(best.x)
+    raw = best[1]
+    result.x = raw.values
+    result.objective = lp.objective_value(raw.values)
     result.gap = _gap(lp, result.x, result.best_bound)
-    if with_duals:
-        result.row_dual = best.row_dual
-        result.col_dual = best.col_dual
+    if with_duals and raw.row_dual is not None:
+        result.row_dual = raw.row_dual
+        result.col_dual = raw.col_dual
         result.duals_from_fixed_lp = True
 
 
@@ -382,8 +495,7 @@ def _agreements_with_purchases(lp: LinearProgram, x: np.ndarray) -> np.ndarray |
     if y_block.start != int(np.flatnonzero(lp.col_integer)[0]) or lp.col_integer.sum() != y_block.size:
         return None  # integer columns other than y: no such model today
     buying = np.unique(x_block.keys["offer"][x[x_block.slice()] > 1e-9])
-    bought = np.isin(y_block.keys["offer"], buying).astype(float)
-    return bought
+    return np.isin(y_block.keys["offer"], buying).astype(float)
 
 
 def verify(lp: LinearProgram, x: np.ndarray) -> list[str]:
@@ -401,7 +513,7 @@ def verify(lp: LinearProgram, x: np.ndarray) -> list[str]:
         problems.append(f"column {_describe(lp.columns, j)} = {x[j]:.9g} is not whole")
     activity = lp.row_activity(x)
     row_scale = np.maximum(1.0, np.bincount(
-        np.repeat(np.arange(lp.n_rows), np.diff(lp.a_start)),
+        lp.row_of_term(),
         weights=np.abs(lp.a_value * x[lp.a_index]), minlength=lp.n_rows))
     row_scale = np.maximum(row_scale, np.abs(np.where(np.isfinite(lp.row_upper), lp.row_upper, 0)))
     bad = np.flatnonzero((activity < lp.row_lower - FEASIBILITY_TOL * row_scale)
@@ -413,9 +525,8 @@ def verify(lp: LinearProgram, x: np.ndarray) -> list[str]:
 
 
 def _describe(blocks, index: int) -> str:
-    for block in blocks.values():
-        if block.start <= index < block.stop:
-            local = index - block.start
-            keys = ", ".join(f"{k}={v[local]}" for k, v in block.keys.items())
-            return f"{block.name}[{keys}]"
-    return str(index)
+    block, local = block_of(blocks, index)
+    if block is None:
+        return str(index)
+    keys = ", ".join(f"{k}={v[local]}" for k, v in block.keys.items())
+    return f"{block.name}[{keys}]"

@@ -8,6 +8,7 @@ The rules are those of WORKBOOK.md.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -193,6 +194,7 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         Column("max_china_share", SHARE),
         Column("shortfall_penalty", POSITIVE),
         Column("reserve_penalty", NONNEGATIVE),
+        Column("reference_price", POSITIVE),
         Column("holding_cost", NONNEGATIVE),
         Column("initial_reserve", NONNEGATIVE),
     ),
@@ -250,17 +252,21 @@ POLICY_KEYS: dict[str, Callable[[object], object]] = {
 
 
 class Collector:
-    """Gathers problems with their location; ``file`` is prefixed to each."""
+    """Gathers the problems of one input file (workbook or scenario file) with their location.
+
+    ``file`` is prefixed to each; ``sheet`` is the sheet, or for a scenario file
+    the table and key (``[[shock]] #2 capacity``). Blank locations are left out.
+    """
 
     def __init__(self, file: str | None):
         self.file = file
         self.problems: list[Problem] = []
 
     def error(self, message, sheet=None, row=None, column=None, value=None):
-        self.problems.append(Problem(message, sheet, row, column, value, "error", self.file))
+        self.problems.append(Problem(message, sheet or None, row, column, value, "error", self.file))
 
     def warn(self, message, sheet=None, row=None, column=None, value=None):
-        self.problems.append(Problem(message, sheet, row, column, value, "warning", self.file))
+        self.problems.append(Problem(message, sheet or None, row, column, value, "warning", self.file))
 
     @property
     def errors(self) -> list[Problem]:
@@ -382,7 +388,7 @@ def _parse_sheet(sheet: RawSheet, kind: str, out: Collector, recalculate: bool =
             raw = values[index] if index < len(values) else None
             label = header_text[name]
             if isinstance(raw, ExcelError):
-                out.error(f"is an Excel error; fix the formula or type a value", title, excel_row, label, raw.code)
+                out.error("is an Excel error; fix the formula or type a value", title, excel_row, label, raw.code)
                 parsed[name] = None
                 continue
             if raw is None and f"{_column_letter(index)}{excel_row}" in uncached:
@@ -441,18 +447,19 @@ def validate(raw: RawWorkbook) -> WorkbookData:
     minerals = _minerals(records.get("minerals", []), sheets, out, names)
     periods, demand = _demand(records.get("demand", []), sheets, minerals, out, names)
     countries = _countries(records.get("countries", []), sheets, out, names)
-    offers = _offers(records.get("offers", []), sheets, minerals, periods, out, names)
+    listed = countries if _countries_sheet_usable(sheets, out) else None
+    offers = _offers(records.get("offers", []), sheets, minerals, periods, listed, out, names)
     policy = _policy(records.get("policy", []), sheets, out)
 
     if sheets.get("demand") is not None and not demand and not out.errors:
         out.error("has no rows: at least one mineral and period is needed", sheets["demand"].title)
-    _cross_checks(minerals, offers, countries, sheets, out, names)
+    _cross_checks(minerals, offers, sheets, out)
 
     if out.errors:
         raise InputError(out.problems)
     return WorkbookData(
         source=raw.path, sha256=raw.sha256, minerals=minerals, periods=periods, demand=demand,
-        offers=offers, countries=countries, has_countries_sheet="countries" in sheets,
+        offers=offers, countries=countries,
         policy=policy, names=names, warnings=out.warnings,
     )
 
@@ -479,6 +486,7 @@ def _minerals(records, sheets, out, names) -> dict[str, Mineral]:
             max_china_share=rec["max_china_share"],
             shortfall_penalty_usd=rec["shortfall_penalty"],
             reserve_penalty_usd=rec["reserve_penalty"],
+            reference_price_usd=rec["reference_price"],
             holding_cost_usd=rec["holding_cost"] or 0.0,
             initial_reserve=rec["initial_reserve"] or 0.0,
             row=rec.row,
@@ -510,7 +518,8 @@ def _demand(records, sheets, minerals, out, names):
             continue
         pair = (key, period)
         if pair in demand:
-            out.error(f"duplicate mineral and period (also in row {demand[pair].row})",
+            out.error(f"duplicate: mineral '{names.mineral(key)}' in period {period} is also in row "
+                      f"{demand[pair].row}; keep one row per mineral and period",
                       title, rec.row, "period", period)
             continue
         demand[pair] = DemandRow(key, period, rec["demand"], rec["reserve_target"], rec.row)
@@ -539,17 +548,49 @@ def _countries(records, sheets, out, names) -> dict[str, Country]:
     return countries
 
 
-def _offers(records, sheets, minerals, periods, out, names) -> list[Offer]:
+def _countries_sheet_usable(sheets, out) -> bool:
+    """Whether Offers' countries are checked against a Countries sheet (WORKBOOK.md, "Countries").
+
+    Only with the sheet present and its header read: a sheet whose header is broken is
+    already an error, and checking every offer against its empty list would bury that.
+    """
+    if "countries" not in sheets:
+        return False
+    title = sheets["countries"].title
+    # sheet-level errors (empty, missing column, merged cells) have no column
+    return not any(p.sheet == title and p.column is None and p.severity == "error" for p in out.errors)
+
+
+def _unlisted_country(text: str, listed: dict[str, Country], names: Names) -> str | None:
+    """The message for a country missing from the Countries sheet, naming the closest listed one."""
+    key = normalize_key(text)
+    if key in listed:
+        return None
+    close = difflib.get_close_matches(key, sorted(listed), n=1, cutoff=0.6)
+    if close:
+        return f"not in Countries; did you mean '{names.country(close[0])}'?"
+    return "not in Countries; add it there (a country missing from the sheet silently loses its ally status)"
+
+
+def _offers(records, sheets, minerals, periods, listed, out, names) -> list[Offer]:
+    """Offers rows; with ``listed`` (the Countries sheet), every country must be in it."""
     title = _title(sheets, "offers")
     period_set = set(periods)
     offers: list[Offer] = []
     for rec in records:
         supplier, country, mineral = rec["supplier"], rec["country"], rec["mineral"]
         price, capacity = rec["price"], rec["capacity"]
+        unlisted = False
+        if listed is not None:  # checked before the blanks below skip the row: every problem at once
+            for column, text in (("country", country), ("processing_country", rec["processing_country"])):
+                message = None if text is None else _unlisted_country(text, listed, names)
+                if message is not None:
+                    out.error(message, title, rec.row, column, text)
+                    unlisted = True
         if None in (supplier, country, mineral, price, capacity):
             continue
         mineral_key = normalize_key(mineral)
-        ok = True
+        ok = not unlisted
         if mineral_key not in minerals:
             if minerals:
                 out.error("is not in the Minerals sheet; add it there or fix the spelling",
@@ -569,9 +610,10 @@ def _offers(records, sheets, minerals, periods, out, names) -> list[Offer]:
             ok = False
         fixed_cost = rec["fixed_cost"] or 0.0
         if agreement == "spot" and fixed_cost > 0:
-            out.warn("fixed_cost applies only to optional or signed agreements; ignored for a spot offer",
-                     title, rec.row, "fixed_cost", fixed_cost)
-            fixed_cost = 0.0
+            out.error("fixed_cost applies only to optional or signed agreements, and this offer is spot; "
+                      "set agreement to optional or signed, or clear fixed_cost (a typed cost is never ignored)",
+                      title, rec.row, "fixed_cost", fixed_cost)
+            ok = False
         if not ok:
             continue
         supplier_key = normalize_key(supplier)
@@ -630,7 +672,7 @@ def _policy(records, sheets, out) -> Policy:
     return Policy(**values)
 
 
-def _cross_checks(minerals, offers, countries, sheets, out, names) -> None:
+def _cross_checks(minerals, offers, sheets, out) -> None:
     """Warnings for what the spec allows but a planner would want to hear about."""
     offered = {o.mineral_key for o in offers}
     for key, mineral in minerals.items():
@@ -646,9 +688,3 @@ def _cross_checks(minerals, offers, countries, sheets, out, names) -> None:
                      _title(sheets, "offers"), offer.row, "supplier", offer.supplier)
         else:
             first_row[same] = offer.row
-    if countries:
-        for key in sorted({o.country_key for o in offers} | {o.processing_country_key for o in offers}):
-            if key not in countries:
-                out.warn(f"country '{names.country(key)}' is used in Offers but not listed in Countries; "
-                         "defaults apply (concern only if China, not an ally, no own cap)",
-                         _title(sheets, "countries"))

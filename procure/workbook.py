@@ -9,9 +9,9 @@ numbers them, and a cell holding an Excel error (``#REF!``) comes back as an
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -132,15 +132,44 @@ def _check_container(path: Path) -> None:
 
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
 _SHEET_ENTRY = re.compile(r"sheet", re.I)
-_ROW_TAG = re.compile(rb"<row\b([^>]*)>")
-_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
-_HIDDEN = re.compile(rb'\bhidden="(1|true)"')
-_MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]+\d+(?::[A-Z]+\d+)?)"')
-_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
-_CELL_REF = re.compile(rb'\br="([A-Z]+\d+)"')
-_EMPTY_VALUE = re.compile(rb"<v\s*/>|<v>\s*</v>")
-_ERROR_TYPE = re.compile(rb'\bt="e"')
-_VALUE = re.compile(rb"<v>([^<]*)</v>")
+# Sheet XML is scanned with patterns, not parsed (a parser is too slow for 30 MB sheets). Excel
+# writes unprefixed tags (<c>, <v>), but other writers bind the main namespace to a prefix
+# (<x:c>, <x:v>): the patterns are built for the prefix the sheet's root element uses, or an
+# error cell there would read as blank and a default would silently apply. Building them per
+# prefix (not with an optional prefix in every pattern) keeps Excel's files as fast as before.
+# Attribute values may be quoted either way.
+_ROOT_PREFIX = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet\b")
+_ROW_NUMBER = re.compile(rb"""\br=["'](\d+)["']""")
+_HIDDEN = re.compile(rb"""\bhidden=["'](1|true)["']""")
+_CELL_REF = re.compile(rb"""\br=["']([A-Z]+\d+)["']""")
+_ERROR_TYPE = re.compile(rb"""\bt=["']e["']""")
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    """The tag patterns of one sheet-XML prefix (``b""`` for Excel's unprefixed tags)."""
+
+    row: re.Pattern  # group 1: attributes
+    merge: re.Pattern  # group 1: the range
+    cell: re.Pattern  # group 1: attributes, 2: content
+    value_tag: re.Pattern
+    formula_tag: re.Pattern
+    empty_value: re.Pattern
+    value: re.Pattern  # group 1: the text
+
+
+@functools.lru_cache(maxsize=8)
+def _patterns(prefix: bytes) -> _Patterns:
+    p = re.escape(prefix)
+    return _Patterns(
+        row=re.compile(rb"<" + p + rb"row\b([^>]*)>"),
+        merge=re.compile(rb"<" + p + rb"""mergeCell\b[^>]*\bref=["']([A-Z]+\d+(?::[A-Z]+\d+)?)["']"""),
+        cell=re.compile(rb"<" + p + rb"c\b([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)", re.S),
+        value_tag=re.compile(rb"<" + p + rb"v\b"),
+        formula_tag=re.compile(rb"<" + p + rb"f\b"),
+        empty_value=re.compile(rb"<" + p + rb"v\s*/>|<" + p + rb"v>\s*</" + p + rb"v>"),
+        value=re.compile(rb"<" + p + rb"v>([^<]*)</" + p + rb"v>"),
+    )
 
 
 def _inspect_package(path: Path) -> tuple[dict[str, _SheetFacts], bool]:
@@ -226,7 +255,10 @@ def _inspect_package(path: Path) -> tuple[dict[str, _SheetFacts], bool]:
 
 
 def _scan_sheet(xml: bytes, info: _SheetFacts) -> None:
-    for match in _ROW_TAG.finditer(xml):
+    root = _ROOT_PREFIX.search(xml, 0, 4096)
+    prefix = (root.group(1) or b"") if root else b""
+    tags = _patterns(prefix)
+    for match in tags.row.finditer(xml):
         attributes = match.group(1)
         number = _ROW_NUMBER.search(attributes)
         if number:
@@ -234,24 +266,25 @@ def _scan_sheet(xml: bytes, info: _SheetFacts) -> None:
             info.max_row = max(info.max_row, row)
             if _HIDDEN.search(attributes):
                 info.hidden_rows.append(row)
-    info.merged = [m.decode() for m in _MERGE.findall(xml)]
-    if b't="e"' in xml:
-        for match in _CELL.finditer(xml):
+    info.merged = [m.decode() for m in tags.merge.findall(xml)]
+    # substring tests first: most sheets have neither error cells nor formulas, and `in` is far faster
+    if (b't="e"' in xml or b"t='e'" in xml) and _ERROR_TYPE.search(xml):
+        for match in tags.cell.finditer(xml):
             attributes = match.group(1)
             ref = _CELL_REF.search(attributes)
             if ref and _ERROR_TYPE.search(attributes):
-                value = _VALUE.search(match.group(2) or b"")
+                value = tags.value.search(match.group(2) or b"")
                 info.errors[ref.group(1).decode()] = value.group(1).decode() if value else "#ERROR"
-    if b"<f" in xml:
-        for match in _CELL.finditer(xml):
+    if b"<" + prefix + b"f" in xml and tags.formula_tag.search(xml):
+        for match in tags.cell.finditer(xml):
             body = match.group(2) or b""
-            if b"<f" not in body:
+            if not tags.formula_tag.search(body):
                 continue
             ref = _CELL_REF.search(match.group(1))
             if not ref:
                 continue
             info.formulas.append(ref.group(1).decode())
-            if b"<v" not in body or _EMPTY_VALUE.search(body):
+            if not tags.value_tag.search(body) or tags.empty_value.search(body):
                 info.uncached_formulas.append(ref.group(1).decode())
 
 

@@ -1,13 +1,9 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from builders import write_workbook  # noqa: E402
+from builders import write_workbook  # tests/ is on the path through pytest's `pythonpath` option
 
 
 @pytest.fixture

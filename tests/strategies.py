@@ -141,6 +141,10 @@ def valid_workbooks(draw, *, max_offers: int = 6, prices=None, any_float: bool =
             if draw(st.integers(0, 5)) == 0:
                 row["blocked"] = draw(yes_no)
             country_rows.append(row)
+        # WORKBOOK.md: with the sheet, every country and processing_country of Offers is listed
+        listed = {r["country"] for r in country_rows}
+        used = {o[c] for o in offer_rows for c in ("country", "processing_country") if c in o}
+        country_rows += [{"country": name} for name in sorted(used - listed)]
 
     policy = None
     if draw(st.booleans()):

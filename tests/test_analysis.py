@@ -1,15 +1,14 @@
-"""Shadow prices, reduced costs, rule prices, the frontier, batch and diff, on hand-worked cases."""
+"""Shadow prices, reduced costs, rule prices and the frontier, on hand-worked cases."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from conftest import objective
-from procure.analysis import frontier, parse_caps, price_rules
+from procure.analysis import agreement_values, frontier, parse_caps, price_rules
 from procure.cli import app
 from procure.report import build_report
 
@@ -72,7 +71,7 @@ def test_mip_shadow_prices_come_from_the_fixed_lp_and_say_so(solve_book):
                              {"supplier": "Deal", "country": "Chile", "mineral": "Ga", "price": 4, "capacity": 100,
                               "agreement": "optional", "fixed_cost": 20}])
     report = build_report(out, input_name="t")
-    assert dict(report.summary)["shadow prices"].startswith("from the LP with agreement decisions fixed")
+    assert dict(report.summary)["Shadow prices"].startswith("from the LP with agreement decisions fixed")
     assert report.tables["Minerals"].loc[0, "marginal_cost_usd"] == pytest.approx(4.0)
 
 
@@ -81,13 +80,44 @@ def test_rule_prices_equal_resolve_differences(solve_book):
     # Without the China cap the country cap binds: 8 x 1 + 2 x 3 = 14, so the China cap costs 10.
     # Without the country cap the China cap still binds: 24, so the country cap costs 0.
     out = solve_book(**two_offers(cap=0.3, max_country_share=0.8))
-    costs = {c.rule: c for c in price_rules(out)}
+    costs = {c.name: c for c in price_rules(out)}
     assert set(costs) == {"china_cap", "country_caps"}
-    assert costs["china_cap"].objective_without_usd == pytest.approx(14.0)
-    assert costs["china_cap"].cost_usd == pytest.approx(10.0)
+    assert costs["china_cap"].second.objective_usd == pytest.approx(14.0)
+    assert costs["china_cap"].objective_usd == pytest.approx(10.0)
+    # nothing is short either way, so the whole difference is spend (with minus without)
+    assert costs["china_cap"].spend_usd == pytest.approx(10.0)
+    assert costs["china_cap"].shortfall_usd == pytest.approx(0.0)
     without = solve_book(**two_offers(max_country_share=0.8))
-    assert costs["china_cap"].objective_without_usd == pytest.approx(objective(without))
-    assert costs["country_caps"].cost_usd == pytest.approx(0.0)
+    assert costs["china_cap"].second.objective_usd == pytest.approx(objective(without))
+    assert costs["country_caps"].objective_usd == pytest.approx(0.0)
+
+
+def test_a_rule_that_causes_shortfall_is_priced_in_spend_and_shortfall_apart(solve_book):
+    # A budget of 12 with China at 1/t capped at 0.3 and Canada at 3/t, 10 t demanded, penalty 30/t.
+    # With the budget, China is at most 0.3 of purchases, x_cn = 3/7 x_ca, and x_cn + 3 x_ca = 12:
+    #    x_ca = 12 / (3/7 + 3) = 3.5, x_cn = 1.5, bought 5, short 5: spend 12, penalty 150, objective 162.
+    # Without it: 3 t China + 7 t Canada = 24 spent, nothing short, objective 24.
+    # Reference price: the median of 1 and 3 = 2, so 5 t short is worth $10.
+    out = solve_book(**two_offers(cap=0.3, budget_total=12))
+    [budget] = [c for c in price_rules(out) if c.name == "budgets"]
+    assert budget.first.objective_usd == pytest.approx(162.0)
+    assert budget.spend_usd == pytest.approx(12.0 - 24.0)  # the rule saves spend...
+    assert budget.shortfall_usd == pytest.approx(10.0)  # ...and leaves 5 t (worth $10) unbought
+    assert budget.objective_usd == pytest.approx(162.0 - 24.0)  # what the rule costs
+
+
+def test_agreement_value_is_unsigned_minus_signed(solve_book):
+    # Spot at 10/t, an optional deal at 4/t for a fixed 20, 10 t demanded (penalty 100/t):
+    # signed: 20 + 10 x 4 = 60; unsigned: 10 x 10 = 100. Signing saves 40 of objective and of spend.
+    out = solve_book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
+                     offers=[{"supplier": "Spot", "country": "Canada", "mineral": "Ga", "price": 10, "capacity": 100},
+                             {"supplier": "Deal", "country": "Chile", "mineral": "Ga", "price": 4, "capacity": 100,
+                              "agreement": "optional", "fixed_cost": 20}])
+    [value] = agreement_values(out)
+    assert "Deal" in value.description and "Offers row 3" in value.description
+    assert value.first.objective_usd == pytest.approx(100.0) and value.second.objective_usd == pytest.approx(60.0)
+    assert value.objective_usd == pytest.approx(40.0) and value.spend_usd == pytest.approx(40.0)
+    assert value.shortfall_usd == pytest.approx(0.0)
 
 
 def test_parse_caps():
@@ -107,7 +137,8 @@ def test_frontier_cost_never_rises_as_the_cap_loosens(solve_book):
     assert all(b <= a + 1e-9 for a, b in zip(costs, costs[1:]))
     # endpoints by hand: cap 0 -> all Canadian, 30; cap 1 -> all Chinese, 10
     assert costs[0] == pytest.approx(30.0) and costs[-1] == pytest.approx(10.0)
-    assert points[3].china_share == pytest.approx(0.3)
+    # at cap 0.3: 3 t x $1 China of $24 spent; the frontier's share is by value (0.3 by quantity)
+    assert points[3].china_share == pytest.approx(3 / 24)
 
 
 def test_frontier_on_the_sample_is_monotone(tmp_path):
@@ -119,67 +150,6 @@ def test_frontier_on_the_sample_is_monotone(tmp_path):
     assert result.exit_code == 0, result.output
     costs = [p["objective_usd"] for p in json.loads(js.read_text())["points"]]
     assert all(b <= a * (1 + 1e-9) for a, b in zip(costs, costs[1:]))
-
-
-def test_batch_with_a_failing_scenario_still_writes_the_others(book, tmp_path):
-    wb = book(**two_offers())
-    good = tmp_path / "capped.toml"
-    good.write_text('[policy]\nmax_china_share = 0.3\n')
-    broken = tmp_path / "broken.toml"
-    broken.write_text('[policy]\nmax_china_shar = 0.3\n')
-    out = tmp_path / "runs"
-    result = runner.invoke(app, ["batch", str(wb), str(good), str(broken), "-o", str(out), "--workers", "2",
-                                 "--fail-on", "error", "-q"])
-    assert result.exit_code == 4, result.output
-    assert "unknown policy key" in result.output
-    comparison = json.loads((out / f"{wb.stem}-comparison.json").read_text())
-    rows = {r["scenario"]: r for r in comparison["scenarios"]}
-    assert rows["capped"]["status"] == "optimal" and rows["capped"]["objective_usd"] == pytest.approx(24.0)
-    assert rows["broken"]["status"] == "error"
-    assert (out / f"{wb.stem}-capped-plan.xlsx").exists()
-    assert (out / f"{wb.stem}-comparison.xlsx").exists()
-
-
-def test_batch_fail_on_shortfall_and_baseline_difference(book, tmp_path):
-    wb = book(**two_offers())
-    base, cut = tmp_path / "base.toml", tmp_path / "cut.toml"
-    base.write_text('name = "base-case"\n')
-    cut.write_text('[[shock]]\ncountry = "Canada"\ncapacity = 0.05\n[[shock]]\ncountry = "China"\ncapacity = 0\n')
-    out = tmp_path / "runs"
-    clean = runner.invoke(app, ["batch", str(wb), str(base), "-o", str(out), "--fail-on", "shortfall", "-q"])
-    assert clean.exit_code == 0, clean.output
-    gated = runner.invoke(app, ["batch", str(wb), str(base), str(cut), "-o", str(out), "--fail-on", "shortfall",
-                                "-q"])
-    assert gated.exit_code == 4 and "cut: shortfall 5" in gated.output
-    rows = json.loads((out / f"{wb.stem}-comparison.json").read_text())["scenarios"]
-    # base 10 x 1 = 10; cut: 5 t from Canada at 3 (15) + 5 t short at 30 (150) = 165
-    assert rows[1]["objective_usd_vs_baseline"] == pytest.approx(155.0)
-
-
-def test_diff_of_a_plan_with_itself_is_empty(book, tmp_path):
-    plan = tmp_path / "p.xlsx"
-    assert runner.invoke(app, ["solve", str(book(**two_offers(cap=0.3))), "-o", str(plan), "-q"]).exit_code == 0
-    js = tmp_path / "d.json"
-    result = runner.invoke(app, ["diff", str(plan), str(plan), "--json", str(js)])
-    assert result.exit_code == 0 and "no allocation moved" in result.output, result.output
-    data = json.loads(js.read_text())
-    assert data["moves"] == [] and all(f["change"] == 0 for f in data["figures"])
-
-
-def test_diff_reports_moved_allocations(book, tmp_path):
-    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
-    assert runner.invoke(app, ["solve", str(book(**two_offers())), "-o", str(a), "-q"]).exit_code == 0
-    assert runner.invoke(app, ["solve", str(book(**two_offers(cap=0.3))), "-o", str(b), "-q"]).exit_code == 0
-    js = tmp_path / "d.json"
-    assert runner.invoke(app, ["diff", str(a), str(b), "--json", str(js), "-o", str(tmp_path / "d.xlsx")]
-                         ).exit_code == 0
-    data = json.loads(js.read_text())
-    moves = {m["supplier"]: m for m in data["moves"]}
-    # uncapped: 10 t Chinese; capped: 3 Chinese + 7 Canadian
-    assert moves["Sino"]["change"] == pytest.approx(-7.0) and moves["Maple"]["change"] == pytest.approx(7.0)
-    cost = next(f for f in data["figures"] if f["figure"].startswith("cost"))
-    assert cost["change"] == pytest.approx(14.0)
-    assert np.isclose(cost["plan_a"], 10.0)
 
 
 def test_average_esg_shadow_price_matches_a_one_point_change(solve_book):

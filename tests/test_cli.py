@@ -41,7 +41,9 @@ def test_solve_writes_plan_and_json(book, tmp_path):
     assert data["status"] == "optimal"
     assert data["objective"] == pytest.approx(24.0)
     assert data["spend"] == pytest.approx(24.0)
-    assert data["china_share"] == pytest.approx(0.3)
+    # across minerals a share is taken by value (units of different minerals never add up):
+    # China 3 t x $1 of $24 spent = 0.125 (by quantity it is the capped 0.3, shown per mineral)
+    assert data["china_share"] == pytest.approx(0.125)
     assert data["minerals"]["Gallium"]["marginal_cost"]["2027"] == pytest.approx(2.4)  # 0.3 x 1 + 0.7 x 3
     assert data["input_sha256"] == before
     sheets = openpyxl.load_workbook(plan).sheetnames
@@ -68,31 +70,6 @@ def test_plan_path_equal_to_input_is_refused(book):
     assert digest(wb) == before
 
 
-def test_input_problems_exit_1_with_every_problem(book):
-    wb = book(minerals=[{"mineral": "Ga"}, {"mineral": " ga "}],
-              demand=[{"mineral": "Ga", "period": 2027, "demand": "lots"}],
-              offers=[{"supplier": "A", "country": "China", "mineral": "Gx", "price": "$12", "capacity": -1}],
-              policy={"max_china_shar": 0.2})
-    result = runner.invoke(app, ["validate", str(wb)])
-    assert result.exit_code == 1
-    out = result.output
-    assert "sheet 'Minerals', row 3, column 'mineral'" in out and "duplicate mineral" in out
-    assert "sheet 'Demand', row 2, column 'demand'" in out and "'lots'" in out
-    assert "sheet 'Offers', row 2, column 'price'" in out and "currency sign" in out
-    assert "sheet 'Offers', row 2, column 'capacity'" in out and ">= 0" in out
-    assert "sheet 'Policy', row 2, column 'key'" in out and "unknown policy key" in out
-    assert "Traceback" not in out
-
-
-def test_missing_sheet_lists_present_ones(book):
-    wb = book(minerals=[{"mineral": "Ga"}], offers=[{"supplier": "A", "country": "C", "mineral": "Ga",
-                                                    "price": 1, "capacity": 1}])
-    result = runner.invoke(app, ["validate", str(wb)])
-    assert result.exit_code == 1
-    assert "missing required sheet: Demand" in result.output
-    assert "'Minerals', 'Offers'" in result.output
-
-
 def test_validate_prints_size_summary(book):
     result = runner.invoke(app, ["validate", str(book(**simple()))])
     assert result.exit_code == 0, result.output
@@ -101,7 +78,8 @@ def test_validate_prints_size_summary(book):
 
 def test_infeasible_signed_minimum_against_china_cap(book, tmp_path):
     # A signed Chinese contract must take 10 t, the China cap is 0.2 and nothing else is offered:
-    # China share is 1, so the cap row needs 10 - 0.2 x 10 = 8 t of exposure relaxed.
+    # China share is 1, so the cap row needs 10 - 0.2 x 10 = 8 t of exposure relaxed: 8 t of the 10 t bought
+    # is 80 percentage points of the cap, the constraint's own unit.
     wb = book(minerals=[{"mineral": "Ga", "max_china_share": 0.2}],
               demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
               offers=[{"supplier": "Sino", "country": "China", "mineral": "Ga", "price": 1, "capacity": 20,
@@ -115,8 +93,13 @@ def test_infeasible_signed_minimum_against_china_cap(book, tmp_path):
     [relax] = data["relaxations"]
     assert relax["constraint"].startswith("China exposure cap")
     assert relax["mineral"] == "Ga" and relax["period"] == 2027
-    assert relax["amount"] == pytest.approx(8.0)
-    assert "Relaxations" in openpyxl.load_workbook(plan).sheetnames
+    assert relax["amount"] == pytest.approx(80.0) and relax["unit"] == "percentage points"
+    assert "cap (20%) by 80.00 percentage points (8 units of purchases)" in " ".join(result.output.split())
+    # every sheet that can be filled is written, from the relaxed plan, and the Summary says so
+    book_out = openpyxl.load_workbook(plan)
+    assert {"Relaxations", "Minerals", "Allocation"} <= set(book_out.sheetnames)
+    summary = {r[0]: r[1] for r in book_out["Summary"].iter_rows(values_only=True)}
+    assert "relaxed plan" in summary["Plan shown"]
 
 
 def test_strict_forbids_shortfall(book, tmp_path):
@@ -129,6 +112,7 @@ def test_strict_forbids_shortfall(book, tmp_path):
     assert result.exit_code == 2
     [relax] = json.loads(js.read_text())["relaxations"]
     assert relax["constraint"].startswith("demand balance") and relax["amount"] == pytest.approx(4.0)
+    assert relax["unit"] == "t"  # the mineral's own unit (the default), never "units"
 
 
 def test_budget_against_committed_fixed_cost_is_infeasible(book, tmp_path):
@@ -183,3 +167,21 @@ def test_version():
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"procure {procure.__version__}"
+
+
+def test_a_bug_is_an_internal_error_with_its_own_exit_code(book, tmp_path, monkeypatch):
+    """A bug is not the user's input problem: exit 5, a plain message, the traceback only with --verbose."""
+    import procure.pipeline
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(procure.pipeline, "optimize", broken)
+    wb = book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 1}],
+              offers=[{"supplier": "A", "country": "Peru", "mineral": "Ga", "price": 1, "capacity": 5}])
+    quiet = runner.invoke(app, ["solve", str(wb), "-o", str(tmp_path / "p.xlsx")])
+    assert quiet.exit_code == 5
+    assert "internal error" in quiet.output and "ZeroDivisionError: a bug" in quiet.output
+    assert "Traceback" not in quiet.output
+    loud = runner.invoke(app, ["solve", str(wb), "-o", str(tmp_path / "p.xlsx"), "--verbose"])
+    assert loud.exit_code == 5 and "Traceback" in loud.output

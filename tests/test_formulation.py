@@ -51,7 +51,7 @@ def test_initial_reserve_covers_part_of_demand(solve_book):
 
 
 def test_reserve_target_with_default_penalty(solve_book):
-    # demand 10, target 4, price 2, capacity 12. P = 10 x 2 = 20, Q = 0.5 P = 10.
+    # demand 10, target 4, price 2, capacity 12. P = 10 x 2 = 20, Q = P / (1 period + 1) = 10.
     # Buy 12 (24), reserve 2, 2 below target (2 x 10 = 20): 44.
     out = solve_book(minerals=[{"mineral": "Ga"}],
                      demand=[{"mineral": "Ga", "period": 2027, "demand": 10, "reserve_target": 4}],
@@ -153,7 +153,7 @@ def test_ally_share_by_value(solve_book):
         [(2027, 10)],
         [{"supplier": "A", "country": "Australia", "price": 5, "capacity": 100},
          {"supplier": "B", "country": "Brazil", "price": 1, "capacity": 100}],
-        countries=[{"country": "Australia", "ally": "y"}],
+        countries=[{"country": "Australia", "ally": "y"}, {"country": "Brazil"}],
         policy={"min_ally_share": 0.4, "share_basis": "Value"}))
     close(objective(out), 250 / 17)
 
@@ -164,7 +164,7 @@ def test_ally_through_processing_country(solve_book):
         [(2027, 10)],
         [{"supplier": "A", "country": "Australia", "price": 5, "capacity": 100},
          {"supplier": "B", "country": "Brazil", "processing_country": "Canada", "price": 1, "capacity": 100}],
-        countries=[{"country": "Australia", "ally": True}, {"country": "Canada", "ally": 1}],
+        countries=[{"country": "Australia", "ally": True}, {"country": "Canada", "ally": 1}, {"country": "Brazil"}],
         policy={"min_ally_share": 0.9}))
     close(objective(out), 10.0)
 
@@ -198,7 +198,7 @@ def test_blocked_offer_and_blocked_country_are_excluded(solve_book):
         [{"supplier": "A", "country": "Canada", "price": 1, "capacity": 100, "blocked": "yes"},
          {"supplier": "B", "country": "Chile", "processing_country": "Russia", "price": 2, "capacity": 100},
          {"supplier": "C", "country": "Peru", "price": 6, "capacity": 100}],
-        countries=[{"country": "Russia", "blocked": "Y"}]))
+        countries=[{"country": "Russia", "blocked": "Y"}] + [{"country": c} for c in ("Canada", "Chile", "Peru")]))
     close(objective(out), 60.0)
     reasons = sorted(e.reason for e in out.instance.excluded)
     assert reasons == ["blocked offer", "processed in a blocked country (Russia)"]
@@ -246,14 +246,6 @@ def test_signed_agreement_minimum_forces_purchase(solve_book):
          {"supplier": "Contract", "country": "Chile", "price": 5, "capacity": 20,
           "agreement": "signed", "fixed_cost": 7, "min_volume": 8}]))
     close(objective(out), 47.0)
-
-
-def test_spot_fixed_cost_is_ignored(solve_book):
-    # A spot offer has F = 0 whatever the cell says (with a warning): 10 x 2 = 20.
-    out = solve_book(**one_mineral([(2027, 10)], [{"supplier": "A", "country": "Canada", "price": 2,
-                                                    "capacity": 100, "fixed_cost": 1000}]))
-    close(objective(out), 20.0)
-    assert any("fixed_cost" in w.message for w in out.data.warnings)
 
 
 def test_horizon_budget(solve_book):

@@ -30,8 +30,9 @@ def test_sample_plan_has_every_sheet_and_native_charts(tmp_path):
         kinds = " ".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/"))
     assert "<c:barChart>" in kinds and 'grouping val="stacked"' in kinds and "<c:lineChart>" in kinds
     summary = {r[0]: r[1] for r in book["Summary"].iter_rows(min_row=2, values_only=True)}
-    for item in ("scenario", "status", "objective_usd", "spend_usd", "shortfall_total", "china_share_overall",
-                 "solver", "input_sha256", "tool_version", "budget_total_used"):
+    for item in ("Scenario", "Status", "Objective with penalties (USD)", "Spend (USD)",
+                 "Shortfall value (USD at reference prices)", "China share of purchases (by value)",
+                 "Solver", "Input SHA-256", "Tool version", "Budget used (share of horizon budget)"):
         assert item in summary, item
     assert book["Allocation"].freeze_panes == "A2"
     assert book["Minerals"]["L2"].number_format == "0.00%"  # china_share

@@ -405,7 +405,7 @@ def _run_cli_and_check(data: bytes, name: str = "input.xlsx") -> tuple[int, int]
                 f"\n--- solve -> {solved.exit_code}:\n{solved.output[-3000:]}")
 
         for result in (checked, solved):
-            # No traceback and no "internal error" (the CLI's catch-all for bugs, which still exits 1):
+            # No traceback and no "internal error" (the CLI's catch-all for bugs, which exits 5):
             # every malformed input must be reported as an input problem.
             if "Traceback" in result.output or "internal error" in result.output:
                 kind = re.search(r"internal error\W*:?\s*([\w.]+)|(\w+(?:Error|Exception)\b)", result.output)
@@ -668,7 +668,7 @@ def _solve_cli(path: Path, out: Path, *extra: str) -> tuple[int, str, Path, Path
 
 
 # The only Summary rows that may differ between two runs (CLI.md: "run date and solve time aside").
-VOLATILE_SUMMARY_ITEMS = {"run_date", "solve_seconds"}
+from procure.report import VOLATILE_SUMMARY_ITEMS  # noqa: E402  (CLI.md: run date and solve time aside)
 
 
 def _plan_cells(plan: Path) -> dict:

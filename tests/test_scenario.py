@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conftest import objective
@@ -94,10 +95,11 @@ def test_policy_and_mineral_overrides(solve_book, tmp_path):
 
 def test_scenario_shortfall_penalty_sets_reserve_penalty_default(solve_book, tmp_path):
     # Ga capacity cut to 0 everywhere; Ga shortfall penalty 7 -> 20 x 7 = 140; Co 40 -> 180.
+    # The reserve penalty default follows: 7 / (2 periods + 1) = 7/3 per unit per period.
     path = scenario(tmp_path, '[[shock]]\nmineral = "Ga"\ncapacity = 0\n[minerals.Ga]\nshortfall_penalty = 7\n')
     out = solve_book(model=path, **base_sheets())
     close(objective(out), 180.0)
-    assert out.instance.reserve_penalty_usd[out.instance.mineral_keys.index("ga")] == pytest.approx(3.5)
+    close(out.instance.reserve_penalty_usd[out.instance.mineral_keys.index("ga")], 7 / 3)
 
 
 def test_demand_factor_scales_reserve_days_target(solve_book, tmp_path):
@@ -107,6 +109,59 @@ def test_demand_factor_scales_reserve_days_target(solve_book, tmp_path):
     sheets["policy"] = {"reserve_days": 36.5}
     path = scenario(tmp_path, '[[demand]]\nmineral = "Ga"\nfactor = 2\n')
     close(objective(solve_book(model=path, **sheets)), 84.0)
+
+
+def test_demand_factors_and_adds_combine_in_any_order(solve_book, tmp_path):
+    # Ga 2028: 10 x 2 + 5 = 25 whichever entry comes first (D x product of factors + sum of adds);
+    # Ga 2027: 10 x 2 = 20. Ga 45 x 1 = 45; Co 40 -> 85.
+    add_first = '[[demand]]\nmineral = "Ga"\nperiod_from = 2028\nadd = 5\n[[demand]]\nmineral = "Ga"\nfactor = 2\n'
+    factor_first = '[[demand]]\nmineral = "Ga"\nfactor = 2\n[[demand]]\nmineral = "Ga"\nperiod_from = 2028\nadd = 5\n'
+    for text in (add_first, factor_first):
+        out = solve_book(model=scenario(tmp_path, text), **base_sheets())
+        close(objective(out), 85.0)
+        np.testing.assert_allclose(out.instance.demand[out.instance.mineral_keys.index("ga")], [20.0, 25.0])
+
+
+def test_demand_add_applies_to_a_pair_missing_from_demand(solve_book, tmp_path):
+    # Co has no 2028 row (demand 0); add 4 to every Co period: 2027 14, 2028 4 -> 18 x 2 = 36; Ga 20 -> 56.
+    # A factor alone creates nothing: x 3 on the missing pair leaves it at 0 (+ 4).
+    sheets = base_sheets()
+    sheets["demand"] = [r for r in sheets["demand"] if (r["mineral"], r["period"]) != ("Co", 2028)]
+    out = solve_book(model=scenario(tmp_path, '[[demand]]\nmineral = "Co"\nadd = 4\nfactor = 1\n'
+                                              '[[demand]]\nmineral = "Co"\nperiod_from = 2028\nfactor = 3\n'),
+                     **sheets)
+    close(objective(out), 56.0)
+    np.testing.assert_allclose(out.instance.demand[out.instance.mineral_keys.index("co")], [14.0, 4.0])
+
+
+def test_reserve_days_target_uses_demand_before_additions(solve_book, tmp_path):
+    # reserve_days 36.5 of 365 -> target 0.1 x demand after factors, before adds (STOCKPILE.md).
+    # Ga: x 2 then + 10 -> demand 30 per year, target 0.1 x 20 = 2 (not 3). Q = 30 / 3 = 10 > price 1:
+    # hold it. Ga buys 30 + 2, then 30 -> 62 x 1; Co target 1: 11 + 10 = 21 x 2 = 42 -> 104.
+    sheets = base_sheets()
+    sheets["policy"] = {"reserve_days": 36.5}
+    out = solve_book(model=scenario(tmp_path, '[[demand]]\nmineral = "Ga"\nfactor = 2\nadd = 10\n'), **sheets)
+    close(objective(out), 104.0)
+    np.testing.assert_allclose(out.instance.reserve_target[out.instance.mineral_keys.index("ga")], [2.0, 2.0])
+
+
+def test_demand_factor_never_scales_an_explicit_reserve_target(solve_book, tmp_path):
+    # Ga 2027 target 4 typed in Demand stays 4 under factor 3 (demand 30): Ga 30 + 4 then 30 - 4 -> 60 x 1;
+    # Co 40 -> 100.
+    sheets = base_sheets()
+    sheets["demand"][0]["reserve_target"] = 4
+    out = solve_book(model=scenario(tmp_path, '[[demand]]\nmineral = "Ga"\nfactor = 3\n'), **sheets)
+    close(objective(out), 100.0)
+    np.testing.assert_allclose(out.instance.reserve_target[out.instance.mineral_keys.index("ga")], [4.0, 0.0])
+
+
+def test_probability_is_kept_on_the_scenario(book, tmp_path):
+    from procure.pipeline import load
+    from procure.scenario import load_scenario
+
+    data = load(book(**base_sheets()))
+    assert load_scenario(scenario(tmp_path, 'name = "surge"\nprobability = 0.25\n'), data).probability == 0.25
+    assert load_scenario(scenario(tmp_path, 'name = "plain"\n'), data).probability is None
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -120,7 +175,10 @@ def test_demand_factor_scales_reserve_days_target(solve_book, tmp_path):
     ("[policy]\nmax_china_share = 1.5\n", "expected a number from 0 to 1"),
     ("[minerals.Unobtainium]\nholding_cost = 1\n", "is not a mineral of the workbook"),
     ("[minerals.Ga]\nunit = \"kg\"\n", "unknown or unchangeable column"),
-    ("[[demand]]\nmineral = \"Ga\"\n", "needs a factor"),
+    ("[[demand]]\nmineral = \"Ga\"\n", "needs a factor (the multiplier on matching demand) or an add"),
+    ("[[demand]]\nmineral = \"Ga\"\nadd = -5\n", "expected units to add >= 0"),
+    ("probability = 1.5\n", "'probability': value 1.5: expected a number from 0 to 1"),
+    ("probability = \"half\"\n", "'probability': value 'half': expected a number"),
     ("colour = \"red\"\n", "unknown key 'colour'"),
     ("[[shock]\ncountry = 1\n", "line 1"),
 ])

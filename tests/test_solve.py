@@ -17,6 +17,7 @@ from procure import formulation
 from procure.cli import app
 from procure.instance import build_instance
 from procure.pipeline import load
+from procure.report import VOLATILE_SUMMARY_ITEMS
 from procure.solve import SolveOptions, solve, verify
 
 runner = CliRunner()
@@ -61,7 +62,7 @@ def test_a_plan_that_breaks_a_constraint_is_not_accepted(book, monkeypatch):
         return raw
 
     monkeypatch.setattr(solve_module, "_run_highs", lying_solver)
-    monkeypatch.setattr(solve_module, "_polish_with_fixed_lp", lambda *a, **k: None)
+    monkeypatch.setattr(solve_module, "_polish", lambda *a, **k: None)
     result = solve(lp)
     assert result.status == "not_solved"
     assert "breaks constraints" in result.message
@@ -83,7 +84,7 @@ def test_time_limit_with_an_incumbent_gives_exit_3_and_a_plan_marked_not_optimal
     data = json.loads(js.read_text())
     assert data["status"] == "not_solved" and data["objective"] is not None
     summary = {r[0]: r[1] for r in openpyxl.load_workbook(plan)["Summary"].iter_rows(values_only=True)}
-    assert summary["status"] == "not_solved" and "mip_gap" in summary
+    assert summary["Status"] == "not_solved" and "MIP gap" in summary
 
 
 def test_iteration_limit_without_a_plan_gives_exit_3_and_no_plan(book, tmp_path, monkeypatch):
@@ -135,7 +136,7 @@ def _cells(path):
     cells = {}
     for sheet in book.worksheets:
         for row in sheet.iter_rows(values_only=True):
-            if sheet.title == "Summary" and row[0] in ("run_date", "solve_seconds"):
+            if sheet.title == "Summary" and row[0] in VOLATILE_SUMMARY_ITEMS:
                 continue  # the only cells allowed to differ between runs (CLI.md)
             cells.setdefault(sheet.title, []).append(row)
     return cells
@@ -170,3 +171,46 @@ def test_shuffled_rows_and_tied_prices_give_the_same_plan(book, tmp_path):
         results.append(sorted((r[1], r[4], r[5], r[6]) for r in rows))  # supplier, mineral, period, quantity
     assert results[0] == results[1] == results[2]
     assert np.isclose(sum(r[3] for r in results[0] if r[1] == "Ga"), 10.0)
+
+
+def test_every_solver_call_is_a_named_step_under_one_deadline(book, monkeypatch):
+    """--time-limit is the whole command's: each step gets the time left, a step after the deadline is skipped."""
+    lp = program_of(book(**SHEETS))  # a MIP: two HiGHS runs, each polished by fixed-agreement LPs
+    honest = solve_module._run_highs
+    clock = {"now": 1000.0}
+    limits = []
+
+    def slow(program, options, presolve):
+        limits.append(options.time_limit_s)
+        clock["now"] += 4.0  # every solver call takes 4 s of the 10 s allowed
+        return honest(program, replace(options, time_limit_s=None), presolve)
+
+    monkeypatch.setattr(solve_module, "_run_highs", slow)
+    monkeypatch.setattr(solve_module.time, "time", lambda: clock["now"])
+    result = solve(lp, SolveOptions(time_limit_s=10.0))
+    names = [s.name for s in result.steps]
+    assert names[:2] == ["highs MIP (presolve on)", "polish: LP, agreements fixed (rounded)"]
+    assert limits[:3] == [10.0, 6.0, 2.0]  # the time left, not 10 s per call
+    ran = [s for s in result.steps if not s.outcome.startswith("skipped")]
+    skipped = [s for s in result.steps if s.outcome.startswith("skipped")]
+    assert len(ran) == 3 and skipped, names  # the third call ends past the deadline; the rest are skipped
+    assert "time limit reached; skipped: " in result.message and skipped[0].name in result.message
+    # the first run and its polish finished: the plan is kept and proven
+    assert result.status == "optimal" and result.objective == pytest.approx(42.4, rel=1e-9)
+
+
+def test_without_a_time_limit_nothing_is_skipped(book):
+    result = solve(program_of(book(**SHEETS)))
+    assert [s.name for s in result.steps] == [
+        "highs MIP (presolve on)", "polish: LP, agreements fixed (rounded)",
+        "highs MIP (presolve off)", "polish: LP, agreements fixed (rounded)"]
+    assert all(not s.outcome.startswith("skipped") for s in result.steps)
+
+
+def test_verbose_logs_each_step(book, tmp_path):
+    command = [sys.executable, "-m", "procure", "solve", str(book(**SHEETS)), "-o", str(tmp_path / "p.xlsx"),
+               "--verbose"]
+    run = subprocess.run(command, capture_output=True, text=True)
+    assert run.returncode == 0
+    assert "procure.solve: step highs MIP (presolve on)" in run.stderr
+    assert "polish: LP, agreements fixed (rounded)" in run.stderr

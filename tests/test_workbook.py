@@ -173,25 +173,6 @@ def test_stale_formula_results_in_a_recalculating_workbook(good, tmp_path):
     assert result.exit_code == 1 and "flagged to recalculate" in result.output and "(D2)" in result.output
 
 
-@pytest.mark.parametrize("value, accepted", [
-    ("1,200", 1200.0), (" 15 ", 15.0), ("1 200.5", 1200.5), ("2.5e3", 2500.0), ("15%", 0.15),
-    ("$12", None), ("100 t", None), ("NaN", None), ("inf", None), ("1,5", None), ("1.200,5", None),
-    ("-3", None), ("1e30", None), ("twelve", None), (True, None),
-])
-def test_numbers_as_people_type_them(tmp_path, value, accepted):
-    sheets = {k: [dict(r) for r in v] for k, v in BASE.items()}
-    sheets["offers"][0]["capacity"] = value
-    result = validate(write_workbook(tmp_path / "n.xlsx", **sheets))
-    if accepted is None:
-        assert result.exit_code == 1
-        assert "sheet 'Offers', row 2, column 'capacity'" in result.output
-    else:
-        assert result.exit_code == 0, result.output
-        from procure.pipeline import load
-
-        assert load(tmp_path / "n.xlsx").offers[0].capacity == pytest.approx(accepted)
-
-
 def test_excel_error_value(good, tmp_path):
     path = rewrite_parts(good, tmp_path / "err.xlsx", lambda n, d: d.replace(
         b'<c r="D2" t="n"><v>2</v></c>', b'<c r="D2" t="e"><v>#REF!</v></c>') if n == "xl/worksheets/sheet3.xml" else d)
@@ -199,30 +180,88 @@ def test_excel_error_value(good, tmp_path):
     assert result.exit_code == 1 and "column 'price': value '#REF!': is an Excel error" in result.output
 
 
-def test_structure_problems(tmp_path):
-    path = write_workbook(
-        tmp_path / "s.xlsx",
-        minerals=[{"mineral": "Ga", "Unit": "t", " unit ": "kg"}, {"mineral": "Ga\u00a0"}, {"mineral": "ＧＡ"}],
-        demand=[{"mineral": "Ga", "period": 2027, "demand": 1}, {"mineral": "Ga", "period": "2027-Q1", "demand": 1}],
-        offers=[{"supplier": "A\tB", "country": "Canada", "mineral": "Ga", "price": 1, "capacity": 1,
-                 "capacty": 3}])
-    out = validate(path).output
-    assert "duplicate column: 'Unit' appears in columns B and C" in out
-    assert "periods mix numbers" in out
-    assert "control characters" in out
-    assert "unknown column" in out and "'capacty'" in out
-    # NFKC folds the full-width 'ＧＡ' and the no-break space: both duplicate 'Ga'
-    assert out.count("duplicate mineral") == 2
+# ---------------------------------------------------------------- namespace-prefixed sheet XML
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 
-def test_what_the_spec_allows_is_a_warning_not_an_error(tmp_path):
-    # a mineral without offers (all shortfall) and the same supplier offering the same mineral twice
-    path = write_workbook(
-        tmp_path / "w.xlsx", minerals=[{"mineral": "Ga"}, {"mineral": "Co"}],
-        demand=[{"mineral": "Ga", "period": 2027, "demand": 10}, {"mineral": "Co", "period": 2027, "demand": 1}],
-        offers=[{"supplier": "A", "country": "Canada", "mineral": "Ga", "price": 2, "capacity": 5},
-                {"supplier": "a", "country": "Canada", "mineral": "Ga", "price": 3, "capacity": 5}])
+def _prefixed_cell(ref: str, value) -> str:
+    """One cell as a non-Excel writer spells it: every tag with the prefix ``x:``."""
+    if isinstance(value, tuple):  # ("formula", text): a formula without a saved result
+        return f'<x:c r="{ref}"><x:f>{value[1]}</x:f></x:c>'
+    if isinstance(value, str) and value.startswith("#"):
+        return f'<x:c r="{ref}" t="e"><x:v>{value}</x:v></x:c>'
+    if isinstance(value, str):
+        return f'<x:c r="{ref}" t="inlineStr"><x:is><x:t>{value}</x:t></x:is></x:c>'
+    return f'<x:c r="{ref}"><x:v>{value}</x:v></x:c>'
+
+
+def write_prefixed_xlsx(path, sheets: dict[str, list[list]]):
+    """An .xlsx zip built by hand whose workbook and sheet XML bind the main namespace to ``x:``."""
+    names = list(sheets)
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for i in range(1, len(names) + 1))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0" encoding="UTF-8"?>'
+                   '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                   '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                   '<Default Extension="xml" ContentType="application/xml"/>'
+                   '<Override PartName="/xl/workbook.xml" '
+                   'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+                   f"{overrides}</Types>")
+        z.writestr("_rels/.rels",
+                   f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PACKAGE_RELS}">'
+                   f'<Relationship Id="rId1" Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
+                   "</Relationships>")
+        z.writestr("xl/workbook.xml",
+                   f'<?xml version="1.0" encoding="UTF-8"?><x:workbook xmlns:x="{MAIN_NS}" xmlns:r="{REL_NS}">'
+                   "<x:sheets>" + "".join(f'<x:sheet name="{n}" sheetId="{i}" r:id="rId{i}"/>'
+                                          for i, n in enumerate(names, 1)) + "</x:sheets></x:workbook>")
+        z.writestr("xl/_rels/workbook.xml.rels",
+                   f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PACKAGE_RELS}">'
+                   + "".join(f'<Relationship Id="rId{i}" Type="{REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                             for i in range(1, len(names) + 1)) + "</Relationships>")
+        for i, rows in enumerate(sheets.values(), 1):
+            body = "".join(
+                f'<x:row r="{r}"' + (' hidden="1"' if r == 3 else "") + ">"
+                + "".join(_prefixed_cell(f"{chr(65 + c)}{r}", v) for c, v in enumerate(row)) + "</x:row>"
+                for r, row in enumerate(rows, 1))
+            z.writestr(f"xl/worksheets/sheet{i}.xml",
+                       f'<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="{MAIN_NS}">'
+                       f"<x:sheetData>{body}</x:sheetData></x:worksheet>")
+    return path
+
+
+def test_namespace_prefixed_error_cells_and_formulas_are_not_read_as_blank(tmp_path):
+    # Read as blank, the #REF! penalty would silently take its default and the formula's price would be
+    # "required"; both must be reported as what they are. Row 3 of every sheet is marked hidden.
+    path = write_prefixed_xlsx(tmp_path / "prefixed.xlsx", {
+        "Minerals": [["mineral", "shortfall_penalty"], ["Ga", "#REF!"]],
+        "Demand": [["mineral", "period", "demand"], ["Ga", 2027, 10]],
+        "Offers": [["supplier", "country", "mineral", "price", "capacity"], ["A", "Canada", "Ga", 2, 50],
+                   ["B", "Chile", "Ga", ("formula", "D2*2"), 50]],
+    })
     result = validate(path)
-    assert result.exit_code == 0, result.output
-    assert "sheet 'Minerals', row 3, column 'mineral': value 'Co': has no offers" in result.output
-    assert "sheet 'Offers', row 3, column 'supplier'" in result.output and "row 2" in result.output
+    assert result.exit_code == 1, result.output
+    out = " ".join(result.output.split())
+    assert "sheet 'Minerals', row 2, column 'shortfall_penalty': value '#REF!': is an Excel error" in out
+    assert "sheet 'Offers', row 3, column 'price': cell D3 is a formula without a saved result" in out
+    assert "sheet 'Offers': has hidden rows (3); they are read all the same" in out
+
+
+def test_namespace_prefixed_workbook_reads_like_an_excel_one(tmp_path):
+    from procure.pipeline import load
+
+    path = write_prefixed_xlsx(tmp_path / "clean.xlsx", {
+        "Minerals": [["mineral", "shortfall_penalty"], ["Ga", 40]],
+        "Demand": [["mineral", "period", "demand"], ["Ga", 2027, 10]],
+        "Offers": [["supplier", "country", "mineral", "price", "capacity"], ["A", "Canada", "Ga", 2, 50]],
+    })
+    data = load(path)
+    assert data.minerals["ga"].shortfall_penalty_usd == 40.0
+    assert [(o.supplier, o.price_usd, o.capacity) for o in data.offers] == [("A", 2.0, 50.0)]

@@ -2,6 +2,8 @@
 
     python tests/oracle/compare.py --n 200 [--seed0 0] \
         [--cmd "procure solve {wb} -o {out} --json {json} --quiet"]
+    python tests/oracle/compare.py --stochastic --n 100 \
+        [--cmd "procure solve {wb} -o {out} --json {json} --quiet {scenarios}"]
 
 For each seed it writes a random valid workbook (random_workbooks.py), solves
 it with the reference (reference.py), runs the command on it, reads the JSON
@@ -10,6 +12,16 @@ mismatch: a different status, an objective differing by more than --rtol
 (relative, with a floor of 1 on the scale), an exit code that does not go
 with the status (0 = optimal, 2 = infeasible), or a run that wrote no JSON.
 Mismatched workbooks (and the command's output) are kept for inspection.
+
+With --stochastic the workbooks are random stochastic ones
+(random_stochastic_workbook: Scenarios/Shocks sheets and maybe scenario files,
+passed through {scenarios} as ``--scenario FILE ...``), and the JSON's
+``stochastic`` object is compared too: RP (also as ``objective``), WS, EVPI
+and every scenario's probability must match (mismatches); EEV, VSS (including
+whether they are null), each scenario's spend and shortfall_usd, and the
+expected spend and shortfall_usd can legitimately differ when the RP or the EV
+problem has several optima, so their differences are listed as notes and fail
+the run only with --notes-fail.
 
 Exit status: 0 all matched, 1 some mismatch, 2 the command could not be run.
 """
@@ -30,10 +42,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from random_workbooks import random_workbook  # noqa: E402
+from random_workbooks import random_stochastic_workbook, random_workbook  # noqa: E402
 from reference import solve_reference  # noqa: E402
 
 DEFAULT_CMD = "procure solve {wb} -o {out} --json {json} --quiet"
+DEFAULT_STOCHASTIC_CMD = "procure solve {wb} -o {out} --json {json} --quiet {scenarios}"
 EXPECTED_EXIT = {"optimal": 0, "infeasible": 2}
 
 
@@ -62,15 +75,75 @@ def fmt(value) -> str:
     return str(value)
 
 
+def _number(value) -> float | None:
+    """A finite JSON number as float; None for null or anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def compare_stochastic(ref: dict, got: dict, rtol: float) -> tuple[list[str], list[str]]:
+    """Differences between the reference's stochastic result and a JSON.
+
+    Returns (mismatches, notes): mismatches are figures the spec fixes
+    uniquely (RP, WS, EVPI, probabilities, the scenario names); notes are
+    figures that may differ between optimal solutions (EEV, VSS, per-scenario
+    spend and shortfall value, the expected spend and shortfall value).
+    """
+    mismatches: list[str] = []
+    notes: list[str] = []
+    st = got.get("stochastic")
+    if not isinstance(st, dict):
+        return ["no 'stochastic' object in the JSON"], notes
+    want = ref["stochastic"]
+
+    def check(label: str, expected, found, into: list[str]) -> None:
+        value = _number(found)
+        if expected is None:
+            if found is not None:
+                into.append(f"{label} {fmt(found)} != reference null")
+        elif value is None or not close(value, expected, rtol):
+            into.append(f"{label} {fmt(found)} != reference {fmt(expected)}")
+
+    for name in ("RP", "WS", "EVPI"):
+        check(name, want[name], st.get(name), mismatches)
+    for name in ("EEV", "VSS"):
+        check(name, want[name], st.get(name), notes)
+    if want["EEV"] is None and _number(st.get("EEV")) is None and st.get("EEV") is not None:
+        notes.append(f"EEV {st.get('EEV')!r}: expected JSON null")
+    check("spend (expected)", ref["spend"], got.get("spend"), notes)
+    check("shortfall_usd (expected)", ref["shortfall_usd"], got.get("shortfall_usd"), notes)
+
+    scen = st.get("scenarios")
+    if not isinstance(scen, dict):
+        mismatches.append("no 'scenarios' object in 'stochastic'")
+        return mismatches, notes
+    if set(scen) != set(want["scenarios"]):
+        mismatches.append(f"scenarios {sorted(scen)} != reference {sorted(want['scenarios'])}")
+    for name, w in want["scenarios"].items():
+        g = scen.get(name)
+        if not isinstance(g, dict):
+            continue
+        check(f"{name}: probability", w["probability"], g.get("probability"), mismatches)
+        check(f"{name}: spend", w["spend"], g.get("spend"), notes)
+        check(f"{name}: shortfall_usd", w["shortfall_usd"], g.get("shortfall_usd"), notes)
+    return mismatches, notes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="number of random workbooks")
     parser.add_argument("--seed0", type=int, default=0, help="first seed")
     parser.add_argument(
         "--cmd",
-        default=DEFAULT_CMD,
-        help="command to check; {wb}, {out} and {json} are replaced by paths "
-        f"(default: {DEFAULT_CMD!r})",
+        default=None,
+        help="command to check; {wb}, {out} and {json} are replaced by paths, {scenarios} "
+        f"by the scenario files as --scenario options (default: {DEFAULT_CMD!r}, with "
+        f"--stochastic {DEFAULT_STOCHASTIC_CMD!r})",
+    )
+    parser.add_argument("--stochastic", action="store_true", help="random stochastic workbooks (STOCKPILE.md)")
+    parser.add_argument(
+        "--notes-fail", action="store_true", help="with --stochastic: count notes (EEV, VSS, ...) as mismatches"
     )
     parser.add_argument("--rtol", type=float, default=1e-6, help="relative objective tolerance")
     parser.add_argument("--strict", action="store_true", help="solve with s = 0 (append --strict to --cmd yourself)")
@@ -78,11 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="directory for kept workbooks (default: a new temp dir)")
     parser.add_argument("--keep-all", action="store_true", help="keep every workbook, not only mismatches")
     args = parser.parse_args(argv)
+    if args.cmd is None:
+        args.cmd = DEFAULT_STOCHASTIC_CMD if args.stochastic else DEFAULT_CMD
 
     keep = args.keep or Path(tempfile.mkdtemp(prefix="procure-oracle-"))
     keep.mkdir(parents=True, exist_ok=True)
 
-    program = resolve_command(shlex.split(args.cmd.format(wb="WB", out="OUT", json="JSON")))
+    program = resolve_command(shlex.split(args.cmd.format(wb="WB", out="OUT", json="JSON", scenarios="")))
     if program is None:
         print(
             f"compare: command not found: {shlex.split(args.cmd)[0]!r} "
@@ -91,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     mismatches: list[str] = []
+    noted: list[str] = []
     command_broken = False
     failures_in_a_row = 0
     ref_time = cmd_time = 0.0
@@ -103,10 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         wb = work / f"random-{seed}.xlsx"
         out = work / f"random-{seed}-plan.xlsx"
         js = work / f"random-{seed}.json"
-        random_workbook(seed, wb)
+        if args.stochastic:
+            scenario_files = random_stochastic_workbook(seed, wb)
+        else:
+            random_workbook(seed, wb)
+            scenario_files = []
 
         t0 = time.perf_counter()
-        ref = solve_reference(wb, strict=args.strict)
+        ref = solve_reference(wb, strict=args.strict, scenario_files=scenario_files)
         ref_time += time.perf_counter() - t0
         counts[ref["status"]] += 1
         done += 1
@@ -115,9 +195,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
             continue
 
-        cmd = args.cmd.format(wb=shlex.quote(str(wb)), out=shlex.quote(str(out)), json=shlex.quote(str(js)))
+        scenario_options = " ".join(f"--scenario {shlex.quote(str(f))}" for f in scenario_files)
+        cmd = args.cmd.format(
+            wb=shlex.quote(str(wb)), out=shlex.quote(str(out)), json=shlex.quote(str(js)), scenarios=scenario_options
+        )
         cmd_argv = resolve_command(shlex.split(cmd))
         problem = None
+        seed_notes: list[str] = []
         got = {}
         t0 = time.perf_counter()
         try:
@@ -148,10 +232,20 @@ def main(argv: list[str] | None = None) -> int:
                 problem = "objective differs"
             elif code != EXPECTED_EXIT.get(status):
                 problem = f"exit code {code} with status {status!r}"
+            elif args.stochastic and status == "optimal":
+                hard, notes = compare_stochastic(ref, got, args.rtol)
+                if args.notes_fail:
+                    hard, notes = hard + notes, []
+                if hard:
+                    problem = "; ".join(hard)
+                seed_notes = notes
+                for note in notes:
+                    noted.append(f"seed {seed}: {note}; workbook {wb}")
+                    print(f"NOTE seed {seed}: {note}", flush=True)
         else:
             failures_in_a_row += 1
 
-        if problem is None:
+        if problem is None and not seed_notes:
             if not args.keep_all:
                 shutil.rmtree(work, ignore_errors=True)
             continue
@@ -159,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         (work / "command.log").write_text(
             f"$ {cmd}\nexit code: {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n"
         )
+        if seed_notes:
+            (work / "notes.log").write_text("\n".join(seed_notes) + "\n")
+        if problem is None:
+            continue  # notes only: kept, not a mismatch
         line = (
             f"seed {seed}: {problem}; reference {ref['status']} {fmt(ref['objective'])}, "
             f"command {got.get('status', '-')} {fmt(got.get('objective', '-'))}; "
@@ -185,13 +283,18 @@ def main(argv: list[str] | None = None) -> int:
         if program is None and args.keep is None:
             shutil.rmtree(keep, ignore_errors=True)
         return 2
-    print(f"command: {cmd_time:.2f} s; {len(mismatches)} mismatch(es)")
+    notes_text = f", {len(noted)} note(s)" if args.stochastic else ""
+    print(f"command: {cmd_time:.2f} s; {len(mismatches)} mismatch(es){notes_text}")
+    if noted:
+        print(f"notes (figures that may differ between optimal solutions), kept under {keep}:")
+        for line in noted:
+            print("  " + line)
     if mismatches:
         print(f"kept for inspection under {keep}")
         for line in mismatches:
             print("  " + line)
         return 1
-    if not args.keep_all and args.keep is None:
+    if not args.keep_all and args.keep is None and not noted:
         shutil.rmtree(keep, ignore_errors=True)
     return 0
 

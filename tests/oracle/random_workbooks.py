@@ -149,9 +149,16 @@ def _periods(rng: random.Random) -> list:
     return sorted(f"P{i}" for i in rng.sample(range(1, 13), n))
 
 
-def random_workbook(seed: int, path) -> None:
-    """Write a small random valid workbook, determined by ``seed``, to ``path``."""
-    rng = random.Random(seed)
+def random_workbook(seed: int, path) -> dict:
+    """Write a small random valid workbook, determined by ``seed``, to ``path``.
+
+    Returns what a scenario generator needs: {"minerals", "periods",
+    "offers": [{"supplier", "country", "processing_country", "mineral",
+    "blocked", "excluded"}]} in canonical spelling."""
+    return _random_workbook(random.Random(seed), path)
+
+
+def _random_workbook(rng: random.Random, path, save: bool = True):
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
 
@@ -162,6 +169,7 @@ def random_workbook(seed: int, path) -> None:
     offers = []
     used_countries = set()
     committed = 0.0  # fixed costs of signed offers
+    offer_names = []  # canonical spellings, for scenario shocks
     n_offers = rng.randint(3, 8)
     # most minerals get two offers or more; the rest are drawn at random
     order = minerals * 2
@@ -179,8 +187,9 @@ def random_workbook(seed: int, path) -> None:
         if rng.random() < 0.35:
             proc = rng.choice(COUNTRIES + ["China"])
             used_countries.add(proc)
+        supplier = rng.choice(SUPPLIERS[: rng.randint(2, len(SUPPLIERS))])
         row = {
-            "supplier": _key(rng, rng.choice(SUPPLIERS[: rng.randint(2, len(SUPPLIERS))])),
+            "supplier": _key(rng, supplier),
             "country": _key(rng, country),
             "mineral": _key(rng, mineral),
             "price": _num(rng, price),
@@ -213,6 +222,10 @@ def random_workbook(seed: int, path) -> None:
         elif roll < 0.25:
             row["blocked"] = _yes_no(rng, False)
         offers.append((row, mineral, price, capacity, agreement, offer_period))
+        offer_names.append(
+            {"supplier": supplier, "country": country, "processing_country": proc or country,
+             "mineral": mineral, "blocked": roll < 0.1}
+        )
 
     # ---------------- Demand
     demand_rows = []
@@ -268,9 +281,7 @@ def random_workbook(seed: int, path) -> None:
     if rng.random() < 0.5:
         names = sorted(used_countries)
         rng.shuffle(names)
-        listed = names[: rng.randint(1, len(names))]
-        if "China" in used_countries and "China" not in listed and rng.random() < 0.7:
-            listed.append("China")
+        listed = names  # WORKBOOK.md: with the sheet, every country of Offers must be listed
         if rng.random() < 0.3:  # a country no offer comes from
             extra = [c for c in COUNTRIES if c not in listed]
             if extra:
@@ -392,8 +403,246 @@ def random_workbook(seed: int, path) -> None:
     if rng.random() < 0.1:
         notes = wb.create_sheet("Notes")  # an unknown sheet: ignored
         notes.append(["this sheet is not part of the model"])
+    # which offers the model keeps (a scenario's filters should match one)
+    countries_sheet = _find_sheet(wb, "countries")
+    has_blocked = countries_sheet is not None and "blocked" in [
+        str(h).strip().lower().replace(" ", "_") for h in next(countries_sheet.iter_rows(max_row=1, values_only=True))
+    ]
+    blocked_countries = {
+        key_of(row["country"]) for row in (country_rows or []) if has_blocked and _truthy(row.get("blocked"))
+    }
+    min_esg = [
+        _as_number(row["value"]) for row in (policy_rows or [])
+        if row["key"] == "min_esg_score" and row["value"] is not None
+    ]
+    for names, row in zip(offer_names, offer_rows):
+        esg = row.get("esg_score")
+        names["excluded"] = (
+            bool(row.get("blocked") is not None and _truthy(row.get("blocked")))
+            or bool({key_of(names["country"]), key_of(names["processing_country"])} & blocked_countries)
+            or bool(min_esg and (esg is None or _as_number(esg) < min_esg[-1]))
+        )
+    info = {"minerals": minerals, "periods": periods, "offers": offer_names}
+    if save:
+        wb.save(path)
+        return info
+    return wb, info
+
+
+def key_of(text: str) -> str:
+    return text.strip().casefold()
+
+
+def _as_number(cell) -> float:
+    return float(cell) if isinstance(cell, (int, float)) else float(cell.strip().replace(",", ""))
+
+
+def _truthy(cell) -> bool:
+    """A yes/no cell as written by _yes_no (blank = no)."""
+    if cell is None:
+        return False
+    if isinstance(cell, (bool, int)):
+        return bool(cell)
+    return cell.strip().lower() in ("yes", "y", "true", "1")
+
+
+# --------------------------------------------------------------------------
+# stochastic workbooks (STOCKPILE.md)
+# --------------------------------------------------------------------------
+
+SCENARIO_NAMES = ["no-shock", "china-ban", "price-spike", "demand-surge", "mine-outage", "quota"]
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def _offer_shock(rng: random.Random, info: dict) -> dict:
+    """A capacity/price shock whose filters all match one offer of the workbook
+    (one the model keeps, when there is one: a filter matching nothing is an error)."""
+    usable = [o for o in info["offers"] if not o["excluded"]] or info["offers"]
+    target = rng.choice(usable)
+    shock = {}
+    for name in rng.sample(["supplier", "country", "processing_country", "mineral"], rng.randint(0, 2)):
+        shock[name] = target[name]
+    if not shock and rng.random() < 0.7:
+        shock["mineral"] = target["mineral"]
+    if rng.random() < 0.5:
+        shock["capacity"] = rng.choice([0.0, 0.0, 0.25, 0.5, 0.8, 1.5])
+    if "capacity" not in shock or rng.random() < 0.5:
+        shock["price"] = rng.choice([0.8, 1.25, 1.5, 2.0, 3.0])
+    return shock
+
+
+def _demand_shock(rng: random.Random, info: dict) -> dict:
+    shock = {}
+    if rng.random() < 0.85:
+        shock["mineral"] = rng.choice(info["minerals"])
+    if rng.random() < 0.6:
+        shock["demand"] = rng.choice([0.5, 0.8, 1.2, 1.5, 2.0])
+    if "mineral" in shock and ("demand" not in shock or rng.random() < 0.5):
+        shock["extra_demand"] = rng.choice([3, 5, 10, 20, 40])
+    if not shock or list(shock) == ["mineral"]:
+        shock["demand"] = 1.3
+    return shock
+
+
+def _period_range(rng: random.Random, shock: dict, periods: list) -> None:
+    """Most shocks start after the first period, so scenarios share a node."""
+    roll = rng.random()
+    if roll < 0.55 and len(periods) > 1:
+        shock["period_from"] = rng.choice(periods[1:])
+    elif roll < 0.7:
+        shock["period_to"] = rng.choice(periods)
+    elif roll < 0.8:
+        lo = rng.randrange(len(periods))
+        shock["period_from"] = periods[lo]
+        shock["period_to"] = rng.choice(periods[lo:])
+
+
+def _probabilities(rng: random.Random, n: int) -> list[float]:
+    """n positive probabilities in twentieths, summing to 1."""
+    cuts = sorted(rng.sample(range(1, 20), n - 1))
+    twentieths = [b - a for a, b in zip([0] + cuts, cuts + [20])]
+    return [w / 20 for w in twentieths]
+
+
+def random_stochastic_workbook(seed: int, path) -> list[Path]:
+    """A random workbook (random_workbook's of the same seed, plus) with 2-4
+    scenarios: a Scenarios sheet and Shocks rows of every column, and
+    sometimes scenario TOML files (``[[shock]]``, ``[[demand]]`` with factor
+    and add, a probability) written beside ``path``; sometimes Policy
+    commit_through and each risk measure, sometimes a reference_price column.
+
+    Returns the scenario files to pass as ``--scenario`` (often none)."""
+    path = Path(path)
+    rng = random.Random(f"stochastic-{seed}")
+    wb, info = _random_workbook(random.Random(seed), path, save=False)
+    periods = info["periods"]
+
+    n = rng.randint(2, 4)
+    names = rng.sample(SCENARIO_NAMES, n)
+    probabilities = _probabilities(rng, n)
+    scenarios = []
+    for name, probability in zip(names, probabilities):
+        shocks = []
+        if name != "no-shock":
+            for _ in range(rng.randint(1, 3)):
+                shock = _offer_shock(rng, info) if rng.random() < 0.6 else _demand_shock(rng, info)
+                _period_range(rng, shock, periods)
+                shocks.append(shock)
+        scenarios.append((name, probability, shocks))
+
+    as_files = [sc for sc in scenarios if rng.random() < 0.3]
+    files = []
+    for name, probability, shocks in as_files:
+        file = path.with_name(f"{path.stem}-{name}.toml")
+        lines = [] if rng.random() < 0.3 else [f"name = {_toml_value(name)}"]
+        if not lines:
+            file = path.with_name(f"{name}.toml")  # the name is the file's stem
+        lines += [f'description = "random scenario {name}"', f"probability = {probability!r}", ""]
+        for shock in shocks:
+            is_demand = "demand" in shock or "extra_demand" in shock
+            lines.append("[[demand]]" if is_demand else "[[shock]]")
+            for k, v in shock.items():
+                if k in ("supplier", "country", "processing_country", "mineral") and not is_demand:
+                    v = [v] if rng.random() < 0.3 else v  # a string or a list
+                k = {"demand": "factor", "extra_demand": "add"}.get(k, k) if is_demand else k
+                lines.append(f"{k} = {_toml_value(v)}")
+            lines.append("")
+        file.write_text("\n".join(lines))
+        files.append(file)
+
+    in_sheet = [sc for sc in scenarios if sc not in as_files]
+    if in_sheet:
+        _write_table(
+            rng, wb, "Scenarios", ["scenario", "probability", "description"],
+            [
+                {"scenario": name, "probability": _num(rng, probability),
+                 "description": _maybe(rng, 0.5, lambda: f"what if: {name}")}
+                for name, probability, _ in in_sheet
+            ],
+        )
+        rows = []
+        for name, _, shocks in in_sheet:
+            for shock in shocks:
+                row = {"scenario": name}
+                for k, v in shock.items():
+                    if k in ("supplier", "country", "processing_country", "mineral"):
+                        row[k] = _key(rng, v)
+                    elif k in ("period_from", "period_to"):
+                        row[k] = _period_cell(rng, v)
+                    else:
+                        row[k] = _num(rng, v)
+                rows.append(row)
+        if rows or rng.random() < 0.3:
+            columns = ["scenario", "supplier", "country", "processing_country", "mineral", "period_from",
+                       "period_to", "capacity", "price", "demand", "extra_demand"]
+            _write_table(rng, wb, "Shocks", columns, rows)
+
+    policy = []
+    if rng.random() < 0.4:
+        policy.append(("commit_through", _period_cell(rng, rng.choice(periods))))
+    roll = rng.random()
+    if roll < 0.25:
+        policy.append(("risk", rng.choice(["worst", "Worst", "WORST"])))
+    elif roll < 0.55:
+        policy.append(("risk", rng.choice(["cvar", "CVaR", "CVAR"])))
+        if rng.random() < 0.6:
+            policy.append(("risk_level", _num(rng, rng.choice([0.5, 0.75, 0.8, 0.9, 0.95]))))
+        if rng.random() < 0.6:
+            policy.append(("risk_weight", _num(rng, rng.choice([0, 0.3, 0.5, 1]))))
+    elif roll < 0.7:
+        policy.append(("risk", rng.choice(["expected", "Expected"])))
+    if policy:
+        _append_policy(wb, policy)
+
+    if rng.random() < 0.3:
+        _add_column(wb, "minerals", "reference_price",
+                    lambda: _maybe(rng, 0.7, lambda: _num(rng, rng.choice([1, 5, 20, 50.5]))))
     wb.save(path)
+    return files
+
+
+def _find_sheet(wb, name: str):
+    for ws in wb.worksheets:
+        if ws.title.strip().lower() == name:
+            return ws
+    return None
+
+
+def _append_policy(wb, items: list[tuple[str, object]]) -> None:
+    """Add rows to the Policy sheet (created when the workbook has none)."""
+    ws = _find_sheet(wb, "policy")
+    if ws is None:
+        ws = wb.create_sheet("Policy")
+        ws.append(["key", "value"])
+    header = [str(h).strip().lower() if h is not None else "" for h in next(ws.iter_rows(max_row=1, values_only=True))]
+    k, v = header.index("key") + 1, header.index("value") + 1
+    row = ws.max_row + 1
+    for name, value in items:
+        ws.cell(row=row, column=k, value=name)
+        ws.cell(row=row, column=v, value=value)
+        row += 1
+
+
+def _add_column(wb, sheet: str, column: str, make) -> None:
+    ws = _find_sheet(wb, sheet)
+    col = ws.max_column + 1
+    ws.cell(row=1, column=col, value=column)
+    for r in range(2, ws.max_row + 1):
+        if any(c.value is not None for c in ws[r]):
+            ws.cell(row=r, column=col, value=make())
 
 
 if __name__ == "__main__":  # pragma: no cover
-    random_workbook(int(sys.argv[1]), Path(sys.argv[2]))
+    # random_workbooks.py SEED OUT.xlsx [--stochastic]
+    if "--stochastic" in sys.argv[3:]:
+        for file in random_stochastic_workbook(int(sys.argv[1]), Path(sys.argv[2])):
+            print(file)
+    else:
+        random_workbook(int(sys.argv[1]), Path(sys.argv[2]))

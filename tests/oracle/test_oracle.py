@@ -11,8 +11,9 @@ import math
 import openpyxl
 import pytest
 
-from .random_workbooks import random_workbook
-from .reference import norm_name, read_model, solve_reference
+from .random_workbooks import random_stochastic_workbook, random_workbook
+from .reference import norm_name, read_model, scenario_data, shared_params, solve_reference
+from .stochastic_reference import stochastic_measures
 
 
 def write_wb(path, **sheets) -> str:
@@ -116,7 +117,7 @@ def test_signed_minimum_against_budget(tmp_path):
 
 def test_reserve_days_target_with_holding_cost(tmp_path):
     # Policy reserve_days 73, days_per_period 365, demand 100 -> target 20.
-    # Price 10, holding 2/unit/period, reserve penalty = 0.5 x 100 = 50 > 12:
+    # Price 10, holding 2/unit/period, reserve penalty = 100 / (1 period + 1) = 50 > 12:
     # hold the target. Buy 100 + 20 - initial reserve.
     # initial 0: 120 x 10 + 2 x 20 = 1240; initial 5: 115 x 10 + 40 = 1190.
     def build(initial):
@@ -297,3 +298,422 @@ def test_random_workbooks_cover_the_workbook_spec(tmp_path):
     assert policy_keys <= seen_keys, policy_keys - seen_keys
     assert "Max China Share" in raw_headers and " max_china_share " in raw_headers
     assert numeric_text and comma_text
+
+
+# --------------------------------------------------------------------------
+# new defaults and --model changes (WORKBOOK.md)
+# --------------------------------------------------------------------------
+
+
+def test_default_reserve_penalty_and_median_reference_price(tmp_path):
+    # Periods 2027, 2028. Offers of Gallium: four every-period offers at 10
+    # (capacity 4), 30, 50, 70 (capacity 0) and one 2028-only offer at 90
+    # (capacity 0). (offer, period) prices: 10,10,30,30,50,50,70,70,90 ->
+    # median 50 = reference price. Shortfall penalty 10 x 90 = 900; reserve
+    # penalty 900 / (2 periods + 1) = 300.
+    # 2027: demand 4: buy 4 (40). 2028: demand 10, target 5: buy 4 (40),
+    # 6 short: 6 x 900 = 5400, and a gap of 5: 5 x 300 = 1500 (leaving one more
+    # unit of demand unmet to hold it would cost 900 to save 300).
+    # Objective 40 + 40 + 5400 + 1500 = 6980; spend 80; shortfall value
+    # 6 x 50 = 300 USD (every optimum is 6 units short in all).
+    wb = write_wb(
+        tmp_path / "defaults.xlsx",
+        Minerals=[["mineral"], ["Gallium"]],
+        Demand=[["mineral", "period", "demand", "reserve_target"], ["Gallium", 2027, 4, None], ["Gallium", 2028, 10, 5]],
+        Offers=[
+            OFFER_HEADER + ["period"],
+            ["A", "USA", "Gallium", 10, 4, None],
+            ["B", "USA", "Gallium", 30, 0, None],
+            ["C", "USA", "Gallium", 50, 0, None],
+            ["D", "USA", "Gallium", 70, 0, None],
+            ["E", "USA", "Gallium", 90, 0, 2028],
+        ],
+    )
+    res = solve_reference(wb)
+    assert res["objective"] == approx(6980)
+    assert res["spend"] == approx(80)
+    assert res["shortfall_usd"] == approx(300)
+
+
+def test_model_file_demand_factor_and_add(tmp_path):
+    # --model: [[demand]] factor 1.5, add 2 on every mineral; Policy
+    # reserve_days 73 of 365 (0.2 of demand after multipliers, before add).
+    # Gallium: demand 10 -> 10 x 1.5 + 2 = 17, target 0.2 x 15 = 3: buy 20 at
+    # 10 = 200 (the default reserve penalty 100 / 2 = 50 > 10 makes holding
+    # the target the better choice). Germanium has no Demand row: demand
+    # 0 x 1.5 + 2 = 2, target 0: buy 2 at 5 = 10. Objective 210.
+    # [minerals.Germanium] holding_cost is irrelevant (no reserve); the
+    # [policy] max_china_share 0 forbids the cheap Chinese germanium (at 1).
+    wb = write_wb(
+        tmp_path / "model.xlsx",
+        Minerals=[["mineral"], ["Gallium"], ["Germanium"]],
+        Demand=[["mineral", "period", "demand"], ["Gallium", 2027, 10]],
+        Offers=[
+            OFFER_HEADER,
+            ["A", "USA", "Gallium", 10, 100],
+            ["B", "Canada", "Germanium", 5, 100],
+            ["C", "China", "Germanium", 1, 100],
+        ],
+        Policy=[["key", "value"], ["reserve_days", 73]],
+    )
+    model = tmp_path / "surge.toml"
+    model.write_text(
+        'name = "surge"\n[policy]\nmax_china_share = 0\n[minerals.germanium]\nholding_cost = 3\n'
+        "[[demand]]\nfactor = 1.5\nadd = 2\n"
+    )
+    # Without the model file: Gallium demand 10, target 2 -> buy 12 at 10.
+    assert solve_reference(wb)["objective"] == approx(120)
+    res = solve_reference(wb, model_file=model)
+    assert res["objective"] == approx(210)
+
+
+# --------------------------------------------------------------------------
+# stochastic plans (STOCKPILE.md), hand-solved
+# --------------------------------------------------------------------------
+
+SHOCK_HEADER = ["scenario", "mineral", "period_from", "period_to", "capacity", "price", "demand", "extra_demand"]
+
+
+def two_period_wb(path, *, capacity=100, holding=1, demand=(10, 10), scenarios, shocks, policy=(), offers=None):
+    """Gallium over 2027-2028; one spot offer from the USA at 10 (every
+    period) unless ``offers`` says otherwise; Scenarios and Shocks sheets."""
+    sheets = dict(
+        Minerals=[["mineral", "holding_cost"], ["Gallium", holding]],
+        Demand=[["mineral", "period", "demand"], ["Gallium", 2027, demand[0]], ["Gallium", 2028, demand[1]]],
+        Offers=offers or [OFFER_HEADER, ["Acme", "USA", "Gallium", 10, capacity]],
+        Scenarios=[["scenario", "probability"], *scenarios],
+    )
+    if shocks:
+        sheets["Shocks"] = [SHOCK_HEADER, *shocks]
+    if policy:
+        sheets["Policy"] = [["key", "value"], *policy]
+    return write_wb(path, **sheets)
+
+
+def measures_of(result):
+    st = result["stochastic"]
+    return {k: st[k] for k in ("RP", "WS", "EEV", "EVPI", "VSS")}
+
+
+def assert_measures(result, **expected):
+    got = measures_of(result)
+    for name, value in expected.items():
+        if value is None:
+            assert got[name] is None, name
+        else:
+            assert got[name] == approx(value), name
+
+
+def test_stochastic_reserve_against_a_ban(tmp_path):
+    # calm (0.5): no shock; ban (0.5): Acme's capacity x 0 from 2028.
+    # Data agree in 2027, so 2027's decisions are one node. Penalty 10 x 10 =
+    # 100/unit; holding 1. Let R = reserve carried from 2027 (bought in 2027).
+    # Each unit of R costs 10 + 1 and saves 10 (calm buys less in 2028) or 100
+    # (ban is short less): 0.5 x 10 + 0.5 x 100 = 55 > 11 -> R = 10.
+    # RP: both scenarios 20 x 10 + 10 x 1 = 210 -> RP = 210.
+    # WS: calm alone 10 x 10 + 10 x 10 = 200; ban alone 210 -> 205. EVPI = 5.
+    # EV: 2028 capacity 0.5 x 100 = 50 >= 10, so R = 0 (buy 10 + 10).
+    # Fixing 2027 (x = 10, r = 0): calm 200, ban 100 + 10 x 100 = 1100
+    # -> EEV = 650, VSS = 440.
+    wb = two_period_wb(
+        tmp_path / "ban.xlsx",
+        scenarios=[["calm", 0.5], ["ban", "0.5"]],
+        shocks=[["ban", "Gallium", 2028, None, 0, None, None, None]],
+    )
+    res = solve_reference(wb)
+    assert_measures(res, RP=210, WS=205, EEV=650, EVPI=5, VSS=440)
+    assert res["objective"] == approx(210)
+    assert res["spend"] == approx(210)
+    assert res["shortfall_usd"] == approx(0)
+    scen = res["stochastic"]["scenarios"]
+    assert list(scen) == ["calm", "ban"]
+    assert scen["ban"]["probability"] == 0.5
+    assert scen["calm"]["spend"] == approx(210) and scen["ban"]["spend"] == approx(210)
+    assert scen["ban"]["shortfall_usd"] == approx(0)
+
+
+# Capacity 15 per period (R <= 5), holding 5, ban with probability 0.05.
+# With R = reserve carried from 2027: calm(R) = 10 (10 + R) + 5 R + 10 (10 - R)
+# = 200 + 5 R; ban(R) = 10 (10 + R) + 5 R + 100 (10 - R) = 1100 - 85 R.
+# expected: slope 0.95 x 5 - 0.05 x 85 = 0.5 > 0 -> R = 0: 0.95 x 200 +
+#   0.05 x 1100 = 245. WS = 0.95 x 200 + 0.05 x 675 (ban alone: R = 5) = 223.75.
+#   EV: 2028 capacity 0.95 x 15 = 14.25 >= 10 -> R = 0: EEV = 245.
+# worst: max = ban on [0, 5] -> R = 5: 675. WS = max(200, 675) = 675.
+#   EEV (R = 0) = max(200, 1100) = 1100.
+# cvar, alpha 0.9: the worst 10 % of probability is ban (5 %) and 5 % of calm,
+#   CVaR = 0.5 ban + 0.5 calm = 650 - 40 R.
+#   lambda 1: R = 5: 450. WS: 0.5 x 675 + 0.5 x 200 = 437.5. EEV: 650.
+#   lambda 0.5: 0.5 (245 + 0.5 R) + 0.5 (650 - 40 R) = 447.5 - 19.75 R -> R = 5:
+#   348.75. WS: 0.5 x 223.75 + 0.5 x 437.5 = 330.625. EEV: 0.5 x 245 + 0.5 x 650 = 447.5.
+@pytest.mark.parametrize(
+    "policy, RP, WS, EEV, R",
+    [
+        ([], 245, 223.75, 245, 0),
+        ([["risk", "Worst"]], 675, 675, 1100, 5),
+        ([["risk", "cvar"]], 450, 437.5, 650, 5),
+        ([["risk", "CVaR"], ["risk_level", 0.9], ["risk_weight", 0.5]], 348.75, 330.625, 447.5, 5),
+    ],
+)
+def test_stochastic_risk_measures(tmp_path, policy, RP, WS, EEV, R):
+    wb = two_period_wb(
+        tmp_path / "risk.xlsx",
+        capacity=15,
+        holding=5,
+        scenarios=[["calm", 0.95], ["ban", 0.05]],
+        shocks=[["ban", None, 2028, None, 0, None, None, None]],
+        policy=policy,
+    )
+    res = solve_reference(wb)
+    assert_measures(res, RP=RP, WS=WS, EEV=EEV, EVPI=RP - WS, VSS=EEV - RP)
+    scen = res["stochastic"]["scenarios"]
+    # calm spends 200 + 5 R; ban spends 10 (10 + R) + 5 R and is 10 - R short,
+    # valued at the reference price 10.
+    assert scen["calm"]["spend"] == approx(200 + 5 * R)
+    assert scen["ban"]["spend"] == approx(100 + 15 * R)
+    assert scen["ban"]["shortfall_usd"] == approx(10 * (10 - R))
+    assert res["spend"] == approx(0.95 * (200 + 5 * R) + 0.05 * (100 + 15 * R))
+
+
+@pytest.mark.parametrize("commit", [None, 2027])
+def test_stochastic_commit_through(tmp_path, commit):
+    # calm (0.5); surge (0.5): extra_demand 10 in 2027 (demand 20, then 10).
+    # The data differ from 2027 on: no common node. Holding 1, penalty 100.
+    # Free: each scenario buys its demand: calm 200, surge 300 -> RP = WS = 250;
+    #   EV (demand 15, 10) fixes nothing but agreements -> EEV = 250.
+    # commit_through 2027: 2027's purchase X is common. calm(X) = 10 X +
+    #   (X - 10) + 10 (20 - X) = 190 + X, surge(X) = 10 X + 100 (20 - X) + 100
+    #   = 2100 - 90 X on [10, 20] -> X = 20: 0.5 x 210 + 0.5 x 300 = RP = 255,
+    #   WS = 250, EVPI = 5. EV buys 15 in 2027, committed: calm 205, surge
+    #   150 + 5 x 100 + 100 = 750 -> EEV = 477.5, VSS = 222.5.
+    policy = [["commit_through", commit]] if commit else []
+    wb = two_period_wb(
+        tmp_path / "commit.xlsx",
+        scenarios=[["calm", 0.5], ["surge", 0.5]],
+        shocks=[["surge", "Gallium", None, 2027, None, None, None, 10]],
+        policy=policy,
+    )
+    res = solve_reference(wb)
+    if commit is None:
+        assert_measures(res, RP=250, WS=250, EEV=250, EVPI=0, VSS=0)
+    else:
+        assert_measures(res, RP=255, WS=250, EEV=477.5, EVPI=5, VSS=222.5)
+        scen = res["stochastic"]["scenarios"]
+        assert scen["calm"]["spend"] == approx(210) and scen["surge"]["spend"] == approx(300)
+
+
+@pytest.mark.parametrize("commit", [None, "2027"])
+def test_committed_minimum_volume_and_infeasible_eev(tmp_path, commit):
+    # A signed 2027 contract: price 10, capacity 20, min_volume 12. Demand 15 in
+    # 2027, 0 in 2028. cut (0.5) halves its capacity (10, so its minimum is
+    # min(12, 10) = 10); calm (0.5) has none. Penalty 100.
+    # Free: calm buys 15 (150), cut buys 10 and is 5 short (100 + 500 = 600):
+    #   RP = WS = 375; EEV = 375 (nothing common to fix).
+    # commit_through 2027: one purchase x <= 10 for both, minimum min(12, 20, 10)
+    #   = 10: x = 10, both 5 short: RP = 600; WS = 375; EVPI = 225.
+    #   EV: capacity 15, minimum (12 + 10) / 2 = 11, buys 15, which cut cannot
+    #   deliver: EEV and VSS are infinite (None), the reason names cut.
+    offers = [OFFER_HEADER + ["period", "agreement", "min_volume"], ["Acme", "USA", "Gallium", 10, 20, 2027, "signed", 12]]
+    policy = [["commit_through", commit]] if commit else []
+    wb = two_period_wb(
+        tmp_path / "minvol.xlsx",
+        demand=(15, 0),
+        offers=offers,
+        scenarios=[["calm", 0.5], ["cut", 0.5]],
+        shocks=[["cut", None, None, None, 0.5, None, None, None]],
+        policy=policy,
+    )
+    res = solve_reference(wb)
+    if commit is None:
+        assert_measures(res, RP=375, WS=375, EEV=375, EVPI=0, VSS=0)
+    else:
+        assert_measures(res, RP=600, WS=375, EEV=None, EVPI=225, VSS=None)
+        assert "'cut'" in res["stochastic"]["EEV_reason"]
+        scen = res["stochastic"]["scenarios"]
+        assert scen["calm"]["spend"] == approx(100) and scen["calm"]["shortfall_usd"] == approx(50)
+
+
+def test_scenario_files_match_the_sheets_and_share_defaults(tmp_path):
+    # The ban test above with ban's price doubled from 2028 (nothing can be
+    # bought then anyway), once as sheets and once as --scenario files.
+    # The default penalty is 10 x the highest price over every scenario:
+    # 10 x 20 = 200, the same in calm (and in WS). Each unit of R costs 11 and
+    # saves 0.5 x 10 + 0.5 x 200 -> R = 10: RP = 210; WS = 0.5 (200 + 210) = 205.
+    # EV: 2028 price 0.5 x 10 + 0.5 x 20 = 15 > 10 + 1, so EV buys ahead too:
+    # R = 10, EEV = 210, VSS = 0. A [[demand]] factor 1 / add 0 changes nothing.
+    sheet_wb = two_period_wb(
+        tmp_path / "sheets.xlsx",
+        scenarios=[["calm", 0.5], ["ban", 0.5]],
+        shocks=[["ban", "Gallium", 2028, None, 0, 2, None, None]],
+    )
+    plain = write_wb(
+        tmp_path / "plain.xlsx",
+        Minerals=[["mineral", "holding_cost"], ["Gallium", 1]],
+        Demand=[["mineral", "period", "demand"], ["Gallium", 2027, 10], ["Gallium", 2028, 10]],
+        Offers=[OFFER_HEADER, ["Acme", "USA", "Gallium", 10, 100]],
+    )
+    (tmp_path / "calm.toml").write_text("probability = 0.5\n")
+    (tmp_path / "b.toml").write_text(
+        'name = "ban"\nprobability = 0.5\n[[shock]]\nmineral = ["gallium"]\nperiod_from = 2028\n'
+        "capacity = 0.0\nprice = 2.0\n[[demand]]\nfactor = 1.0\nadd = 0\n"
+    )
+    files = [tmp_path / "calm.toml", tmp_path / "b.toml"]
+    from_sheets = solve_reference(sheet_wb)
+    from_files = solve_reference(plain, scenario_files=files)
+    assert_measures(from_sheets, RP=210, WS=205, EEV=210, EVPI=5, VSS=0)
+    assert measures_of(from_files) == pytest.approx(measures_of(from_sheets), rel=1e-9)
+    assert list(from_files["stochastic"]["scenarios"]) == ["calm", "ban"]
+    assert stochastic_measures(plain, files)["RP"] == approx(210)
+
+    model = read_model(sheet_wb)
+    datas = [scenario_data(model, sc.changes) for sc in model.scenarios]
+    params = shared_params(model, scenario_data(model, []), datas)
+    assert params.shortfall_penalty["gallium"] == 200
+    assert params.reserve_penalty["gallium"] == pytest.approx(200 / 3)
+    assert params.reference_price["gallium"] == 10  # before the scenarios' shocks
+
+
+def test_stochastic_demand_factor_add_and_reserve_days(tmp_path):
+    # One scenario "surge" (probability 1) with demand x 2 and extra_demand 5 in
+    # 2028 (Shocks sheet), reserve_days 73 of 365 (0.2 of demand after the
+    # multiplier, before the addition). Capacity 100 at 10, holding 1, penalty
+    # 100, reserve penalty 100 / 3 > 10 + 1: targets are held.
+    # 2027: demand 10, target 2: buy 12. 2028: demand 10 x 2 + 5 = 25,
+    # target 0.2 x 20 = 4: buy 25 + 4 - 2 = 27. Cost 39 x 10 + (2 + 4) x 1 =
+    # 396 = RP = WS = EEV (one scenario).
+    wb = two_period_wb(
+        tmp_path / "surge.xlsx",
+        scenarios=[["surge", 1]],
+        shocks=[["surge", "Gallium", 2028, None, None, None, 2, 5]],
+        policy=[["reserve_days", 73]],
+    )
+    assert_measures(solve_reference(wb), RP=396, WS=396, EEV=396, EVPI=0, VSS=0)
+    # --model's changes come first: [[demand]] factor 1.5, add 1 from 2028 makes
+    # 2028's demand (10 x 1.5 + 1) x 2 + 5 = 37 and its target 0.2 x 10 x 1.5
+    # x 2 = 6: buy 12 + (37 + 6 - 2) = 53 -> 530 + (2 + 6) x 1 = 538.
+    model = tmp_path / "model.toml"
+    model.write_text("[[demand]]\nmineral = \"Gallium\"\nperiod_from = 2028\nfactor = 1.5\nadd = 1\n")
+    assert_measures(solve_reference(wb, model_file=model), RP=538, WS=538, EEV=538)
+
+
+def test_random_stochastic_workbooks(tmp_path):
+    # Over random stochastic workbooks: EVPI >= 0 and VSS >= 0 whenever defined,
+    # and every scenario's probability is reported.
+    seen_files = seen_none = 0
+    for seed in range(12):
+        path = tmp_path / f"s{seed}.xlsx"
+        files = random_stochastic_workbook(seed, path)
+        seen_files += bool(files)
+        res = solve_reference(path, scenario_files=files)
+        if res["status"] != "optimal":
+            continue
+        st = res["stochastic"]
+        assert 2 <= len(st["scenarios"]) <= 4
+        assert sum(v["probability"] for v in st["scenarios"].values()) == pytest.approx(1)
+        assert st["EVPI"] >= -1e-6 * max(1, abs(st["RP"]))
+        if st["EEV"] is None:
+            seen_none += 1
+            assert st["VSS"] is None and st["EEV_reason"]
+        else:
+            assert st["VSS"] >= -1e-6 * max(1, abs(st["RP"]))
+    assert seen_files > 0
+
+
+def test_random_stochastic_workbooks_cover_the_spec(tmp_path):
+    # Over a few dozen seeds: Shocks of every column, scenario files with
+    # [[shock]] and [[demand]] (factor, add), commit_through and each risk.
+    shock_columns, policy_keys, risks, toml_keys, mineral_columns = set(), set(), set(), set(), set()
+    for seed in range(30):
+        path = tmp_path / f"c{seed}.xlsx"
+        files = random_stochastic_workbook(seed, path)
+        for file in files:
+            text = file.read_text()
+            toml_keys.update(line.split(" = ")[0] for line in text.splitlines() if " = " in line)
+            toml_keys.update(line for line in text.splitlines() if line.startswith("[["))
+        for ws in openpyxl.load_workbook(path).worksheets:
+            rows = list(ws.iter_rows(values_only=True))
+            if norm_name(ws.title) == "shocks":
+                header = [norm_name(h) for h in rows[0]]
+                for row in rows[1:]:
+                    shock_columns.update(h for h, v in zip(header, row) if v is not None)
+            if norm_name(ws.title) == "minerals":
+                mineral_columns.update(norm_name(h) for h in rows[0] if h is not None)
+            if norm_name(ws.title) == "policy":
+                header = [norm_name(h) if h else "" for h in rows[0]]
+                k, v = header.index("key"), header.index("value")
+                for row in rows[1:]:
+                    if row[k] is not None:
+                        policy_keys.add(norm_name(row[k]))
+                        if norm_name(row[k]) == "risk":
+                            risks.add(str(row[v]).lower())
+        if seed < 4:  # the same seed writes the same files (the workbook: below)
+            assert random_stochastic_workbook(seed, tmp_path / "again.xlsx") == [
+                f.with_name(f.name.replace(f"c{seed}", "again")) if f.name.startswith(f"c{seed}") else f
+                for f in files
+            ]
+    assert shock_columns >= {"scenario", "supplier", "country", "processing_country", "mineral", "period_from",
+                             "period_to", "capacity", "price", "demand", "extra_demand"}
+    assert policy_keys >= {"commit_through", "risk", "risk_level", "risk_weight"}
+    assert risks == {"expected", "worst", "cvar"}
+    assert "reference_price" in mineral_columns
+    assert toml_keys >= {"[[shock]]", "[[demand]]", "factor", "add", "probability", "capacity", "price", "name"}
+
+
+def test_random_stochastic_workbook_is_deterministic(tmp_path):
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    files_a = random_stochastic_workbook(5, tmp_path / "a" / "w.xlsx")
+    files_b = random_stochastic_workbook(5, tmp_path / "b" / "w.xlsx")
+    assert _cells(tmp_path / "a" / "w.xlsx") == _cells(tmp_path / "b" / "w.xlsx")
+    assert [f.read_text() for f in files_a] == [f.read_text() for f in files_b]
+
+
+def test_compare_stochastic_flags_what_differs(tmp_path):
+    # compare.py's check of procure's JSON `stochastic` object, against the
+    # reference's own figures for the ban example (RP 210, EEV 650).
+    from .compare import compare_stochastic
+
+    wb = two_period_wb(
+        tmp_path / "ban.xlsx",
+        scenarios=[["calm", 0.5], ["ban", 0.5]],
+        shocks=[["ban", "Gallium", 2028, None, 0, None, None, None]],
+    )
+    ref = solve_reference(wb)
+    st = ref["stochastic"]
+    got = {
+        "status": "optimal", "objective": 210.0, "spend": ref["spend"], "shortfall_usd": ref["shortfall_usd"],
+        "stochastic": {
+            **{k: st[k] for k in ("RP", "WS", "EEV", "EVPI", "VSS")},
+            "scenarios": {n: {k: v[k] for k in ("probability", "spend", "shortfall_usd")} for n, v in st["scenarios"].items()},
+        },
+    }
+    assert compare_stochastic(ref, got, 1e-6) == ([], [])
+    got["stochastic"]["RP"] = 211.0
+    got["stochastic"]["EEV"] = None
+    hard, notes = compare_stochastic(ref, got, 1e-6)
+    assert hard == ["RP 211 != reference 210"]
+    assert notes == ["EEV None != reference 650"]
+    del got["stochastic"]["scenarios"]["ban"]
+    assert "scenarios ['calm'] != reference ['ban', 'calm']" in compare_stochastic(ref, got, 1e-6)[0]
+    assert compare_stochastic(ref, {"status": "optimal"}, 1e-6)[0] == ["no 'stochastic' object in the JSON"]
+
+
+def test_unshocked_scenarios_reduce_to_the_deterministic_plan(tmp_path):
+    # Two scenarios without shocks are the base data twice: one node per
+    # period, the same defaults, so RP = WS = EEV = the deterministic optimum
+    # (EVPI = VSS = 0), on random workbooks.
+    checked = 0
+    for seed in range(6):
+        path = tmp_path / f"d{seed}.xlsx"
+        random_workbook(seed, path)
+        det = solve_reference(path)
+        wb = openpyxl.load_workbook(path)
+        ws = wb.create_sheet("Scenarios")
+        ws.append(["scenario", "probability"])
+        ws.append(["a", 0.3])
+        ws.append(["b", 0.7])
+        wb.save(path)
+        sto = solve_reference(path)
+        assert sto["status"] == det["status"]
+        if det["status"] == "optimal":
+            checked += 1
+            assert_measures(sto, RP=det["objective"], WS=det["objective"], EEV=det["objective"], EVPI=0, VSS=0)
+    assert checked >= 3

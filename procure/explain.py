@@ -1,0 +1,111 @@
+"""The "what binds" list (FORMULATION.md, "Results, derived"): one plain sentence per binding rule
+and per mineral with shortfall, with the figures that explain it, most costly first.
+
+Each sentence carries the USD figure it is ranked by: a mineral's shortfall
+value at its reference price; a share rule's cost of one point tighter
+(summed over its binding rows); a budget's cost of 1% less budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from procure import fmt
+from procure.families import FAMILIES, Measure
+
+SHORT_TOL = 1e-9  # relative to demand: below this a mineral-period is not short
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One sentence of the list and the USD figure it is ranked by."""
+
+    value_usd: float
+    sentence: str
+
+
+def _names(items: list[str], most: int = 3) -> str:
+    if len(items) <= most:
+        return ", ".join(items)
+    return ", ".join(items[:most]) + f" and {len(items) - most} more"
+
+
+def what_binds(inst, shortfall: np.ndarray, bought: np.ndarray, constraints: pd.DataFrame) -> list[Finding]:
+    """Findings, most costly first.
+
+    ``shortfall`` and ``bought`` are (mineral, period) matrices in each mineral's
+    unit; ``constraints`` is the plan's Constraints table (limit, binding, cost of tightening).
+    """
+    names = inst.data.names
+    minerals = [names.mineral(k) for k in inst.mineral_keys]
+    by_title = {f.title: f for f in FAMILIES}
+    binding = constraints[constraints["binding"] == "yes"] if len(constraints) else constraints
+    findings = [_mineral_finding(inst, m, minerals[m], shortfall, bought, binding, by_title)
+                for m in range(len(minerals)) if shortfall[m].sum() > SHORT_TOL * max(inst.demand[m].sum(), 1.0)]
+    for title, rows in (binding.groupby("constraint", sort=False) if len(binding) else []):
+        findings.append(_rule_finding(inst, by_title[title], rows))
+    return sorted(findings, key=lambda f: -f.value_usd)
+
+
+def _mineral_finding(inst, m: int, name: str, shortfall, bought, binding, by_title) -> Finding:
+    unit = inst.units[m]
+    short_periods = np.flatnonzero(shortfall[m] > SHORT_TOL * np.maximum(inst.demand[m], 1.0))
+    total = float(shortfall[m].sum())
+    demand = float(inst.demand[m].sum())
+    value = total * float(inst.reference_price_usd[m])
+    head = (f"{name}: {fmt.quantity(total)} {unit} short over {fmt.period_span(list(short_periods), inst.periods)}"
+            f" ({fmt.share(total / demand if demand > 0 else np.nan, 0)} of demand, {fmt.usd_compact(value)}"
+            f" at reference price)")
+    reasons = []
+    rows = binding[binding["mineral"] == name] if len(binding) else binding
+    for title, family_rows in (rows.groupby("constraint", sort=False) if len(rows) else []):
+        family = by_title[title]
+        limit = family_rows["limit"].iloc[0]
+        shown = fmt.share(limit, 0) if family.measure == Measure.SHARE else fmt.quantity(limit)
+        reason = (f"the {family.label} ({shown}) binds in {family_rows["period"].nunique()} of {len(inst.periods)}"
+                  f" period{'s' if len(inst.periods) != 1 else ''}")
+        if family.rule is not None and family.rule.name == "china_cap":
+            reason += f"; non-Chinese capacity is {fmt.quantity(_capacity(inst, m, short_periods, True))} {unit}"
+        reasons.append(reason)
+    budgets = binding[binding["mineral"] == ""] if len(binding) else binding
+    for title in (budgets["constraint"].unique() if len(budgets) else []):
+        reasons.append(f"the {by_title[title].label} binds")
+    if not reasons:
+        capacity = _capacity(inst, m, short_periods, False)
+        if bought[m, short_periods].sum() >= capacity * (1 - 1e-6):
+            reasons.append(f"every offer is bought to capacity ({fmt.quantity(capacity)} {unit} offered)")
+        else:
+            reasons.append(f"buying more costs more than its shortfall penalty of "
+                           f"{fmt.usd(inst.shortfall_penalty_usd[m])} per {unit}")
+    return Finding(value, f"{head}; " + "; ".join(reasons) + ".")
+
+
+def _capacity(inst, m: int, periods: np.ndarray, non_chinese_only: bool) -> float:
+    """Capacity offered for mineral ``m`` in ``periods`` (only offers with China exposure < 1 if asked)."""
+    select = (inst.offer_mineral[inst.op_offer] == m) & np.isin(inst.op_period, periods)
+    if non_chinese_only:
+        select &= inst.offer_exposure[inst.op_offer] < 1
+    return float(inst.op_capacity[select].sum())
+
+
+def _rule_finding(inst, family, rows: pd.DataFrame) -> Finding:
+    cost = float(rows["cost_of_tightening_usd"].fillna(0.0).sum())
+    if family.measure == Measure.BUDGET:
+        limit = float(rows["limit"].iloc[0])
+        one_percent = max(cost, 0.0) * 0.01 * limit
+        where = "" if (rows["period"] == "").all() else f" in {', '.join(fmt.period(p) for p in rows['period'])}"
+        return Finding(one_percent, f"The {family.label} ({fmt.usd_compact(limit)}) binds{where}: each dollar "
+                                    f"more would lower the objective by {fmt.usd(cost) if cost >= 1 else f'${cost:.2f}'}"
+                                    f" (1% less budget would cost {fmt.usd_compact(one_percent)}).")
+    minerals = list(dict.fromkeys(rows["mineral"].tolist()))
+    per_mineral = []
+    for name in minerals:
+        periods = rows.loc[rows["mineral"] == name, "period"].tolist()
+        indices = sorted(inst.periods.index(p) for p in periods if p in inst.periods)
+        per_mineral.append(f"{name} ({fmt.period_span(indices, inst.periods)})")
+    step = "one point" if family.measure == Measure.SHARE else "one ESG point"
+    return Finding(max(cost, 0.0), f"The {family.label} binds for {_names(per_mineral)}: {step} tighter would cost "
+                                   f"{fmt.usd_compact(max(cost, 0.0))} more.")

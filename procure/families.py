@@ -1,0 +1,404 @@
+r"""The constraint families of FORMULATION.md: one registry entry and one builder function each.
+
+Everything that depends on which family a row belongs to is read from
+:data:`FAMILIES`: :mod:`procure.formulation` builds the rows in registry order
+and gives the elastic ones a slack, :mod:`procure.report` labels rows, states
+relaxations and prices tightening, :mod:`procure.analysis` switches rules off
+to price them. None of them spells a family name.
+
+Adding a family: write its builder here (rows from the instance's arrays,
+keys that identify each row, non-key data in ``meta``) and add a
+:class:`Family` entry to :data:`FAMILIES`.
+
+Rows, for each mineral m and period t (sums over O(m,t)); ``total[m,t] = sum w x``
+is the auxiliary purchase total of :func:`build_purchase_total`:
+
+1. balance         r[m,t-1] + sum x + s - r[m,t] = D[m,t]
+2. reserve target  r[m,t] + d[m,t] >= G[m,t]
+3. China exposure  sum e w x - a[m] total <= 0                   when a[m] < 1
+4. country share   sum_{c[o]=c} w x - b[c] total <= 0             per origin country c, b[c] < 1
+5. supplier share  sum_{supplier} w x - k total <= 0              per supplier, k < 1
+6. ally share      sum ally w x - gamma total >= 0                when gamma > 0
+7. average ESG     sum (g - E) x >= 0                             when E is set (by quantity)
+8. agreement       x - u y <= 0 and x - l y >= 0                  optional offers
+9. horizon budget  sum p x + sum F y + sum h r <= B - sum F(signed)
+10. period budget  per t: sum_t p x + sum_m h r[m,t] + sum F y (first period t) <= Bt - F(signed, first t)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from procure.program import INF, ProgramBuilder
+
+if TYPE_CHECKING:  # the builders take the formulation's column layout; no import cycle at run time
+    from procure.formulation import Columns
+    from procure.instance import Instance
+
+
+class Sense(StrEnum):
+    LE = "<="
+    GE = ">="
+    EQ = "="
+
+
+class Elastic(StrEnum):
+    """When a family's rows get a priced slack in the elastic re-solve (FORMULATION.md, "Feasibility")."""
+
+    NEVER = "never"
+    ALWAYS = "always"
+    STRICT = "strict"  # only under --strict (demand must be met in full)
+
+
+class Measure(StrEnum):
+    """How a family's rows are read in the Constraints table: the value shown and the cost of tightening.
+
+    - SHARE: value = share of purchases reached; tightening by one point of cap (0.01)
+      costs dual x purchase total x 0.01 (sign so that a tighter rule costs more);
+    - ESG_AVERAGE: value = average score reached; one point of score costs dual x units bought;
+    - BUDGET: value = spend including committed fixed costs; one USD less budget costs -dual.
+    """
+
+    SHARE = "share"
+    ESG_AVERAGE = "esg_average"
+    BUDGET = "budget"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A policy rule that can be switched off to price it (FORMULATION.md, "Price of each rule").
+
+    ``active`` says whether it constrains the instance; ``without`` returns the
+    instance with the rule switched off. Several families may share one rule
+    (both budgets are priced together).
+    """
+
+    name: str
+    description: str
+    active: Callable[["Instance"], bool]
+    without: Callable[["Instance"], "Instance"]
+
+
+def _policy_without(inst: "Instance", **changes) -> "Instance":
+    return replace(inst, policy=replace(inst.policy, **changes))
+
+
+CHINA_CAP_RULE = Rule("china_cap", "China exposure caps (3)", lambda i: bool((i.china_cap < 1).any()),
+                      lambda i: replace(i, china_cap=np.ones_like(i.china_cap)))
+COUNTRY_CAP_RULE = Rule("country_caps", "country share caps (4)", lambda i: bool((i.country_cap < 1).any()),
+                        lambda i: replace(i, country_cap=np.ones_like(i.country_cap)))
+SUPPLIER_CAP_RULE = Rule("supplier_cap", "supplier share cap (5)", lambda i: i.policy.max_supplier_share < 1,
+                         lambda i: _policy_without(i, max_supplier_share=1.0))
+ALLY_SHARE_RULE = Rule("ally_share", "minimum ally share (6)", lambda i: i.policy.min_ally_share > 0,
+                       lambda i: _policy_without(i, min_ally_share=0.0))
+ESG_AVERAGE_RULE = Rule("esg_average", "minimum average ESG score (7)", lambda i: i.policy.min_avg_esg is not None,
+                        lambda i: _policy_without(i, min_avg_esg=None))
+BUDGET_RULE = Rule("budgets", "budgets (9, 10)",
+                   lambda i: i.policy.budget_total is not None or i.policy.budget_per_period is not None,
+                   lambda i: _policy_without(i, budget_total=None, budget_per_period=None))
+
+
+@dataclass(frozen=True)
+class Family:
+    """One constraint family: a named row block of the program.
+
+    - ``number``, ``spec_name``: its number and name in FORMULATION.md (None for
+      auxiliary rows the specification does not number);
+    - ``label``: its name for people, in tables and messages;
+    - ``sense``: the direction of its rows; ``elastic``: when it gets a slack;
+    - ``limit_unit``: the unit of its limit, as the Constraints table shows it;
+    - ``relaxation``: the sentence a nonzero slack prints, a format string over
+      ``where`` (mineral and period), ``amount`` (the relaxation in ``relaxation_unit``:
+      percentage points of a share, ESG points, USD, or the mineral's ``unit``), ``slack``
+      (the raw slack), ``limit``, ``basis`` (units or USD of the share basis), ``mineral``,
+      ``period``, ``country``, ``supplier``;
+      ``relaxation_unit`` likewise;
+    - ``rule``: how the rule is switched off for its price; ``measure``: how its
+      rows are read and its tightening priced in the Constraints table;
+    - ``build``: the function that adds its rows (None: built elsewhere, e.g. by the
+      stochastic layer).
+    """
+
+    name: str
+    number: int | None
+    spec_name: str | None
+    label: str
+    sense: Sense
+    elastic: Elastic = Elastic.NEVER
+    limit_unit: str = ""
+    relaxation: str = ""
+    relaxation_unit: str = ""
+    rule: Rule | None = None
+    measure: Measure | None = None
+    build: Callable[[ProgramBuilder, "Instance", "Columns"], None] | None = None
+
+    @property
+    def title(self) -> str:
+        """``label (number)``, as tables show it."""
+        return f"{self.label} ({self.number})" if self.number is not None else self.label
+
+    def is_elastic(self, strict: bool) -> bool:
+        return self.elastic == Elastic.ALWAYS or (strict and self.elastic == Elastic.STRICT)
+
+
+# ---------------------------------------------------------------- builders
+
+
+def mt_index(inst: "Instance") -> np.ndarray:
+    """(m, t) flat index of each offer-period."""
+    return inst.offer_mineral[inst.op_offer] * len(inst.periods) + inst.op_period
+
+
+def build_balance(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+    """1. r[m,t-1] + sum x + s - r[m,t] = D[m,t], with r[m,t0] = R0 moved to the right side."""
+    n_m, n_t = len(inst.mineral_keys), len(inst.periods)
+    mt = np.arange(n_m * n_t)
+    rhs = inst.demand.copy()
+    rhs[:, 0] -= inst.initial_reserve
+    previous = mt[(mt % n_t) > 0]
+    b.add_rows("balance", n_m * n_t, rhs.ravel(), rhs.ravel(), [
+        (mt_index(inst), cols.x.start + np.arange(cols.x.size), 1.0),
+        (mt, cols.shortfall.start + mt, 1.0),
+        (mt, cols.reserve.start + mt, -1.0),
+        (previous, cols.reserve.start + previous - 1, 1.0),
+    ], mineral=mt // n_t, period=mt % n_t)
+
+
+def build_reserve_target(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+    """2. r[m,t] + d[m,t] >= G[m,t]."""
+    n = len(inst.mineral_keys) * len(inst.periods)
+    mt = np.arange(n)
+    b.add_rows("reserve_target", n, inst.reserve_target.ravel(), INF, [
+        (mt, cols.reserve.start + mt, 1.0),
+        (mt, cols.reserve_gap.start + mt, 1.0),
+    ], mineral=mt // len(inst.periods), period=mt % len(inst.periods))
+
+
+def build_purchase_total(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+    """total[m,t] = sum w x over O(m,t): the denominator of every share row (3-6)."""
+    if cols.total is None:
+        return
+    rows = cols.total_of_mt[mt_index(inst)]
+    k = np.arange(cols.total.size)
+    b.add_rows("purchase_total", cols.total.size, 0.0, 0.0, [
+        (rows, cols.x.start + np.arange(cols.x.size), inst.weights()),
+        (k, cols.total.start + k, -1.0),
+    ], mineral=cols.total.keys["mineral"], period=cols.total.keys["period"])
+
+
+def _share_rows(b, inst, cols, name, group_keys: dict[str, np.ndarray], select: np.ndarray,
+                numerator: np.ndarray, cap: np.ndarray, sense: Sense) -> None:
+    """Rows ``sum_{k in group} numerator[k] x[k] - cap[group] total[m,t]  (<= or >=)  0``.
+
+    ``group_keys`` are per offer-period arrays whose distinct combinations
+    (among ``select``) are the rows; ``cap`` is per offer-period, constant within a group.
+    """
+    k = np.flatnonzero(select)
+    if not len(k):
+        return
+    # one int64 key per offer-period (mixed radix over the group keys): a 1-D unique is fast
+    combined = np.zeros(len(k), dtype=np.int64)
+    for values in group_keys.values():
+        part = values[k].astype(np.int64)
+        combined = combined * (int(part.max()) + 1) + part
+    _, first, local_row = np.unique(combined, return_index=True, return_inverse=True)
+    local_row = local_row.ravel()
+    n_rows = len(first)
+    groups = np.stack([v[k][first] for v in group_keys.values()])
+    mt = mt_index(inst)[k][first]
+    lower, upper = (-INF, 0.0) if sense == Sense.LE else (0.0, INF)
+    b.add_rows(name, n_rows, lower, upper, [
+        (local_row, cols.x.start + k, numerator[k]),
+        (np.arange(n_rows), cols.total.start + cols.total_of_mt[mt], -cap[k][first]),
+    ], meta={"limit": cap[k][first]}, **{key: groups[i] for i, key in enumerate(group_keys)})
+
+
+def build_china_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+    """3. sum e w x <= a[m] total, for minerals with a[m] < 1."""
+    cap = inst.china_cap[inst.offer_mineral[inst.op_offer]]
+    _share_rows(b, inst, cols, "china_cap",
+                {"mineral": inst.offer_mineral[inst.op_offer], "period": inst.op_period},
+                cap < 1, inst.offer_exposure[inst.op_offer] * inst.weights(), cap, Sense.LE)
+
+
+def build_country_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+    """4. sum over origin country c of w x <= b[c] total, for each c with b[c] < 1 offering in (m, t)."""
+    country = inst.offer_country[inst.op_offer]
+    cap = inst.country_cap[country] if len(country) else np.zeros(0)
+    _share_rows(b, inst, cols, "country_cap",
+                {"mineral": inst.offer_mineral[inst.op_offer], "period": inst.op_period, "country": country},
+                cap < 1, inst.weights(), cap, Sense.LE)
+
+
+def build_supplier_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+    """5. sum over a supplier's offers of w x <= k total, for each supplier offering in (m, t), when k < 1."""
+    k_cap = inst.policy.max_supplier_share
+    if k_cap >= 1:
+        return
+    supplier = inst.offer_supplier[inst.op_offer]
+    _share_rows(b, inst, cols, "supplier_cap",
+                {"mineral": inst.offer_mineral[inst.op_offer], "period": inst.op_period, "supplier": supplier},
+                np.ones(inst.n_offer_periods, dtype=bool), inst.weights(),
+                np.full(inst.n_offer_periods, k_cap), Sense.LE)
+
+
+def build_ally_share(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+    """6. sum ally w x >= gamma total, when gamma > 0."""
+    gamma = inst.policy.min_ally_share
+    if gamma <= 0:
+        return
+    _share_rows(b, inst, cols, "ally_share",
+                {"mineral": inst.offer_mineral[inst.op_offer], "period": inst.op_period},
+                np.ones(inst.n_offer_periods, dtype=bool),
+                inst.offer_ally[inst.op_offer] * inst.weights(),
+                np.full(inst.n_offer_periods, gamma), Sense.GE)
+
+
+def build_avg_esg(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+    """7. sum (g - E) x >= 0 over O(m,t), when E is set (always by quantity; unscored offers count as 0)."""
+    target = inst.policy.min_avg_esg
+    if target is None or not inst.n_offer_periods:
+        return
+    used, local_row = np.unique(mt_index(inst), return_inverse=True)
+    b.add_rows("avg_esg", len(used), 0.0, INF, [
+        (local_row, cols.x.start + np.arange(cols.x.size), inst.offer_esg[inst.op_offer] - target),
+    ], meta={"limit": np.full(len(used), target)},
+        mineral=used // len(inst.periods), period=used % len(inst.periods))
+
+
+def _optional_offer_periods(inst: "Instance") -> np.ndarray:
+    return np.flatnonzero(inst.offer_kind[inst.op_offer] == "optional")
+
+
+def build_agreement_max(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+    """8 (upper). x - u y <= 0 for optional offers (spot and signed: the bound x <= u)."""
+    k = _optional_offer_periods(inst)
+    if not len(k):
+        return
+    rows = np.arange(len(k))
+    b.add_rows("agreement_max", len(k), -INF, 0.0, [
+        (rows, cols.x.start + k, 1.0), (rows, cols.y_column(inst.op_offer[k]), -inst.op_capacity[k]),
+    ], offer=inst.op_offer[k], period=inst.op_period[k])
+
+
+def build_agreement_min(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+    """8 (lower). x - l y >= 0 for optional offers with a minimum (spot and signed: the bound x >= l)."""
+    k = _optional_offer_periods(inst)
+    k = k[inst.op_min_volume[k] > 0]
+    if not len(k):
+        return
+    rows = np.arange(len(k))
+    b.add_rows("agreement_min", len(k), 0.0, INF, [
+        (rows, cols.x.start + k, 1.0), (rows, cols.y_column(inst.op_offer[k]), -inst.op_min_volume[k]),
+    ], offer=inst.op_offer[k], period=inst.op_period[k])
+
+
+def spend_terms(inst: "Instance", cols: "Columns", period: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(columns, coefficients) of spend: p x + F y (optional) + h r, in one period or all."""
+    x_sel = np.arange(cols.x.size) if period is None else np.flatnonzero(inst.op_period == period)
+    y_sel = np.arange(cols.y.size)
+    if period is not None:
+        y_sel = y_sel[inst.offer_first_period[cols.optional_offers] == period]
+    n_t = len(inst.periods)
+    mt = np.arange(len(inst.mineral_keys) * n_t)
+    r_sel = mt if period is None else mt[mt % n_t == period]
+    columns = np.concatenate([cols.x.start + x_sel, cols.y.start + y_sel, cols.reserve.start + r_sel])
+    values = np.concatenate([inst.op_price_usd[x_sel],
+                             inst.offer_fixed_cost_usd[cols.optional_offers[y_sel]],
+                             inst.holding_cost_usd[r_sel // n_t]])
+    return columns, values
+
+
+def build_budget_total(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+    """9. objective without penalties <= B: sum p x + sum F y + sum h r <= B - sum F(signed)."""
+    budget = inst.policy.budget_total
+    if budget is None:
+        return
+    committed = float(inst.offer_fixed_cost_usd[inst.offer_kind == "signed"].sum())
+    columns, values = spend_terms(inst, cols, None)
+    b.add_rows("budget_total", 1, -INF, budget - committed,
+               [(np.zeros(len(columns), dtype=np.int64), columns, values)],
+               meta={"limit": np.array([budget]), "committed": np.array([committed])})
+
+
+def build_budget_period(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+    """10. per t: sum_t p x + sum_m h r[m,t] + F y of agreements first covering t <= Bt - signed F first covering t."""
+    budget = inst.policy.budget_per_period
+    if budget is None:
+        return
+    n_t = len(inst.periods)
+    signed = inst.offer_kind == "signed"
+    committed = np.bincount(inst.offer_first_period[signed], weights=inst.offer_fixed_cost_usd[signed],
+                            minlength=n_t).astype(float)[:n_t]
+    terms = []
+    for t in range(n_t):
+        columns, values = spend_terms(inst, cols, t)
+        terms.append((np.full(len(columns), t, dtype=np.int64), columns, values))
+    b.add_rows("budget_period", n_t, -INF, budget - committed, terms,
+               meta={"limit": np.full(n_t, budget), "committed": committed}, period=np.arange(n_t))
+
+
+# ---------------------------------------------------------------- the registry
+
+_SHARE_LIMIT = "share of purchases ({basis})"
+_CAP_EXCEEDED = ("{where}: {subject} exceed their cap ({limit:.0%}) by {amount:,.2f} percentage points "
+                 "({slack:,.6g} {basis} of purchases)")
+_POINTS = "percentage points"
+
+FAMILIES: tuple[Family, ...] = (
+    Family("balance", 1, "Balance", "demand balance", Sense.EQ, Elastic.STRICT, limit_unit="units",
+           relaxation="{where}: {amount:,.6g} {unit} of demand cannot be met (strict mode forbids shortfall)",
+           relaxation_unit="{unit}", build=build_balance),
+    Family("reserve_target", 2, "Reserve target", "reserve target", Sense.GE, limit_unit="units",
+           build=build_reserve_target),
+    Family("purchase_total", None, None, "purchase total (auxiliary)", Sense.EQ, build=build_purchase_total),
+    Family("china_cap", 3, "China exposure", "China exposure cap", Sense.LE, Elastic.ALWAYS, _SHARE_LIMIT,
+           _CAP_EXCEEDED.replace("{subject}", "China exposure"), _POINTS, CHINA_CAP_RULE, Measure.SHARE,
+           build_china_cap),
+    Family("country_cap", 4, "Country share", "country share cap", Sense.LE, Elastic.ALWAYS, _SHARE_LIMIT,
+           _CAP_EXCEEDED.replace("{subject}", "purchases from {country}"), _POINTS, COUNTRY_CAP_RULE,
+           Measure.SHARE, build_country_cap),
+    Family("supplier_cap", 5, "Supplier share", "supplier share cap", Sense.LE, Elastic.ALWAYS, _SHARE_LIMIT,
+           _CAP_EXCEEDED.replace("{subject}", "purchases from {supplier}"), _POINTS, SUPPLIER_CAP_RULE,
+           Measure.SHARE, build_supplier_cap),
+    Family("ally_share", 6, "Ally share", "minimum ally share", Sense.GE, Elastic.ALWAYS, _SHARE_LIMIT,
+           "{where}: ally purchases fall short of the minimum ({limit:.0%}) by {amount:,.2f} percentage points "
+           "({slack:,.6g} {basis} of purchases)", _POINTS, ALLY_SHARE_RULE, Measure.SHARE, build_ally_share),
+    Family("avg_esg", 7, "Average ESG", "minimum average ESG", Sense.GE, Elastic.ALWAYS, "ESG score (0-100)",
+           "{where}: the average ESG score falls short of {limit:g} by {amount:,.2f} points", "ESG points",
+           ESG_AVERAGE_RULE, Measure.ESG_AVERAGE, build_avg_esg),
+    Family("agreement_max", 8, "Agreement", "agreement capacity", Sense.LE, limit_unit="units",
+           build=build_agreement_max),
+    Family("agreement_min", 8, "Agreement", "agreement minimum volume", Sense.GE, limit_unit="units",
+           build=build_agreement_min),
+    Family("budget_total", 9, "Horizon", "horizon budget", Sense.LE, Elastic.ALWAYS, "USD",
+           "the horizon budget would have to rise by {amount:,.0f} USD", "USD", BUDGET_RULE, Measure.BUDGET,
+           build_budget_total),
+    Family("budget_period", 10, "Per period", "per-period budget", Sense.LE, Elastic.ALWAYS, "USD",
+           "the budget of period {period} would have to rise by {amount:,.0f} USD", "USD", BUDGET_RULE,
+           Measure.BUDGET, build_budget_period),
+)
+
+BY_NAME: dict[str, Family] = {family.name: family for family in FAMILIES}
+
+
+def family_of(name: str) -> Family | None:
+    return BY_NAME.get(name)
+
+
+def family_of_title(title: str) -> Family | None:
+    """The family a table's ``constraint`` column names (its :attr:`Family.title`)."""
+    return next((f for f in FAMILIES if f.title == title), None)
+
+
+def rules() -> list[Rule]:
+    """Each rule once, in registry order."""
+    seen: dict[str, Rule] = {}
+    for family in FAMILIES:
+        if family.rule is not None:
+            seen.setdefault(family.rule.name, family.rule)
+    return list(seen.values())
