@@ -637,7 +637,7 @@ def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, sc
     if json_path is not None:
         check_json_path(json_path, inputs)
     busy = ctx.err.status("preparing", spinner="dots") if (not ctx.quiet and ctx.err.is_terminal) \
-        else _nullcontext()
+        else nullcontext()
     with busy:
         setup = prepare(workbook, model, plan, commit_through, SolveOptions(verbose=verbose))
     _print_problems(ctx, [], setup.instance.data.warnings)
@@ -661,16 +661,17 @@ def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, sc
         ctx.say(f"{draws:,} draws, seed {seed}, committed through {result.json['commit_through']}: "
                 f"{len(result.json['failed_draws'])} failed")
         if total["mean"] is not None:
-            ctx.say(f"total shortfall value: mean {_fmt_usd(total['mean'])}  p95 {_fmt_usd(total['p95'])}  "
-                    f"CVaR95 {_fmt_usd(total['cvar95'])}")
+            ctx.say(f"total shortfall value: mean {fmt.usd(total['mean'])}  p95 {fmt.usd(total['p95'])}  "
+                    f"CVaR95 {fmt.usd(total['cvar95'])}")
         view = Table(show_edge=False)
         for column in ("mineral", "P(shortfall)", "mean", "p95", "mean USD", "reserve released"):
             view.add_column(column, justify="left" if column == "mineral" else "right")
         for name, m in result.json["minerals"].items():
             if m["mean"] is None:
                 continue
-            view.add_row(_escape(name), _fmt_share(m["p_shortfall"]), f"{m['mean']:,.6g} {_escape(m['unit'])}",
-                         f"{m['p95']:,.6g}", _fmt_usd(m["mean_usd"]), f"{m['reserve_released_mean']:,.6g}")
+            view.add_row(_escape(name), fmt.share(m["p_shortfall"]),
+                         f"{fmt.quantity(m['mean'])} {_escape(m['unit'])}", fmt.quantity(m["p95"]),
+                         fmt.usd(m["mean_usd"]), fmt.quantity(m["reserve_released_mean"]))
         ctx.say(view)
         ctx.say(f"stress workbook written to {_escape(str(out_path))}")
     for draw in result.json["failed_draws"]:

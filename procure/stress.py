@@ -304,14 +304,17 @@ def build_base(inst: Instance, commitment: Commitment, events: list[RiskEvent]) 
             in_family[block.slice()] = True
     entries = np.flatnonzero(in_family[row_of_entry] & (lp.a_index >= x.start) & (lp.a_index < x.stop))
     slack = lp.columns.get("slack")
-    elastic_families = tuple(name for name in formulation.ELASTIC_FAMILIES + ("balance",) if name in lp.rows)
+    # each slack column loosens one row (key "row"): name it by the row family it belongs to
+    elastic_families: list[str] = []
     slack_family = np.zeros(0, dtype=np.int64)
     if slack is not None:
         slack_rows = slack.keys["row"]
         slack_family = np.full(slack.size, -1, dtype=np.int64)
-        for f, name in enumerate(elastic_families):
-            block = lp.rows[name]
-            slack_family[(slack_rows >= block.start) & (slack_rows < block.stop)] = f
+        for name, block in lp.rows.items():
+            in_block = (slack_rows >= block.start) & (slack_rows < block.stop)
+            if in_block.any():
+                slack_family[in_block] = len(elastic_families)
+                elastic_families.append(name)
     n_m, n_t = len(inst.mineral_keys), len(inst.periods)
     masks = risk_masks(events, inst)
     largest_extra = masks.extra_demand.sum(axis=0) if len(events) else np.zeros(n_m)
@@ -330,7 +333,7 @@ def build_base(inst: Instance, commitment: Commitment, events: list[RiskEvent]) 
         price_entries=entries, price_entry_column=lp.a_index[entries] - x.start,
         price_entry_row=row_of_entry[entries],
         slack_start=slack.start if slack is not None else lp.n_cols, slack_family=slack_family,
-        families=elastic_families, masks=masks,
+        families=tuple(elastic_families), masks=masks,
     )
     base.token = _token(base)
     return base
