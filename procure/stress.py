@@ -663,8 +663,11 @@ def run_draws(base: RecourseBase, draws: int, seed: int, *, client=None, chunk_s
                 results.append(result)
                 if progress:
                     progress(result.stop - result.start)
+        except BaseException:  # interrupted or failed: stop what is still queued on the cluster
+            client.cancel([f for f in futures if not f.done()])
+            raise
         finally:
-            client.cancel(futures + [shared])
+            del futures, shared  # released futures: the scheduler forgets the chunks and the base
     results.sort(key=lambda r: r.start)
     covered = sum(r.stop - r.start for r in results)
     if covered != draws:  # every draw must be accounted for
