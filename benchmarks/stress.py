@@ -12,8 +12,10 @@ re-solved); 2 workers at least 1.6x faster than 1.
 
 Measured here: the floor (draws/s) on the first ``--floor-draws`` draws; for
 each worker count, ``run_draws`` on a fresh LocalCluster (cluster start not
-timed; the base program's scatter and each worker's model build are); and the
-CLI end to end in a subprocess. The workbook is only read.
+timed; the base program's scatter and each worker's model build are), with
+the CPU time the workers used (so a machine shared with other jobs shows as
+fewer cores obtained, not as slower code); and the CLI end to end in a
+subprocess. The workbook is only read.
 """
 
 from __future__ import annotations
@@ -31,7 +33,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from procure import stress  # noqa: E402
-from stress_floor import draw_data, floor  # noqa: E402
+from stress_floor import draw_data, floor_cpu  # noqa: E402
+
+
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of the calling process: run on each worker, it shows how much of the
+    machine the workers actually got (on a shared machine, less than a core each)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main(argv=None) -> int:
@@ -48,28 +59,37 @@ def main(argv=None) -> int:
 
     setup = stress.prepare(args.workbook)
     base = setup.base
-    floor_seconds, _ = floor(base, draw_data(base, args.floor_draws, args.seed))
+    floor_seconds, floor_cpu_seconds, _ = floor_cpu(base, draw_data(base, args.floor_draws, args.seed))
     floor_rate = args.floor_draws / floor_seconds
+    floor_cpu_rate = args.floor_draws / floor_cpu_seconds
     result = {"workbook": str(args.workbook), "draws": args.draws, "chunk_size": args.chunk_size,
               "cpu_count": os.cpu_count(), "load_average_start": os.getloadavg(),
-              "floor_draws_per_second": floor_rate, "runs": {}}
-    print(f"floor: {floor_rate:.1f} draws/s ({args.floor_draws} draws, one process, bare loop)")
+              "floor_draws_per_second": floor_rate, "floor_draws_per_cpu_second": floor_cpu_rate, "runs": {}}
+    print(f"floor: {floor_rate:.1f} draws/s, {floor_cpu_rate:.1f} draws per CPU-second "
+          f"({args.floor_draws} draws, one process, bare loop)")
     for workers in [int(w) for w in args.workers.split(",")]:
         client = stress.local_client(workers)
         try:
+            before = client.run(_cpu_seconds)
             started = time.perf_counter()
             draws = stress.run_draws(base, args.draws, args.seed, client=client, chunk_size=args.chunk_size)
             seconds = time.perf_counter() - started
+            after = client.run(_cpu_seconds)
+            worker_cpu = sum(after[k] - before[k] for k in after)
         finally:
             cluster = client.cluster
             client.close()
             cluster.close()
         rate = args.draws / seconds
         run = {"seconds": seconds, "draws_per_second": rate, "per_worker_vs_floor": rate / workers / floor_rate,
-               "failed": len(draws.failures)}
+               "failed": len(draws.failures), "worker_cpu_seconds": worker_cpu,
+               "cores_obtained": worker_cpu / seconds, "draws_per_worker_cpu_second": args.draws / worker_cpu,
+               "per_cpu_second_vs_floor": args.draws / worker_cpu / floor_cpu_rate}
         result["runs"][workers] = run
         print(f"{workers} worker(s): {seconds:.1f} s, {rate:.1f} draws/s, per worker "
-              f"{run['per_worker_vs_floor']:.0%} of the floor, {run['failed']} failed")
+              f"{run['per_worker_vs_floor']:.0%} of the floor, {run['failed']} failed; the workers got "
+              f"{run['cores_obtained']:.2f} cores, {run['draws_per_worker_cpu_second']:.1f} draws per CPU-second "
+              f"({run['per_cpu_second_vs_floor']:.0%} of the floor's)")
     runs = result["runs"]
     if 1 in runs and 2 in runs:
         result["speedup_2_vs_1"] = runs[1]["seconds"] / runs[2]["seconds"]
