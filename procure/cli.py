@@ -698,5 +698,100 @@ def main() -> None:
         code = 130
     sys.exit(code if isinstance(code, int) else 0)
 
+
+# ---------------------------------------------------------------- procure stress (STOCKPILE.md)
+
+
+@app.command()
+def stress(
+    workbook: Annotated[Optional[Path], typer.Argument(help="The input workbook with a Risks sheet; the bundled "
+                                                            "sample if omitted.")] = None,
+    draws: Annotated[Optional[int], typer.Option("--draws", min=1, help="How many disruptions to sample "
+                                                 "(required).")] = None,
+    model: ModelOpt = None,
+    plan: Annotated[Optional[Path], typer.Option("--plan", help="A plan workbook written by procure solve "
+                                                                "(else the plan is solved first).")] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the random draws.")] = 0,
+    commit_through: Annotated[Optional[str], typer.Option("--commit-through", help="Purchases up to and "
+                                                          "including this period are fixed (default: the first).")]
+    = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Local Dask worker processes "
+                                                   "(default: the machine's cores).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Use an existing Dask cluster, e.g. "
+                                                     "tcp://host:8786.")] = None,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Draws per Dask task.")] = 250,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Stress workbook (.xlsx).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures as JSON.")] = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Stress-test a committed plan against sampled disruptions from the Risks sheet, on Dask."""
+    _run(quiet, verbose, lambda ctx: _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers,
+                                             scheduler, chunk_size, output, json_path, verbose))
+
+
+def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, scheduler, chunk_size, output,
+            json_path, verbose) -> int:
+    from procure.paths import check_json_path, check_output_path
+    from procure.plan import write_json, write_tables
+    from procure.solve import SolveOptions
+    from procure.stress import connect, local_client, prepare, run_draws
+    from procure.stress_report import build_result, histogram_chart
+
+    if draws is None:
+        raise ProcureError("--draws N is required: how many disruptions to sample (e.g. --draws 10000)")
+    if workers is not None and scheduler is not None:
+        raise ProcureError("give --workers (a local cluster) or --scheduler (an existing one), not both")
+    if workbook is None:
+        from procure.starter import bundled_sample
+
+        workbook = bundled_sample()
+    inputs = [workbook] + [p for p in (model, plan) if p is not None]
+    out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}-stress.xlsx", inputs)
+    if json_path is not None:
+        check_json_path(json_path, inputs)
+    busy = ctx.err.status("preparing", spinner="dots") if (not ctx.quiet and ctx.err.is_terminal) \
+        else nullcontext()
+    with busy:
+        setup = prepare(workbook, model, plan, commit_through, SolveOptions(verbose=verbose))
+    _print_problems(ctx, [], setup.instance.data.warnings)
+    client = connect(scheduler) if scheduler else local_client(workers or os.cpu_count() or 1)
+    try:
+        with _progress(ctx, "draws", draws) as advance:
+            results = run_draws(setup.base, draws, seed, client=client, chunk_size=chunk_size,
+                                progress=lambda n: [advance() for _ in range(n)])
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None and not scheduler:
+            cluster.close()
+    result = build_result(setup.instance, setup.base, setup.events, results, seed, setup.commit_through,
+                          setup.hashes)
+    write_tables(out_path, result.tables, summary=result.summary, charts=histogram_chart)
+    if json_path is not None:
+        write_json(result.json, json_path)
+    if not ctx.quiet:
+        total = result.json["total_shortfall_usd"]
+        ctx.say(f"{draws:,} draws, seed {seed}, committed through {result.json['commit_through']}: "
+                f"{len(result.json['failed_draws'])} failed")
+        if total["mean"] is not None:
+            ctx.say(f"total shortfall value: mean {fmt.usd(total['mean'])}  p95 {fmt.usd(total['p95'])}  "
+                    f"CVaR95 {fmt.usd(total['cvar95'])}")
+        view = Table(show_edge=False)
+        for column in ("mineral", "P(shortfall)", "mean", "p95", "mean USD", "reserve released"):
+            view.add_column(column, justify="left" if column == "mineral" else "right")
+        for name, m in result.json["minerals"].items():
+            if m["mean"] is None:
+                continue
+            view.add_row(_escape(name), fmt.share(m["p_shortfall"]),
+                         f"{fmt.quantity(m['mean'])} {_escape(m['unit'])}", fmt.quantity(m["p95"]),
+                         fmt.usd(m["mean_usd"]), fmt.quantity(m["reserve_released_mean"]))
+        ctx.say(view)
+        ctx.say(f"stress workbook written to {_escape(str(out_path))}")
+    for draw in result.json["failed_draws"]:
+        ctx.err.print(f"[yellow]warning[/]: draw {draw} failed: {_escape(results.failures[draw])}")
+    return EXIT_NOT_SOLVED if result.json["failed_draws"] else EXIT_OK
+
+
 if __name__ == "__main__":
     main()
