@@ -730,18 +730,15 @@ def prepare(workbook: str | Path, model: str | Path | None = None, plan: str | P
             commit_through: object | None = None, options=None) -> StressSetup:
     """Read and check the workbook (and ``--model``) and its Risks sheet, and fix the committed plan:
     read back from ``plan`` when given, else solved here as ``procure solve`` would."""
-    from procure import scenario as scenarios
     from procure.instance import build_instance
     from procure.pipeline import optimize
     from procure.risks import read_risks
     from procure.solve import SolveOptions
-    from procure.validate import validate
+    from procure.stochastic import load_stochastic, optimize_stochastic
     from procure.workbook import file_sha256, read_workbook
 
     raw = read_workbook(workbook)
-    data = validate(raw)
-    if model is not None:
-        data = scenarios.apply(data, scenarios.load_scenario(model, data))
+    data, fan = load_stochastic(workbook, model, raw=raw)  # fan: the Scenarios sheet's scenarios, if any
     events = read_risks(raw, data)
     hashes = {"input": data.sha256}
     if model is not None:
@@ -752,6 +749,19 @@ def prepare(workbook: str | Path, model: str | Path | None = None, plan: str | P
         program = formulation.build(inst)
         commitment = commitment_from_plan(Path(plan), inst, program, through)
         hashes["plan"] = file_sha256(Path(plan))
+    elif fan:
+        # the stochastic plan `procure solve` would write; its decisions through the committed period are
+        # read from the first scenario's columns (shared by every scenario up to the first period where
+        # their data differ, and through the plan's own commit_through)
+        outcome = optimize_stochastic(data, fan, options or SolveOptions(), with_measures=False)
+        if outcome.status != "optimal":
+            raise SolverError(f"the stochastic plan to stress could not be solved ({outcome.status}: "
+                              f"{outcome.solution.message}); run procure solve to see why")
+        inst = build_instance(data)
+        through = _period_index(inst, commit_through)
+        form = outcome.form
+        commitment = commitment_from_values(form.scenario_programs[0], inst,
+                                            outcome.solution.x[form.col_map[0]], through)
     else:
         outcome = optimize(data, options or SolveOptions())
         if outcome.status != "optimal":

@@ -202,12 +202,12 @@ def histogram_chart(book, tables: dict[str, pd.DataFrame]) -> None:
     table = tables.get("Histogram")
     if table is None or table.empty:
         return
-    sheet = book.add_worksheet("Charts")
+    sheet = book.xlsx.add_worksheet("Charts")  # book: procure.plan's workbook being written
     sheet.write_string(0, 0, "Distribution of total shortfall value (USD) over the draws. Data: the Histogram sheet.")
     label_col = list(table.columns).index("label")
     draws_col = list(table.columns).index("draws")
     last = len(table)
-    chart = book.add_chart({"type": "column"})
+    chart = book.xlsx.add_chart({"type": "column"})
     chart.add_series({"name": "draws", "categories": ["Histogram", 1, label_col, last, label_col],
                       "values": ["Histogram", 1, draws_col, last, draws_col], "gap": 5})
     chart.set_title({"name": "Total shortfall value per draw"})

@@ -276,3 +276,25 @@ def test_cli_without_draws_or_with_both_cluster_options_exits_1(book):
     assert missing.exit_code == 1 and "--draws N is required" in missing.output
     both = CliRunner().invoke(app, ["stress", str(path), "--draws", "5", "--workers", "1", "--scheduler", "tcp://x:1"])
     assert both.exit_code == 1 and "not both" in both.output
+
+
+def test_without_a_plan_a_stochastic_workbook_commits_its_stochastic_plan():
+    """STOCKPILE.md: without --plan the plan solve would write is stressed, stochastic when the workbook
+    has Scenarios. The bundled reserve program commits its first year (commit_through = 2027): the
+    committed purchases are the stochastic plan's 2027 decisions, which every scenario shares."""
+    from procure.starter import bundled_sample
+    from procure.stochastic import load_stochastic, optimize_stochastic
+    from procure.stress import prepare
+
+    setup = prepare(bundled_sample())
+    data, fan = load_stochastic(bundled_sample())
+    assert fan  # the sample is stochastic
+    outcome = optimize_stochastic(data, fan, with_measures=False)
+    form = outcome.form
+    first_year = setup.instance.op_period == 0
+    committed = setup.base.committed_x[first_year]
+    assert not np.isnan(committed).any() and committed.sum() > 0
+    assert np.isnan(setup.base.committed_x[~first_year]).all()  # later years are the recourse's
+    for s in range(len(fan)):
+        own = outcome.solution.x[form.col_map[s]][form.scenario_programs[s].columns["x"].slice()]
+        np.testing.assert_allclose(committed, own[first_year], rtol=1e-9, atol=1e-6)
