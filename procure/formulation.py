@@ -16,19 +16,8 @@ Objective (USD)::
 
     min  sum p x + sum F y + sum h r + sum P s + sum Q d  (+ sum F of signed offers, a constant)
 
-Constraints, for each mineral m and period t (sums over O(m,t)); each family is an
-entry of the registry in :mod:`procure.families`, with the function that builds it:
-
-1. balance         r[m,t-1] + sum x + s - r[m,t] = D[m,t]
-2. reserve target  r[m,t] + d[m,t] >= G[m,t]
-3. China exposure  sum e w x - a[m] total <= 0                   when a[m] < 1
-4. country share   sum_{c[o]=c} w x - b[c] total <= 0             per origin country c, b[c] < 1
-5. supplier share  sum_{supplier} w x - k total <= 0              per supplier, k < 1
-6. ally share      sum ally w x - gamma total >= 0                when gamma > 0
-7. average ESG     sum (g - E) x >= 0                             when E is set (by quantity)
-8. agreement       x - u y <= 0 and x - l y >= 0                  optional offers
-9. horizon budget  sum p x + sum F y + sum h r <= B - sum F(signed)
-10. period budget  per t: sum_t p x + sum_m h r[m,t] + sum F y (first period t) <= Bt - F(signed, first t)
+Constraints: the families 1-10 of FORMULATION.md, each an entry of the registry in
+:mod:`procure.families` (its docstring lists their rows) with the function that builds it.
 
 With ``elastic`` the rows of families 3-7, 9, 10 (and 1 under ``strict``) get a
 nonnegative slack priced at 1000 x the largest shortfall penalty, so the model

@@ -9,19 +9,12 @@ from typer.testing import CliRunner
 
 from conftest import objective
 from procure.analysis import agreement_values, frontier, parse_caps, price_rules
+from builders import two_offers
 from procure.cli import app
 from procure.report import build_report
 
 runner = CliRunner()
 
-
-def two_offers(cap=None, **policy):
-    """China 1/t and Canada 3/t for 10 t of Ga in 2027."""
-    return dict(minerals=[{"mineral": "Ga", **({"max_china_share": cap} if cap is not None else {})}],
-                demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
-                offers=[{"supplier": "Sino", "country": "China", "mineral": "Ga", "price": 1, "capacity": 100},
-                        {"supplier": "Maple", "country": "Canada", "mineral": "Ga", "price": 3, "capacity": 100}],
-                policy=policy or None)
 
 
 def test_marginal_cost_of_demand_is_the_marginal_suppliers_price(solve_book):
