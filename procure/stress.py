@@ -144,6 +144,7 @@ def commitment_from_plan(path: Path, inst: Instance, program: formulation.Linear
         if needed not in columns:
             problems.append(Problem(f"missing column '{needed}' (expected offer_row, period and quantity)",
                                     "Allocation", 1, file=file))
+    read_already: set[int] = set()
     if not any(p.sheet == "Allocation" for p in problems):
         for index, row in enumerate(allocation.to_dict("records")):
             excel_row = index + 2
@@ -169,6 +170,12 @@ def commitment_from_plan(path: Path, inst: Instance, program: formulation.Linear
                                         file=file))
                 continue
             if t <= commit_through:
+                if k in read_already:  # a stochastic plan decides this purchase per scenario: not committed
+                    problems.append(Problem(
+                        "the plan decides this purchase differently per scenario (a stochastic plan's period "
+                        "after its scenarios part), so it cannot be committed; give an earlier --commit-through",
+                        "Allocation", excel_row, "period", period, file=file))
+                read_already.add(k)
                 committed[k] = float(quantity)
     y_block = program.columns["y"]
     signed = np.zeros(y_block.size)

@@ -298,3 +298,19 @@ def test_without_a_plan_a_stochastic_workbook_commits_its_stochastic_plan():
     for s in range(len(fan)):
         own = outcome.solution.x[form.col_map[s]][form.scenario_programs[s].columns["x"].slice()]
         np.testing.assert_allclose(committed, own[first_year], rtol=1e-9, atol=1e-6)
+
+
+def test_a_stochastic_plan_read_back_commits_what_solving_it_commits(tmp_path):
+    """--plan with the stochastic plan `procure solve` wrote commits the same purchases and agreements as
+    stressing without --plan (keyed by offer_row and period, signed from the Agreements sheet)."""
+    from typer.testing import CliRunner
+
+    from procure.cli import app
+    from procure.starter import bundled_sample
+    from procure.stress import prepare
+
+    plan = tmp_path / "plan.xlsx"
+    assert CliRunner().invoke(app, ["solve", "-o", str(plan), "-q"]).exit_code == 0
+    solved, read_back = prepare(bundled_sample()), prepare(bundled_sample(), plan=plan)
+    np.testing.assert_allclose(read_back.base.committed_x, solved.base.committed_x, rtol=1e-9, atol=1e-6)
+    assert np.isfinite(read_back.base.committed_x).sum() > 0
