@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from procure import stress  # noqa: E402
+from procure import cluster, stress  # noqa: E402
 from stress_floor import draw_data, floor_cpu  # noqa: E402
 
 
@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     print(f"floor: {floor_rate:.1f} draws/s, {floor_cpu_rate:.1f} draws per CPU-second "
           f"({args.floor_draws} draws, one process, bare loop)")
     for workers in [int(w) for w in args.workers.split(",")]:
-        client = stress.local_client(workers)
+        client = cluster.local_client(workers)
         try:
             before = client.run(_cpu_seconds)
             started = time.perf_counter()

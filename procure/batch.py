@@ -1,4 +1,5 @@
-"""One plan per scenario, in parallel processes, and a comparison of them all (``procure batch``).
+"""One plan per scenario, on Dask when more than one worker is asked for, and a comparison of them all
+(``procure batch``).
 
 Each scenario is solved in its own process from file paths (nothing unpicklable
 crosses a process boundary); a scenario that fails is reported in its row and
@@ -8,9 +9,7 @@ does not stop the others. The baseline of the comparison is named by --baseline 
 
 from __future__ import annotations
 
-import multiprocessing
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -81,23 +80,35 @@ def run_job(job: Job) -> dict:
     return row
 
 
-def run_batch(jobs: list[Job], workers: int, progress: Callable[[dict], None] | None = None) -> list[dict]:
-    """Run every job (in ``workers`` processes when > 1); rows come back in the jobs' order."""
+def run_batch(jobs: list[Job], workers: int | None = 1, progress: Callable[[dict], None] | None = None,
+              scheduler: str | None = None) -> list[dict]:
+    """Run every job; rows come back in the jobs' order.
+
+    One worker and no scheduler: here, one after the other. Otherwise on Dask
+    (procure.cluster, the engine ``procure stress`` uses): a local cluster of
+    ``workers`` processes, or the cluster at ``scheduler``. A job whose worker
+    dies is retried once on another; if it fails again its row says so.
+    """
     rows: list[dict | None] = [None] * len(jobs)
-    if workers <= 1 or len(jobs) <= 1:
+    if scheduler is None and (workers or 1) <= 1:
         for i, job in enumerate(jobs):
             rows[i] = run_job(job)
             if progress:
                 progress(rows[i])
         return rows  # type: ignore[return-value]
-    context = multiprocessing.get_context("spawn")  # no inherited state, same on every platform
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
-        for future in as_completed(futures):
-            i = futures[future]
+    from distributed import as_completed
+
+    from procure.cluster import dask_client
+
+    with dask_client(None if scheduler else min(workers or 1, max(len(jobs), 1)), scheduler) as client:
+        futures = [client.submit(run_job, job, key=f"procure-batch-{i}-{job.workbook.name}", retries=1, pure=False)
+                   for i, job in enumerate(jobs)]
+        index = {future.key: i for i, future in enumerate(futures)}
+        for future in as_completed(futures, loop=client.loop):
+            i = index[future.key]
             try:
                 rows[i] = future.result()
-            except Exception as exc:  # the worker process itself died
+            except Exception as exc:  # the worker process itself died, twice
                 rows[i] = {"scenario": str(jobs[i].model or "base"), "status": "error",
                            "message": f"worker failed: {type(exc).__name__}: {exc}"}
             if progress:

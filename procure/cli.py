@@ -399,7 +399,10 @@ def batch(
     models: Annotated[list[Path], typer.Argument(help="Scenario files (models/*.toml).")],
     out_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder for the plans and the comparison.")]
     = Path("outputs"),
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Scenarios solved in parallel.")] = 1,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Scenarios solved in parallel, on a "
+                                          "local Dask cluster of this many processes.")] = 1,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="An existing Dask scheduler "
+                                                     "(tcp://host:8786) to run the scenarios on.")] = None,
     baseline: Annotated[Optional[str], typer.Option("--baseline", help="The scenario the others are compared "
                                                    "with (default: one named 'baseline', else the first).")] = None,
     fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 4 when any scenario meets one of: "
@@ -413,10 +416,11 @@ def batch(
 ) -> None:
     """One plan per scenario plus a comparison workbook and JSON; gate CI with --fail-on."""
     run = RunOptions(solver, time_limit, gap, strict, quiet, verbose)
-    _run(quiet, verbose, lambda ctx: _batch(ctx, run, workbook, models, out_dir, workers, baseline, fail_on))
+    _run(quiet, verbose, lambda ctx: _batch(ctx, run, workbook, models, out_dir, workers, scheduler, baseline,
+                                            fail_on))
 
 
-def _batch(ctx: _Context, run: RunOptions, workbook, models, out_dir, workers, baseline, fail_on) -> int:
+def _batch(ctx: _Context, run: RunOptions, workbook, models, out_dir, workers, scheduler, baseline, fail_on) -> int:
     import pandas as pd
 
     from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
@@ -433,7 +437,8 @@ def _batch(ctx: _Context, run: RunOptions, workbook, models, out_dir, workers, b
         raise ProcureError(f"{workbook}: no such workbook")
     jobs = [Job(workbook, model, out_dir, options, run.strict) for model in models]
     with _progress(ctx, "batch", len(jobs)) as advance:
-        rows, base_name = compare(run_batch(jobs, workers, progress=lambda row: advance()), baseline)
+        rows, base_name = compare(run_batch(jobs, workers, progress=lambda row: advance(), scheduler=scheduler),
+                                  baseline)
     comparison = pd.DataFrame([{k: v for k, v in r.items() if k != "traceback"} for r in rows])
     stem = f"{workbook.stem}-comparison"
     write_tables(check_output_path(out_dir / f"{stem}.xlsx", [workbook] + list(models)),
@@ -735,7 +740,8 @@ def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, sc
     from procure.paths import check_json_path, check_output_path
     from procure.plan import write_json, write_tables
     from procure.solve import SolveOptions
-    from procure.stress import connect, local_client, prepare, run_draws
+    from procure.cluster import dask_client
+    from procure.stress import prepare, run_draws
     from procure.stress_report import build_result, histogram_chart
 
     if draws is None:
@@ -755,16 +761,9 @@ def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, sc
     with busy:
         setup = prepare(workbook, model, plan, commit_through, SolveOptions(verbose=verbose))
     _print_problems(ctx, [], setup.instance.data.warnings)
-    client = connect(scheduler) if scheduler else local_client(workers or os.cpu_count() or 1)
-    try:
-        with _progress(ctx, "draws", draws) as advance:
-            results = run_draws(setup.base, draws, seed, client=client, chunk_size=chunk_size,
-                                progress=lambda n: [advance() for _ in range(n)])
-    finally:
-        cluster = getattr(client, "cluster", None)
-        client.close()
-        if cluster is not None and not scheduler:
-            cluster.close()
+    with dask_client(workers, scheduler) as client, _progress(ctx, "draws", draws) as advance:
+        results = run_draws(setup.base, draws, seed, client=client, chunk_size=chunk_size,
+                            progress=lambda n: [advance() for _ in range(n)])
     result = build_result(setup.instance, setup.base, setup.events, results, seed, setup.commit_through,
                           setup.hashes)
     write_tables(out_path, result.tables, summary=result.summary, charts=histogram_chart)

@@ -686,27 +686,6 @@ def run_draws(base: RecourseBase, draws: int, seed: int, *, client=None, chunk_s
                  np.concatenate([r.relaxed for r in results]), dict(sorted(failures.items())))
 
 
-def local_client(workers: int):
-    """A Dask ``LocalCluster`` of ``workers`` processes, one thread each (HiGHS is told to use one too)."""
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                           silence_logs=logging.ERROR)
-    return Client(cluster, set_as_default=False)
-
-
-def connect(address: str):
-    """A Dask client on an existing scheduler (``tcp://host:8786``)."""
-    from distributed import Client
-
-    try:
-        return Client(address, set_as_default=False, timeout="10s")
-    except (OSError, TimeoutError) as exc:
-        raise ProcureError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-
-
 # ---------------------------------------------------------------- setting a stress test up
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from procure import stress
+from procure import cluster, stress
 from procure.cli import app
 from procure.pipeline import load, optimize
 from procure.stress_report import build_result, cvar
@@ -171,12 +171,12 @@ def test_a_failed_draw_is_retried_cold_then_listed(book, monkeypatch):
 @pytest.fixture(scope="module")
 def clusters():
     """A one-worker and a two-worker local Dask cluster, shared by the tests below."""
-    made = {n: stress.local_client(n) for n in (1, 2)}
+    made = {n: cluster.local_client(n) for n in (1, 2)}
     yield made
     for client in made.values():
-        cluster = client.cluster
+        local = client.cluster
         client.close()
-        cluster.close()
+        local.close()
 
 
 def test_same_figures_for_any_workers_and_chunks(book, clusters):
