@@ -17,9 +17,12 @@ from procure.validate import validate
 from procure.workbook import read_workbook
 
 
-def load(workbook: str | Path, model: str | Path | None = None) -> WorkbookData:
-    """Read and check ``workbook``, and apply scenario file ``model`` when given."""
-    data = validate(read_workbook(workbook))
+def load(workbook: str | Path, model: str | Path | None = None, *, raw=None) -> WorkbookData:
+    """Read and check ``workbook``, and apply scenario file ``model`` when given.
+
+    ``raw``: the workbook already read (:func:`procure.workbook.read_workbook`), so it is read once.
+    """
+    data = validate(raw if raw is not None else read_workbook(workbook))
     if model is not None:
         data = scenarios.apply(data, scenarios.load_scenario(model, data))
     return data

@@ -755,13 +755,12 @@ def load_stochastic(workbook, model=None, scenario_files=(), raw=None) -> tuple[
     """
     from procure import scenario as scenario_files_module
     from procure.scenario_sheets import collect_scenario_sheets
-    from procure.validate import Collector, validate
+    from procure.pipeline import load
+    from procure.validate import Collector
     from procure.workbook import read_workbook
 
     raw = raw if raw is not None else read_workbook(workbook)
-    data = validate(raw)
-    if model is not None:
-        data = scenario_files_module.apply(data, scenario_files_module.load_scenario(model, data))
+    data = load(workbook, model, raw=raw)  # the deterministic path's read, check and --model
     out = Collector(raw.path.name)
     scenarios = collect_scenario_sheets(raw, data, out)
     problems = list(out.problems)
