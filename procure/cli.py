@@ -206,8 +206,25 @@ def _validate(ctx: _Context, workbook: Path, model: Path | None) -> int:
     from procure.data import OfferKind
     from procure.instance import build_instance
     from procure.pipeline import load
+    from procure.risks import has_risks_sheet, read_risks
+    from procure.stochastic import load_stochastic
+    from procure.workbook import read_workbook
 
-    data = load(workbook, model)
+    raw = read_workbook(workbook)
+    problems: list[Problem] = []
+    try:  # the Scenarios and Shocks sheets are checked too...
+        data, scenarios = load_stochastic(workbook, model, raw=raw)
+    except InputError as exc:
+        problems += exc.problems + exc.warnings
+        data, scenarios = load(workbook, model, raw=raw), []  # raises when the plan's own sheets are wrong
+    events = []
+    if has_risks_sheet(raw):  # ...and the Risks sheet, all reported at once
+        try:
+            events = read_risks(raw, data)
+        except InputError as exc:
+            problems += exc.problems + exc.warnings
+    if any(p.severity == "error" for p in problems):
+        raise InputError(problems + data.warnings)
     _print_problems(ctx, [], data.warnings)
     inst = build_instance(data)
     table = Table(title=f"{workbook.name}: valid", show_header=False)
@@ -217,6 +234,10 @@ def _validate(ctx: _Context, workbook: Path, model: Path | None) -> int:
     table.add_row("offers", f"{len(data.offers)} ({len(inst.excluded)} excluded)")
     table.add_row("optional agreements", str(int((inst.offer_kind == OfferKind.OPTIONAL).sum())))
     table.add_row("purchase variables", f"{inst.n_offer_periods:,}")
+    if scenarios:
+        table.add_row("scenarios (stochastic plan)", ", ".join(s.name for s in scenarios))
+    if events:
+        table.add_row("risk events (for procure stress)", str(len(events)))
     table.add_row("warnings", str(len(data.warnings)))
     ctx.say(table)
     return EXIT_OK

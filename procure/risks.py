@@ -85,6 +85,11 @@ def _known_keys(data: WorkbookData) -> dict[str, set[str]]:
     }
 
 
+def has_risks_sheet(raw: RawWorkbook) -> bool:
+    """Whether ``raw`` has a Risks sheet (matched as every sheet name is)."""
+    return _find_sheet(raw) is not None
+
+
 def read_risks(raw: RawWorkbook, data: WorkbookData) -> list[RiskEvent]:
     """The checked events of ``raw``'s Risks sheet, in sheet order.
 

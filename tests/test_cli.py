@@ -199,3 +199,18 @@ def test_a_usage_error_is_an_input_problem_exit_1(tmp_path):
     assert missing.returncode == 1 and "Missing argument" in missing.stderr
     version = subprocess.run([sys.executable, "-m", "procure", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("procure ")
+
+
+def test_validate_checks_the_scenario_and_risk_sheets(book):
+    """procure validate reads what solve and stress will: a Shocks row naming an unknown scenario and a
+    Risks row with an impossible probability are reported at once, with sheet, row and column."""
+    wb = book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 1}],
+              offers=[{"supplier": "A", "country": "Peru", "mineral": "Ga", "price": 1, "capacity": 5}],
+              extra_sheets={"Scenarios": [{"scenario": "calm", "probability": 1}],
+                            "Shocks": [{"scenario": "stormy", "mineral": "Ga", "capacity": 0.5}],
+                            "Risks": [{"event": "strike", "probability": 1.5, "mineral": "Ga"}]})
+    result = runner.invoke(app, ["validate", str(wb)])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "sheet 'Shocks', row 2" in text and "stormy" in text
+    assert "sheet 'Risks', row 2, column 'probability'" in text
