@@ -684,18 +684,22 @@ def _export(ctx: _Context, workbook: Path, output: Path, model: Path | None, sce
             strict: bool) -> int:
     from procure import formulation
     from procure.instance import build_instance
-    from procure.pipeline import load
     from procure.pulp_model import check_export_path, export_model
+    from procure.stochastic import build_extensive_form, load_stochastic, prepare, risk_settings
 
-    if scenario:
-        raise ProcureError("--scenario: stochastic export not available yet; export one scenario at a time "
-                           "with --model")
-    inputs = [workbook] + ([model] if model else [])
+    inputs = [workbook] + ([model] if model else []) + list(scenario)
     check_export_path(output, inputs)
-    data = load(workbook, model)
+    data, scenarios = load_stochastic(workbook, model, scenario)
     _print_problems(ctx, [], data.warnings)
-    instance = build_instance(data)
-    program = formulation.build(instance, strict=strict)
+    if scenarios:  # the extensive form, one column per decision node (STOCKPILE.md)
+        fan = prepare(data, scenarios)
+        risk, alpha, weight, commit = risk_settings(data.policy)
+        form = build_extensive_form(fan.instances, fan.probabilities, risk=risk, risk_level=alpha,
+                                    risk_weight=weight, commit_through=commit, strict=strict)
+        program, instance = form.program, fan.base
+    else:
+        instance = build_instance(data)
+        program = formulation.build(instance, strict=strict)
     export_model(program, output, instance, title=f"{workbook.stem}-{data.policy.scenario}")
     integers = int(program.col_integer.sum())
     ctx.say(f"model written to {_escape(str(output))}: {program.n_cols:,} variables"

@@ -84,7 +84,6 @@ READABLE_PREFIX = {
     "slack": "slack",
 }
 #: Row-block keys that are data, not identity: never part of a name.
-NON_KEY_FIELDS = frozenset({"limit", "committed"})
 MAX_NAME_LENGTH = 100  # PuLP's writeLP refuses longer variable names
 CONSTANT_COLUMN = "objective_constant"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.,()]+")  # what survives PuLP's rules and every LP reader tried
@@ -166,8 +165,6 @@ class _Labeller:
         """
         parts, tail = [], []
         for key, values in keys.items():
-            if key in NON_KEY_FIELDS:
-                continue
             values = np.asarray(values)
             if key == "row" and row_names is not None:
                 parts.append(np.array(row_names, dtype=object)[values.astype(np.int64)])

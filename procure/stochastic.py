@@ -492,8 +492,8 @@ def _stack_family(parts: _Parts, name: str, programs: list[LinearProgram], col_m
         row_map[s][local_rows[mine]] = global_row[mine]
     keys = {k: np.concatenate(v)[kept] for k, v in cand_keys.items()}
     keys["scenario"] = scn[kept]  # the first scenario with the row
-    keys["scenarios"] = np.bincount(global_row - parts.n_rows, minlength=len(kept))  # how many share it
     meta = {k: np.concatenate(v)[kept] for k, v in cand_meta.items()}  # a row's limit, committed spend
+    meta["scenarios"] = np.bincount(global_row - parts.n_rows, minlength=len(kept))  # how many share it
     parts.rows[name] = Block(name, parts.n_rows, len(kept), keys, meta)
     parts.row_lower.append(lo[kept])
     parts.row_upper.append(hi[kept])
@@ -547,8 +547,8 @@ def _objective_and_risk_rows(parts: _Parts, programs: list[LinearProgram], col_m
         parts.row_nnz.append(np.array([len(c_all)]))
         parts.row_lower.append(np.array([-INF]))
         parts.row_upper.append(np.array([-constants[s]]))  # cost[s] = c_s x + constant_s
-    parts.rows[family] = Block(family, parts.n_rows, n_s, {"scenario": np.arange(n_s),
-                                                           "scenarios": np.ones(n_s, dtype=np.int64)})
+    parts.rows[family] = Block(family, parts.n_rows, n_s, {"scenario": np.arange(n_s)},
+                               {"scenarios": np.ones(n_s, dtype=np.int64)})
     parts.n_rows += n_s
     return cost, constant
 

@@ -136,13 +136,22 @@ def test_export_never_writes_over_an_input(book, tmp_path):
     assert scenario.read_bytes() == before
 
 
-def test_stochastic_export_is_refused_clearly(book, tmp_path):
-    out = tmp_path / "m.lp"
-    result = runner.invoke(app, ["export", str(book(**SIGNED)), "--scenario", str(tmp_path / "a.toml"),
-                                 "-o", str(out)])
-    assert result.exit_code == 1
-    assert "stochastic export not available yet" in result.output
-    assert not out.exists()
+@pytest.mark.parametrize("suffix", [".lp", ".mps"])
+def test_a_stochastic_plan_exports_its_extensive_form(tmp_path, suffix):
+    """The bundled reserve program is stochastic: the file holds the extensive form (one column per
+    decision node), and read back into HiGHS it gives RP, the optimum procure solve reports."""
+    from procure.starter import bundled_sample
+    from procure.stochastic import load_stochastic, optimize_stochastic
+
+    data, scenarios = load_stochastic(bundled_sample())
+    solved = optimize_stochastic(data, scenarios, with_measures=False)
+    assert solved.status == "optimal" and len(scenarios) == 6
+    out = tmp_path / f"reserve{suffix}"
+    result = runner.invoke(app, ["export", str(bundled_sample()), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    objective, names, _ = read_back(out)
+    assert objective == pytest.approx(solved.solution.objective, rel=1e-9)
+    assert len(names) == solved.form.program.n_cols  # no constant: no agreement already signed
 
 
 def test_export_of_a_bad_workbook_lists_the_problems(book, tmp_path):
