@@ -95,18 +95,6 @@ class WarmModel:
 
     # ------------------------------------------------------------ changes
 
-    def term_positions(self, rows: np.ndarray, column: np.ndarray) -> np.ndarray:
-        """Position in the program's CSR arrays of the stored coefficient (rows[i], column[i]); each must exist."""
-        lp = self.program
-        positions = np.empty(len(rows), dtype=np.int64)
-        for i, (row, col) in enumerate(zip(np.asarray(rows).tolist(), np.asarray(column).tolist())):
-            start, stop = int(lp.a_start[row]), int(lp.a_start[row + 1])
-            hit = np.flatnonzero(lp.a_index[start:stop] == col)
-            if len(hit) != 1:
-                raise SolverError(f"no coefficient at row {row}, column {col} (a bug in procure; please report it)")
-            positions[i] = start + hit[0]
-        return positions
-
     def set_coefficients(self, positions: np.ndarray, values: np.ndarray) -> None:
         """Set stored coefficients (by CSR position) to ``values``, in the program's units (0 removes it in HiGHS)."""
         values = np.broadcast_to(np.asarray(values, float), positions.shape)
