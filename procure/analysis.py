@@ -25,6 +25,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from procure import families, formulation
+from procure.errors import SolverError
 from procure.figures import PlanFigures, per_mineral_period, plan_figures
 from procure.instance import Instance
 from procure.pipeline import Outcome
@@ -186,8 +187,8 @@ def frontier(inst: Instance, caps: Iterable[float], options: SolveOptions, stric
     With HiGHS, a warm sweep (:class:`ChinaCapSweep`); otherwise, or with ``warm=False``,
     one cold build and solve per cap.
     """
-    options = options.started()
-    sweep = ChinaCapSweep(inst, options, strict) if warm and supports(options) else None
+    options, caps = options.started(), list(caps)
+    sweep = ChinaCapSweep(inst, options, strict) if warm and supports(options) and caps else None
     points = []
     for cap in caps:
         capped = replace(inst, china_cap=np.full_like(inst.china_cap, cap))
@@ -228,8 +229,9 @@ class ChinaCapSweep:
             in_block = (term_row >= block.start) & (term_row < block.stop)
             self.positions = np.flatnonzero(in_block & (program.a_index >= total.start)
                                             & (program.a_index < total.stop))
-            assert len(self.positions) == block.size, "one purchase-total term per China row"
-        self.cap: float | None = self.TEMPLATE_CAP
+            if len(self.positions) != block.size:
+                raise SolverError("a China row without its purchase-total term (a bug in procure; please report it)")
+        self.cap = self.TEMPLATE_CAP
 
     def solve(self, cap: float) -> Solution:
         """The plan at China cap ``cap`` on every mineral, re-solved from the previous one."""
@@ -237,7 +239,7 @@ class ChinaCapSweep:
             if cap >= 1:
                 self.model.set_row_bounds(self.rows, -np.inf, np.inf)
             else:
-                if self.cap is None or self.cap >= 1:
+                if self.cap >= 1:
                     self.model.set_row_bounds(self.rows, -np.inf, 0.0)
                 self.model.set_coefficients(self.positions, -cap)
         self.cap = cap
