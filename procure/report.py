@@ -237,26 +237,33 @@ def minerals_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     })
 
 
+COUNTRY_COLUMNS = ["mineral", "period", "country", "unit", "quantity", "share"]
+
+
 def countries_table(f: _Facts) -> pd.DataFrame:
-    """Per mineral and period, quantity bought from each origin country, then each country's share."""
+    """A long table: per mineral, period and origin country, the quantity bought and its share of the
+    mineral's purchases (share basis). Countries sorted by name within each mineral and period."""
     inst = f.inst
     k = np.flatnonzero(f.buy > 0)
     if not len(k):
-        return pd.DataFrame(columns=["mineral", "period"])
+        return pd.DataFrame(columns=COUNTRY_COLUMNS)
     origin = inst.offer_country[inst.op_offer[k]]
-    frame = pd.DataFrame({"mt": f.mt[k], "country": origin, "qty": f.buy[k], "w": (f.buy * f.weight)[k]})
-    quantity = frame.pivot_table(index="mt", columns="country", values="qty", aggfunc="sum", fill_value=0.0)
-    weighted = frame.pivot_table(index="mt", columns="country", values="w", aggfunc="sum", fill_value=0.0)
-    labels = {c: f.names.country(inst.country_keys[c]) for c in quantity.columns}
-    order = sorted(quantity.columns, key=lambda c: labels[c].casefold())
-    totals = weighted.sum(axis=1).to_numpy()
-    shares = weighted[order].to_numpy() / np.where(totals > 0, totals, 1.0)[:, None]
-    m, t = np.divmod(quantity.index.to_numpy(), f.n_t)
-    table = {"mineral": [f.names.mineral(inst.mineral_keys[i]) for i in m.tolist()],
-             "period": [inst.periods[i] for i in t.tolist()]}
-    table.update({labels[c]: quantity[c].to_numpy() for c in order})
-    table.update({f"{labels[c]} share": shares[:, j] for j, c in enumerate(order)})
-    return pd.DataFrame(table)
+    frame = pd.DataFrame({"mt": f.mt[k], "country": origin, "quantity": f.buy[k], "w": (f.buy * f.weight)[k]})
+    grouped = frame.groupby(["mt", "country"], sort=True).sum().reset_index()
+    labels = np.array([f.names.country(c) for c in inst.country_keys], dtype=object)
+    grouped["name"] = labels[grouped["country"].to_numpy()]
+    grouped["order"] = grouped["name"].str.casefold()
+    grouped = grouped.sort_values(["mt", "order"], kind="stable")
+    m, t = np.divmod(grouped["mt"].to_numpy(), f.n_t)
+    totals = f.bought_weighted[grouped["mt"].to_numpy()]
+    return pd.DataFrame({
+        "mineral": [f.names.mineral(inst.mineral_keys[i]) for i in m.tolist()],
+        "period": [inst.periods[i] for i in t.tolist()],
+        "country": grouped["name"].to_numpy(),
+        "unit": [inst.units[i] for i in m.tolist()],
+        "quantity": grouped["quantity"].to_numpy(),
+        "share": grouped["w"].to_numpy() / np.where(totals > 0, totals, 1.0),
+    })
 
 
 def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
@@ -281,6 +288,7 @@ def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
         "country": labels["country"],
         "processing_country": labels["processing_country"],
         "mineral": labels["mineral"],
+        "unit": np.array(inst.units, dtype=object)[inst.offer_mineral],
         "agreement": [o.agreement for o in inst.offers],
         "china_exposure_share": inst.offer_exposure,
     }
@@ -311,11 +319,13 @@ def agreements_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
             "signed": "yes" if signed else "no",
             "decision": "already in force" if offer.agreement == "signed" else ("sign" if signed else "do not sign"),
             "fixed_cost_usd": offer.fixed_cost_usd,
+            "unit": inst.units[inst.offer_mineral[o]],
             "min_volume_per_period": offer.min_volume,
             "bought_total": total[o],
         })
     return pd.DataFrame(rows, columns=["offer", "supplier", "country", "mineral", "agreement", "signed",
-                                       "decision", "fixed_cost_usd", "min_volume_per_period", "bought_total"])
+                                       "decision", "fixed_cost_usd", "unit", "min_volume_per_period",
+                                       "bought_total"])
 
 
 CONSTRAINT_COLUMNS = ["constraint", "mineral", "period", "country", "supplier", "limit", "value", "binding",
