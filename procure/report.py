@@ -328,7 +328,7 @@ def agreements_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
                                        "bought_total"])
 
 
-CONSTRAINT_COLUMNS = ["constraint", "mineral", "period", "country", "supplier", "limit", "value", "binding",
+CONSTRAINT_COLUMNS = ["constraint", "mineral", "period", "country", "supplier", "limit", "value", "unit", "binding",
                       "shadow_price", "shadow_price_unit", "cost_of_tightening_usd"]
 
 
@@ -366,17 +366,20 @@ def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
             value = rows + block.meta["committed"]
             binding = value >= limit - 1e-6 * np.maximum(1.0, np.abs(limit))
             unit = "USD per USD of budget"
+            limit_unit = "USD"
             tightening = -dual
         else:
             mt = keys["mineral"] * f.n_t + keys["period"]
             if family.measure == Measure.ESG_AVERAGE:
                 total = f.bought.ravel()[mt]
                 unit = "USD per score-unit (ESG points x units bought)"
+                limit_unit = "ESG score (0-100)"
                 step = 1.0  # one point of the 0-100 score
             else:
                 total = f.bought_weighted[mt]
                 unit = ("USD per unit of exposure" if family.sense == Sense.LE
                         else "USD per unit of ally purchases")
+                limit_unit = "share of purchases (0-1)"
                 step = 0.01  # one point of cap is 0.01 of a share
             bought = total > ZERO_TOL
             safe_total = np.where(bought, total, 1.0)
@@ -391,7 +394,7 @@ def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
             "period": [inst.periods[t] for t in keys["period"].tolist()] if "period" in keys else [""] * n,
             "country": _labels(keys, "country", country_names, n),
             "supplier": _labels(keys, "supplier", supplier_names, n),
-            "limit": limit, "value": value, "binding": np.where(binding, "yes", "no"),
+            "limit": limit, "value": value, "unit": limit_unit, "binding": np.where(binding, "yes", "no"),
             "shadow_price": dual, "shadow_price_unit": unit, "cost_of_tightening_usd": clean(tightening),
         }))
     if not frames:
