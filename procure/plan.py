@@ -142,14 +142,19 @@ def _close(book: _PlanBook, temp: Path, path: Path) -> None:
 
 MAX_CHARTED_MINERALS = 100
 CHART_DATA = "ChartData"
+MAX_ORIGINS_CHARTED = 6  # origin countries a purchase chart shows by name; the others as one series
+OTHER_ORIGINS = "bought from other origins"  # per mineral: the origins beyond its MAX_ORIGINS_CHARTED largest
+CHART_BLOCK_ROWS = 16  # rows per mineral's row of charts (a chart is 15 rows of 20 px tall)
+CHARTS_PER_PAGE = 3  # minerals per printed page of the Charts sheet (a page break after every third)
 _CHART_SERIES = ("demand", "shortfall", "reserve_end", "reserve_target", "china_share", "china_cap")
 
 
 def chart_data(minerals: pd.DataFrame, countries: pd.DataFrame | None, limit: int = MAX_CHARTED_MINERALS) \
         -> pd.DataFrame:
     """The hidden ChartData sheet: one row per mineral and period (the Minerals sheet's order) for the
-    first ``limit`` minerals, with the unit, the Minerals figures the charts plot and one column per origin
-    country holding the quantity bought from it (in the mineral's unit; 0 when none).
+    first ``limit`` minerals, with the unit, the Minerals figures the charts plot, one column per origin
+    country holding the quantity bought from it (in the mineral's unit; 0 when none) and
+    OTHER_ORIGINS: per mineral, the purchases from origins beyond its largest (see :func:`_top_origins`).
 
     The Countries sheet is a long table (CLI.md); this pivot exists only for the stacked purchase bars.
     Countries are ordered by name (case-folded), so the same plan gives the same columns.
@@ -166,7 +171,22 @@ def chart_data(minerals: pd.DataFrame, countries: pd.DataFrame | None, limit: in
     pivot = pivot[order].rename(columns=lambda c: f"bought from {c}")
     keys = pd.MultiIndex.from_frame(data[["mineral", "period"]])
     by_country = pivot.reindex(keys, fill_value=0.0).reset_index(drop=True).astype(float)
+    other = np.zeros(len(data))
+    for rows in data.groupby("mineral", sort=False).indices.values():
+        block = by_country.iloc[rows]
+        rest = [c for c in by_country.columns if c not in _top_origins(block)]
+        other[rows] = block[rest].sum(axis=1).to_numpy()
+    by_country[OTHER_ORIGINS] = other
     return pd.concat([data, by_country], axis=1)
+
+
+def _top_origins(block: pd.DataFrame) -> list[str]:
+    """The ``bought from`` columns a mineral's purchase chart shows: its MAX_ORIGINS_CHARTED largest
+    origins over the horizon (ties by name), in column order; the rest are summed as OTHER_ORIGINS."""
+    totals = block[[c for c in block.columns if c.startswith("bought from ") and c != OTHER_ORIGINS]].sum()
+    totals = totals[totals > 0]
+    ranked = sorted(totals.index, key=lambda c: (-totals[c], c))[:MAX_ORIGINS_CHARTED]
+    return [c for c in totals.index if c in ranked]
 
 
 def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
@@ -179,16 +199,20 @@ def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
         return
     data = chart_data(minerals, tables.get("Countries"))
     sheet = book.xlsx.add_worksheet(_sheet_title("Charts", book.titles))
-    _print_setup(sheet)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.set_footer("&L&A&RPage &P of &N")
     sheet.write_string(0, 0, "Per mineral: purchases by origin country against demand, China share against its "
                              "cap, reserve against target. Figures: the Minerals and Countries sheets.")
     data_title = _write_chart_table(book, data)
     columns = list(data.columns)
     col = {name: columns.index(name) for name in columns}
-    country_columns = [c for c in columns if c.startswith("bought from ")]
     rows_of = data.groupby("mineral", sort=False).indices
+    sheet.set_h_pagebreaks([1 + k * CHART_BLOCK_ROWS for k in range(CHARTS_PER_PAGE, len(rows_of),
+                                                                      CHARTS_PER_PAGE)])
+    title_font = {"size": 11, "bold": True}
     for i, (name, rows) in enumerate(rows_of.items()):
-        top = 2 + i * 16
+        top = 2 + i * CHART_BLOCK_ROWS
         first, last = int(rows[0]) + 1, int(rows[-1]) + 1
         unit = str(data["unit"].iloc[int(rows[0])])
         periods = [data_title, first, col["period"], last, col["period"]]
@@ -198,9 +222,10 @@ def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
                     "values": [data_title, first, col[key], last, col[key]], **style}
 
         bars = book.xlsx.add_chart({"type": "column", "subtype": "stacked"})
-        for country in country_columns:
-            if data[country].iloc[rows].sum() > 0:  # a country this mineral never buys from: no empty series
-                bars.add_series({**series(country), "name": country.removeprefix("bought from ")})
+        for country in _top_origins(data.iloc[rows]):  # a country this mineral never buys from: no series
+            bars.add_series({**series(country), "name": country.removeprefix("bought from ")})
+        if OTHER_ORIGINS in col and data[OTHER_ORIGINS].iloc[rows].sum() > 0:
+            bars.add_series({**series(OTHER_ORIGINS), "name": "other origins", "fill": {"color": "#A6A6A6"}})
         bars.add_series({**series("shortfall"), "name": "shortfall (demand not met)",
                          "pattern": {"pattern": "wide_upward_diagonal", "fg_color": "#C00000",
                                      "bg_color": "#FFFFFF"}, "border": {"color": "#C00000"}})
@@ -208,29 +233,30 @@ def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
         demand.add_series({**series("demand"), "line": {"color": "#000000", "width": 2},
                            "marker": {"type": "diamond", "fill": {"color": "#000000"}}})
         bars.combine(demand)
-        bars.set_title({"name": f"Purchases by origin against demand: {name}"})  # fixed text first: never a formula
+        # fixed text first in titles: a title starting with = would be a formula
+        bars.set_title({"name": f"Purchases by origin against demand: {name}", "name_font": title_font})
         bars.set_x_axis({"name": "Period"})
         bars.set_y_axis({"name": f"Quantity ({unit})", "num_format": "#,##0", "min": 0})
-        bars.set_legend({"position": "bottom"})
-        sheet.insert_chart(top, 0, bars, {"x_scale": 0.9, "y_scale": 1.0})
+        bars.set_legend({"position": "right"})  # one entry a line: many origins do not squeeze the plot
+        sheet.insert_chart(top, 0, bars, {"x_scale": 1.4, "y_scale": 1.0})  # room for the legend
 
         share = book.xlsx.add_chart({"type": "line"})
         share.add_series({**series("china_share"), "name": "China share of purchases", "marker": {"type": "circle"}})
         share.add_series({**series("china_cap"), "name": "China cap", "line": {"dash_type": "dash"}})
-        share.set_title({"name": f"China share against cap: {name}"})
+        share.set_title({"name": f"China share against cap: {name}", "name_font": title_font})
         share.set_x_axis({"name": "Period"})
         share.set_y_axis({"name": "China share of purchases (%)", "num_format": "0%", "min": 0, "max": 1})
         share.set_legend({"position": "bottom"})
-        sheet.insert_chart(top, 8, share, {"x_scale": 0.9, "y_scale": 1.0})
+        sheet.insert_chart(top, 11, share, {"x_scale": 0.9, "y_scale": 1.0})
 
         reserve = book.xlsx.add_chart({"type": "line"})
         reserve.add_series({**series("reserve_end"), "name": "reserve at period end", "marker": {"type": "circle"}})
         reserve.add_series({**series("reserve_target"), "name": "reserve target", "line": {"dash_type": "dash"}})
-        reserve.set_title({"name": f"Reserve against target: {name}"})
+        reserve.set_title({"name": f"Reserve against target: {name}", "name_font": title_font})
         reserve.set_x_axis({"name": "Period"})
         reserve.set_y_axis({"name": f"Reserve ({unit})", "num_format": "#,##0", "min": 0})
         reserve.set_legend({"position": "bottom"})
-        sheet.insert_chart(top, 16, reserve, {"x_scale": 0.9, "y_scale": 1.0})
+        sheet.insert_chart(top, 18, reserve, {"x_scale": 0.9, "y_scale": 1.0})
 
 
 def _write_chart_table(book: _PlanBook, data: pd.DataFrame) -> str:
