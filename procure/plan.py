@@ -223,7 +223,8 @@ def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
 
         bars = book.xlsx.add_chart({"type": "column", "subtype": "stacked"})
         for country in _top_origins(data.iloc[rows]):  # a country this mineral never buys from: no series
-            bars.add_series({**series(country), "name": country.removeprefix("bought from ")})
+            bars.add_series({**series(country), **_series_name(country.removeprefix("bought from "),
+                                                                [data_title, 0, col[country]])})
         if OTHER_ORIGINS in col and data[OTHER_ORIGINS].iloc[rows].sum() > 0:
             bars.add_series({**series(OTHER_ORIGINS), "name": "other origins", "fill": {"color": "#A6A6A6"}})
         bars.add_series({**series("shortfall"), "name": "shortfall (demand not met)",
@@ -257,6 +258,12 @@ def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
         reserve.set_y_axis({"name": f"Reserve ({unit})", "num_format": "#,##0", "min": 0})
         reserve.set_legend({"position": "bottom"})
         sheet.insert_chart(top, 18, reserve, {"x_scale": 0.9, "y_scale": 1.0})
+
+
+def _series_name(text: str, header: list) -> dict:
+    """A chart series named ``text``, or by its header cell when ``text`` starts with "=" (XlsxWriter
+    would take such a name as a formula: input text is never a formula)."""
+    return {"name": header if text.startswith("=") else text}
 
 
 def _write_chart_table(book: _PlanBook, data: pd.DataFrame) -> str:
