@@ -40,10 +40,10 @@ SHARE_FORMAT = "0.0%"
 WHOLE_FORMAT = "#,##0"
 QUANTITY_FORMAT = "#,##0.0##"  # at least one decimal: "#,##0.###" shows 1,200 as "1,200." with a bare point
 _USD = re.compile(r"(usd|cost|price|spend)", re.I)
-_USD_RATE = re.compile(r"(^price_usd$|^marginal_cost_usd$|^reduced_cost_usd$|^shadow_price$)", re.I)
-_SHARE = re.compile(r"(share|^cap$|_cap$|hhi|_used|capacity_used)", re.I)
+_USD_RATE = re.compile(r"(^price_usd$|^marginal_cost_usd$|^reduced_cost_usd$|^shadow_price$|_dual_usd$)", re.I)
+_SHARE = re.compile(r"(share|^cap$|_cap$|hhi|_used|capacity_used|^probability$)", re.I)
 _DAYS = re.compile(r"days", re.I)
-_LABEL = re.compile(r"^(period|.*_row)$", re.I)  # numbers that name something: shown as written (2027, not 2,027)
+_LABEL = re.compile(r"^(period|first_shock_period|.*_row)$", re.I)  # numbers that name something: shown as written (2027, not 2,027)
 
 
 def _atomic_target(path: Path, suffix: str):
@@ -448,7 +448,9 @@ def _write_header(book: _PlanBook, sheet, table: pd.DataFrame) -> None:
     for c, header in enumerate(columns):
         sheet.write_string(0, c, header, formats.header)
         width = max([len(header)] + [len(_shown(v)) for v in sample.iloc[:, c].tolist()])
-        sheet.set_column(c, c, min(max(width + 2, 10), 60), _value_format(formats, header))
+        is_text = pd.api.types.infer_dtype(sample.iloc[:, c], skipna=True) in ("string", "empty")
+        sheet.set_column(c, c, min(max(width + 2, 10), 60),
+                         formats.text if is_text else _value_format(formats, header))
     sheet.freeze_panes(1, 0)
     _print_setup(sheet)
 

@@ -230,3 +230,17 @@ def test_frontier_chart_plots_spend_and_shortfall_value_against_the_cap_with_chi
     assert formats["cap"] == "0.0%" and formats["china_share"] == "0.0%"
     assert formats["spend_usd"] == "#,##0" and formats["reserve_days_min"] == "#,##0"
     assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$1"
+
+
+def test_formats_of_other_tables_come_from_their_column_names(tmp_path):
+    """Stochastic and batch tables go through the same writer: names decide the format."""
+    table = pd.DataFrame({"scenario": ["shock"], "probability": [0.25], "first_shock_period": [2029],
+                          "balance_dual_usd": [12.345], "shortfall_worst_usd": [1234567.8],
+                          "min_volume_per_period": [1500.0], "reserve_days_mean": [45.5]})
+    target = tmp_path / "t.xlsx"
+    write_tables(target, {"Scenarios": table})
+    sheet = openpyxl.load_workbook(target)["Scenarios"]
+    formats = {c.value: sheet.column_dimensions[c.column_letter].number_format for c in sheet[1]}
+    assert formats == {"scenario": "General", "probability": "0.0%", "first_shock_period": "General",
+                       "balance_dual_usd": "#,##0.00", "shortfall_worst_usd": "#,##0",
+                       "min_volume_per_period": "#,##0.0##", "reserve_days_mean": "#,##0"}
