@@ -408,7 +408,7 @@ def load(sheets: dict) -> dict:
     else:
         pen_default = np.ones(nM)
     pen = np.where(np.isnan(pen_in), pen_default, pen_in)
-    rpen = np.where(np.isnan(rpen_in), 0.5 * pen, rpen_in)
+    rpen = np.where(np.isnan(rpen_in), pen / (nT + 1), rpen_in)  # WORKBOOK.md: P / (number of periods + 1)
 
     return dict(
         nM=nM, nT=nT, periods=periods, nC=len(ckeys),

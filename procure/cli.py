@@ -32,7 +32,8 @@ app = typer.Typer(
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NOT_SOLVED, EXIT_FAIL_ON, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 STATUS_EXIT = {"optimal": EXIT_OK, "infeasible": EXIT_INFEASIBLE, "not_solved": EXIT_NOT_SOLVED}
 
-SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default, in-process) or cbc.")]
+SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default, in-process) or any solver "
+                                                         "`procure solvers` lists (cbc, glpk, gurobi...).")]
 TimeLimitOpt = Annotated[Optional[float], typer.Option("--time-limit", min=0.0,
                                                        help="Wall-clock limit of the whole command, every "
                                                             "re-solve included (seconds).")]
@@ -73,11 +74,10 @@ class RunOptions:
 
     def solve_options(self):
         """The library's SolveOptions, the solver name checked here once, the deadline started now."""
-        from procure.solve import SOLVERS, SolveOptions
+        from procure.pulp_model import check_solver
+        from procure.solve import SolveOptions
 
-        if self.solver not in SOLVERS:
-            raise ProcureError(f"unknown solver '{self.solver}'; expected one of: {', '.join(SOLVERS)}")
-        return SolveOptions(solver=self.solver, time_limit_s=self.time_limit, gap=self.gap,
+        return SolveOptions(solver=check_solver(self.solver), time_limit_s=self.time_limit, gap=self.gap,
                             verbose=self.verbose).started()
 
 
@@ -175,7 +175,7 @@ def init(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Write a starter project: inputs/sample.xlsx (real data, documented template) and models/*.toml."""
+    """Write a starter project: inputs/sample.xlsx (reserve program), inputs/imports.xlsx, models/*.toml."""
     _run(quiet, verbose, lambda ctx: _init(ctx, directory, force))
 
 
@@ -185,7 +185,8 @@ def _init(ctx: _Context, directory: Path, force: bool) -> int:
     written = write_starter(directory, force=force)
     for path in written:
         ctx.say(f"wrote {_escape(str(path))}")
-    ctx.say(f"next: procure solve {_escape(str(directory / 'inputs' / 'sample.xlsx'))}"
+    ctx.say(f"next: procure solve {_escape(str(directory / 'inputs' / 'sample.xlsx'))} (the reserve program),"
+            f" or procure solve {_escape(str(directory / 'inputs' / 'imports.xlsx'))}"
             f" --model {_escape(str(directory / 'models' / 'china-export-controls.toml'))}")
     return EXIT_OK
 
@@ -202,6 +203,7 @@ def validate(
 
 
 def _validate(ctx: _Context, workbook: Path, model: Path | None) -> int:
+    from procure.data import OfferKind
     from procure.instance import build_instance
     from procure.pipeline import load
 
@@ -213,7 +215,7 @@ def _validate(ctx: _Context, workbook: Path, model: Path | None) -> int:
     table.add_row("minerals", str(len(data.minerals)))
     table.add_row("periods", f"{len(data.periods)} ({data.periods[0]} .. {data.periods[-1]})")
     table.add_row("offers", f"{len(data.offers)} ({len(inst.excluded)} excluded)")
-    table.add_row("optional agreements", str(int((inst.offer_kind == "optional").sum())))
+    table.add_row("optional agreements", str(int((inst.offer_kind == OfferKind.OPTIONAL).sum())))
     table.add_row("purchase variables", f"{inst.n_offer_periods:,}")
     table.add_row("warnings", str(len(data.warnings)))
     ctx.say(table)
@@ -312,6 +314,17 @@ def _solve_stochastic(ctx: _Context, data, scenarios, options, strict, workbook,
                 f"EVPI {fmt.usd(st['EVPI'])}  VSS {fmt.usd(st['VSS'])}")
         if st["eev_reason"]:
             ctx.say(f"EEV: {_escape(st['eev_reason'])}")
+        ctx.say(f"expected spend {fmt.usd(document['spend'])};  expected shortfall value "
+                f"{fmt.usd(document['shortfall_usd'])} at reference prices (RP and the scenario costs include "
+                "penalties, which are not spend)")
+        table = Table(show_edge=False)
+        for column in ("scenario", "probability", "spend", "shortfall value", "reserve released", "cost"):
+            table.add_column(column, justify="left" if column == "scenario" else "right", overflow="fold")
+        for name, figures in st["scenarios"].items():
+            table.add_row(_escape(name), fmt.share(figures["probability"], 0), fmt.usd(figures["spend"]),
+                          fmt.usd(figures["shortfall_usd"]), fmt.usd(figures["reserve_released_usd"]),
+                          fmt.usd(figures["cost"]))
+        ctx.say(table)
     if written and not ctx.quiet:
         ctx.say(f"plan written to {_escape(str(plan_path))}")
     return STATUS_EXIT[outcome.status]
@@ -600,6 +613,72 @@ def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> No
         ctx.say(f"plan written to {_escape(str(plan_path))}")
 
 
+@app.command()
+def solvers(
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """The solvers --solver accepts on this machine: name, interface, version, whether they solve MIPs."""
+    _run(quiet, verbose, _solvers)
+
+
+def _solvers(ctx: _Context) -> int:
+    from procure.pulp_model import available_solvers
+
+    found = available_solvers()
+    if ctx.quiet:
+        return EXIT_OK
+    table = Table(title="solvers available here", show_edge=False)
+    for column in ("solver", "interface", "version", "MIP"):
+        table.add_column(column)
+    for info in found:
+        table.add_row(info.name, _escape(info.interface), _escape(info.version), "yes" if info.mip else "no")
+    ctx.say(table)
+    ctx.say("highs runs in process; the others through PuLP. Install a solver (and its licence) and it "
+            "appears here.")
+    return EXIT_OK
+
+
+@app.command()
+def export(
+    workbook: Annotated[Path, typer.Argument(help="The input workbook (.xlsx).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="MODEL.lp or MODEL.mps (format from the suffix).")],
+    model: ModelOpt = None,
+    scenario: Annotated[Optional[list[Path]], typer.Option(
+        "--scenario", help="Scenario file of a stochastic plan (not available yet).")] = None,
+    strict: StrictOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write the model as PuLP writes it (.lp or .mps), with readable names, for audit or another solver."""
+    _run(quiet, verbose, lambda ctx: _export(ctx, workbook, output, model, scenario or [], strict))
+
+
+def _export(ctx: _Context, workbook: Path, output: Path, model: Path | None, scenario: list[Path],
+            strict: bool) -> int:
+    from procure import formulation
+    from procure.instance import build_instance
+    from procure.pipeline import load
+    from procure.pulp_model import check_export_path, export_model
+
+    if scenario:
+        raise ProcureError("--scenario: stochastic export not available yet; export one scenario at a time "
+                           "with --model")
+    inputs = [workbook] + ([model] if model else [])
+    check_export_path(output, inputs)
+    data = load(workbook, model)
+    _print_problems(ctx, [], data.warnings)
+    instance = build_instance(data)
+    program = formulation.build(instance, strict=strict)
+    export_model(program, output, instance, title=f"{workbook.stem}-{data.policy.scenario}")
+    integers = int(program.col_integer.sum())
+    ctx.say(f"model written to {_escape(str(output))}: {program.n_cols:,} variables"
+            + (f" ({integers:,} binary)" if integers else "") + f", {program.n_rows:,} constraints"
+            + (f"; objective constant {fmt.usd(program.objective_constant)} as column objective_constant = 1"
+               if program.objective_constant else ""))
+    return EXIT_OK
+
+
 def main() -> None:
     """Console entry point.
 
@@ -618,6 +697,101 @@ def main() -> None:
         print("interrupted", file=sys.stderr)
         code = 130
     sys.exit(code if isinstance(code, int) else 0)
+
+
+# ---------------------------------------------------------------- procure stress (STOCKPILE.md)
+
+
+@app.command()
+def stress(
+    workbook: Annotated[Optional[Path], typer.Argument(help="The input workbook with a Risks sheet; the bundled "
+                                                            "sample if omitted.")] = None,
+    draws: Annotated[Optional[int], typer.Option("--draws", min=1, help="How many disruptions to sample "
+                                                 "(required).")] = None,
+    model: ModelOpt = None,
+    plan: Annotated[Optional[Path], typer.Option("--plan", help="A plan workbook written by procure solve "
+                                                                "(else the plan is solved first).")] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the random draws.")] = 0,
+    commit_through: Annotated[Optional[str], typer.Option("--commit-through", help="Purchases up to and "
+                                                          "including this period are fixed (default: the first).")]
+    = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Local Dask worker processes "
+                                                   "(default: the machine's cores).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Use an existing Dask cluster, e.g. "
+                                                     "tcp://host:8786.")] = None,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Draws per Dask task.")] = 250,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Stress workbook (.xlsx).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures as JSON.")] = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Stress-test a committed plan against sampled disruptions from the Risks sheet, on Dask."""
+    _run(quiet, verbose, lambda ctx: _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers,
+                                             scheduler, chunk_size, output, json_path, verbose))
+
+
+def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, scheduler, chunk_size, output,
+            json_path, verbose) -> int:
+    from procure.paths import check_json_path, check_output_path
+    from procure.plan import write_json, write_tables
+    from procure.solve import SolveOptions
+    from procure.stress import connect, local_client, prepare, run_draws
+    from procure.stress_report import build_result, histogram_chart
+
+    if draws is None:
+        raise ProcureError("--draws N is required: how many disruptions to sample (e.g. --draws 10000)")
+    if workers is not None and scheduler is not None:
+        raise ProcureError("give --workers (a local cluster) or --scheduler (an existing one), not both")
+    if workbook is None:
+        from procure.starter import bundled_sample
+
+        workbook = bundled_sample()
+    inputs = [workbook] + [p for p in (model, plan) if p is not None]
+    out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}-stress.xlsx", inputs)
+    if json_path is not None:
+        check_json_path(json_path, inputs)
+    busy = ctx.err.status("preparing", spinner="dots") if (not ctx.quiet and ctx.err.is_terminal) \
+        else nullcontext()
+    with busy:
+        setup = prepare(workbook, model, plan, commit_through, SolveOptions(verbose=verbose))
+    _print_problems(ctx, [], setup.instance.data.warnings)
+    client = connect(scheduler) if scheduler else local_client(workers or os.cpu_count() or 1)
+    try:
+        with _progress(ctx, "draws", draws) as advance:
+            results = run_draws(setup.base, draws, seed, client=client, chunk_size=chunk_size,
+                                progress=lambda n: [advance() for _ in range(n)])
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None and not scheduler:
+            cluster.close()
+    result = build_result(setup.instance, setup.base, setup.events, results, seed, setup.commit_through,
+                          setup.hashes)
+    write_tables(out_path, result.tables, summary=result.summary, charts=histogram_chart)
+    if json_path is not None:
+        write_json(result.json, json_path)
+    if not ctx.quiet:
+        total = result.json["total_shortfall_usd"]
+        ctx.say(f"{draws:,} draws, seed {seed}, committed through {result.json['commit_through']}: "
+                f"{len(result.json['failed_draws'])} failed")
+        if total["mean"] is not None:
+            ctx.say(f"total shortfall value: mean {fmt.usd(total['mean'])}  p95 {fmt.usd(total['p95'])}  "
+                    f"CVaR95 {fmt.usd(total['cvar95'])}")
+        view = Table(show_edge=False)
+        for column in ("mineral", "P(shortfall)", "mean", "p95", "mean USD", "reserve released"):
+            view.add_column(column, justify="left" if column == "mineral" else "right")
+        for name, m in result.json["minerals"].items():
+            if m["mean"] is None:
+                continue
+            view.add_row(_escape(name), fmt.share(m["p_shortfall"]),
+                         f"{fmt.quantity(m['mean'])} {_escape(m['unit'])}", fmt.quantity(m["p95"]),
+                         fmt.usd(m["mean_usd"]), fmt.quantity(m["reserve_released_mean"]))
+        ctx.say(view)
+        ctx.say(f"stress workbook written to {_escape(str(out_path))}")
+    for draw in result.json["failed_draws"]:
+        ctx.err.print(f"[yellow]warning[/]: draw {draw} failed: {_escape(results.failures[draw])}")
+    return EXIT_NOT_SOLVED if result.json["failed_draws"] else EXIT_OK
+
 
 if __name__ == "__main__":
     main()

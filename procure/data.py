@@ -10,12 +10,20 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from enum import StrEnum
 
 from procure.errors import Problem
 
 Period = int | str
-AGREEMENT_KINDS = ("spot", "optional", "signed")
+class OfferKind(StrEnum):
+    """An offer's ``agreement`` (WORKBOOK.md): bought freely, a contract procure may sign, or one in force."""
+
+    SPOT = "spot"
+    OPTIONAL = "optional"
+    SIGNED = "signed"
+
+
+AGREEMENT_KINDS = tuple(OfferKind)
 SHARE_BASES = ("quantity", "value")
 RISKS = ("expected", "worst", "cvar")
 
@@ -70,7 +78,7 @@ class Offer:
     processing_key: str | None = None  # None: same as country
     china_share: float | None = None  # None: from concern countries
     esg_score: float | None = None
-    agreement: Literal["spot", "optional", "signed"] = "spot"
+    agreement: OfferKind = OfferKind.SPOT
     min_volume: float = 0.0
     fixed_cost_usd: float = 0.0
     blocked: bool = False

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from procure.data import OfferKind
 from procure.program import INF, ProgramBuilder
 
 if TYPE_CHECKING:  # the builders take the formulation's column layout; no import cycle at run time
@@ -271,7 +272,7 @@ def build_avg_esg(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
 
 
 def _optional_offer_periods(inst: "Instance") -> np.ndarray:
-    return np.flatnonzero(inst.offer_kind[inst.op_offer] == "optional")
+    return np.flatnonzero(inst.offer_kind[inst.op_offer] == OfferKind.OPTIONAL)
 
 
 def build_agreement_max(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
@@ -318,7 +319,7 @@ def build_budget_total(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> 
     budget = inst.policy.budget_total
     if budget is None:
         return
-    committed = float(inst.offer_fixed_cost_usd[inst.offer_kind == "signed"].sum())
+    committed = float(inst.offer_fixed_cost_usd[inst.offer_kind == OfferKind.SIGNED].sum())
     columns, values = spend_terms(inst, cols, None)
     b.add_rows("budget_total", 1, -INF, budget - committed,
                [(np.zeros(len(columns), dtype=np.int64), columns, values)],
@@ -331,7 +332,7 @@ def build_budget_period(b: ProgramBuilder, inst: "Instance", cols: "Columns") ->
     if budget is None:
         return
     n_t = len(inst.periods)
-    signed = inst.offer_kind == "signed"
+    signed = inst.offer_kind == OfferKind.SIGNED
     committed = np.bincount(inst.offer_first_period[signed], weights=inst.offer_fixed_cost_usd[signed],
                             minlength=n_t).astype(float)[:n_t]
     terms = []

@@ -16,19 +16,8 @@ Objective (USD)::
 
     min  sum p x + sum F y + sum h r + sum P s + sum Q d  (+ sum F of signed offers, a constant)
 
-Constraints, for each mineral m and period t (sums over O(m,t)); each family is an
-entry of the registry in :mod:`procure.families`, with the function that builds it:
-
-1. balance         r[m,t-1] + sum x + s - r[m,t] = D[m,t]
-2. reserve target  r[m,t] + d[m,t] >= G[m,t]
-3. China exposure  sum e w x - a[m] total <= 0                   when a[m] < 1
-4. country share   sum_{c[o]=c} w x - b[c] total <= 0             per origin country c, b[c] < 1
-5. supplier share  sum_{supplier} w x - k total <= 0              per supplier, k < 1
-6. ally share      sum ally w x - gamma total >= 0                when gamma > 0
-7. average ESG     sum (g - E) x >= 0                             when E is set (by quantity)
-8. agreement       x - u y <= 0 and x - l y >= 0                  optional offers
-9. horizon budget  sum p x + sum F y + sum h r <= B - sum F(signed)
-10. period budget  per t: sum_t p x + sum_m h r[m,t] + sum F y (first period t) <= Bt - F(signed, first t)
+Constraints: the families 1-10 of FORMULATION.md, each an entry of the registry in
+:mod:`procure.families` (its docstring lists their rows) with the function that builds it.
 
 With ``elastic`` the rows of families 3-7, 9, 10 (and 1 under ``strict``) get a
 nonnegative slack priced at 1000 x the largest shortfall penalty, so the model
@@ -45,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from procure.data import OfferKind
 from procure.families import FAMILIES, mt_index
 from procure.instance import Instance
 from procure.program import INF, Block, LinearProgram, ProgramBuilder
@@ -64,7 +54,7 @@ def build(inst: Instance, *, strict: bool = False, elastic: bool = False) -> Lin
     for family in FAMILIES:
         if family.build is not None:
             family.build(b, inst, cols)
-    signed = inst.offer_kind == "signed"
+    signed = inst.offer_kind == OfferKind.SIGNED
     constant = float(inst.offer_fixed_cost_usd[signed].sum())
     if elastic:
         _add_slacks(b, inst, [f.name for f in FAMILIES if f.is_elastic(strict)])
@@ -100,12 +90,12 @@ def add_variables(b: ProgramBuilder, inst: Instance, strict: bool) -> Columns:
     """x, y, s, r, d (FORMULATION.md "Variables") and the auxiliary purchase totals of the share rows."""
     n_m, n_t = len(inst.mineral_keys), len(inst.periods)
     kind_of_op = inst.offer_kind[inst.op_offer]
-    fixed_y = kind_of_op != "optional"
+    fixed_y = kind_of_op != OfferKind.OPTIONAL
     x = b.add_columns(
         "x", inst.n_offer_periods,
         lower=np.where(fixed_y, inst.op_min_volume, 0.0), upper=inst.op_capacity,
         cost=inst.op_price_usd, offer=inst.op_offer, period=inst.op_period)
-    optional = np.flatnonzero(inst.offer_kind == "optional")
+    optional = np.flatnonzero(inst.offer_kind == OfferKind.OPTIONAL)
     y = b.add_columns("y", len(optional), 0.0, 1.0, inst.offer_fixed_cost_usd[optional],
                       integer=True, offer=optional)
     y_of_offer = np.full(len(inst.offers), -1, dtype=np.int64)

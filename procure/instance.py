@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from procure.data import Offer, Period, Policy, WorkbookData
+from procure.data import Offer, OfferKind, Period, Policy, WorkbookData
 from procure.scenario import shock_factors
 
 CHINA_KEY = "china"
@@ -170,7 +170,7 @@ def build_instance(data: WorkbookData) -> Instance:
                      for o in kept], dtype=bool)
     esg = np.array([o.esg_score if o.esg_score is not None else 0.0 for o in kept], dtype=float)
     kind = np.array([o.agreement for o in kept], dtype=object)
-    fixed = np.array([o.fixed_cost_usd if o.agreement != "spot" else 0.0 for o in kept], dtype=float)
+    fixed = np.array([o.fixed_cost_usd if o.agreement != OfferKind.SPOT else 0.0 for o in kept], dtype=float)
     first_period = np.array([0 if o.period is None else period_pos[o.period] for o in kept], dtype=np.int64)
 
     # offer-periods: an all-period offer covers every period, a dated one its own

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 import procure
+from procure.data import OfferKind
 from procure import fmt
 from procure.explain import what_binds
 from procure.families import FAMILIES, Measure, Sense, family_of
@@ -304,20 +305,20 @@ def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
 
 def agreements_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     inst = f.inst
-    chosen = np.flatnonzero(inst.offer_kind != "spot")
+    chosen = np.flatnonzero(inst.offer_kind != OfferKind.SPOT)
     y_block = f.program.columns["y"]
     y_of_offer = dict(zip(y_block.keys["offer"].tolist(), f.signed_y.tolist()))
     total = np.bincount(inst.op_offer, weights=f.buy, minlength=len(inst.offers)).astype(float)
     rows = []
     for o in chosen:
         offer = inst.offers[o]
-        signed = offer.agreement == "signed" or bool(y_of_offer.get(int(o), 0))
+        signed = offer.agreement == OfferKind.SIGNED or bool(y_of_offer.get(int(o), 0))
         rows.append({
             "offer": offer.offer_id(f.names), "supplier": offer.supplier,
             "country": f.names.country(offer.country_key), "mineral": f.names.mineral(offer.mineral_key),
             "agreement": offer.agreement,
             "signed": "yes" if signed else "no",
-            "decision": "already in force" if offer.agreement == "signed" else ("sign" if signed else "do not sign"),
+            "decision": "already in force" if offer.agreement == OfferKind.SIGNED else ("sign" if signed else "do not sign"),
             "fixed_cost_usd": offer.fixed_cost_usd,
             "unit": inst.units[inst.offer_mineral[o]],
             "min_volume_per_period": offer.min_volume,
@@ -475,7 +476,7 @@ def _spend_by_period(f: _Facts) -> np.ndarray:
     spend += (f.reserve * inst.holding_cost_usd[:, None]).sum(axis=0)
     y_block = f.program.columns["y"]
     chosen = y_block.keys["offer"][f.signed_y > 0] if y_block.size else np.zeros(0, dtype=int)
-    signed = np.flatnonzero(inst.offer_kind == "signed")
+    signed = np.flatnonzero(inst.offer_kind == OfferKind.SIGNED)
     for o in np.concatenate([chosen, signed]).astype(int):
         spend[inst.offer_first_period[o]] += inst.offer_fixed_cost_usd[o]
     return spend

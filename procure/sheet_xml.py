@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from procure.workbook import EXCEL_MAX_ROWS  # noqa: F401  (the one definition; re-exported for the writer)
+from procure.workbook import EXCEL_MAX_ROWS, column_letter  # noqa: F401  (the one definition; re-exported for the writer)
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -75,16 +75,6 @@ class SheetRows:
 
     sheet_name: str
     table: pd.DataFrame
-
-
-def column_letter(index: int) -> str:
-    """Excel's letters of the 0-based column ``index``: 0 -> A, 25 -> Z, 26 -> AA (bijective base 26)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 # --- cell text -------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Solve a :class:`~procure.program.LinearProgram`, prove the status, verify the plan.
 
 HiGHS (the default) gets the matrix in one in-process ``passModel`` call: no
-text files, no per-variable Python objects. CBC goes through PuLP: the matrix
-becomes a PuLP model with generated ASCII names (``x_12``, ``r_3``: never data
-strings, which PuLP would mangle and could collide) and PuLP's ``COIN_CMD``
-runs CBC in a private temporary folder. Either way values, duals and reduced
+text files, no per-variable Python objects. Every other solver (CBC, GLPK, and
+whatever else PuLP can run here) goes through PuLP (:mod:`procure.pulp_model`):
+the matrix becomes a PuLP model with generated ASCII names (``x_12``,
+``balance_3``) and the solver runs in a private temporary folder.
+Either way values, duals and reduced
 costs are read back by column and row position. A plan is accepted only when
 the solver proves it (a time limit or an iteration limit is not optimal), and
 every plan is re-checked against every constraint and bound from its own numbers.
@@ -15,9 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -27,7 +26,7 @@ import numpy as np
 from procure.errors import SolverError
 from procure.program import LinearProgram, block_of
 
-SOLVERS = ("highs", "cbc")
+SOLVERS = ("highs", "cbc")  # the two always installed; procure.pulp_model.available_solvers() lists all
 _log = logging.getLogger("procure.solve")
 FEASIBILITY_TOL = 1e-6  # relative to the row's scale
 INTEGRALITY_TOL = 1e-6
@@ -131,54 +130,6 @@ def quiet_stdout(enabled: bool):
         os.close(saved)
 
 
-def to_pulp(lp: LinearProgram):
-    """The PuLP model of ``lp``: variables and constraints in column and row order, ASCII names.
-
-    Returns ``(problem, variables, constraints)`` where ``variables[j]`` is
-    column j and ``constraints[i]`` row i.
-    """
-    import pulp
-
-    prob = pulp.LpProblem("procure", pulp.LpMinimize)
-    variables = []
-    for name, block in lp.columns.items():
-        cat = pulp.LpBinary if block.size and lp.col_integer[block.start] else pulp.LpContinuous
-        created = prob.add_variable_dicts(name, range(block.size), lowBound=0, cat=cat)
-        variables.extend(created[i] for i in range(block.size))
-    for j, var in enumerate(variables):
-        lower, upper = lp.col_lower[j], lp.col_upper[j]
-        if not var.isBinary() or lower > 0 or upper < 1:
-            var.lowBound = float(lower) if np.isfinite(lower) else None
-            var.upBound = float(upper) if np.isfinite(upper) else None
-    nonzero = np.flatnonzero(lp.col_cost)
-    prob.setObjective(pulp.lpSum_vars_coefs([(variables[j], float(lp.col_cost[j])) for j in nonzero])
-                      + lp.objective_constant)
-    constraints = []
-    for i in range(lp.n_rows):
-        span = slice(lp.a_start[i], lp.a_start[i + 1])
-        expr = pulp.lpSum_vars_coefs([(variables[j], float(v))
-                                      for j, v in zip(lp.a_index[span], lp.a_value[span])])
-        lower, upper = lp.row_lower[i], lp.row_upper[i]
-        if lower == upper:
-            relation = expr == float(lower)
-        elif np.isfinite(upper):
-            relation = expr <= float(upper)
-        else:
-            relation = expr >= float(lower)
-        constraints.append(prob.addConstraint(relation, f"r_{i}"))
-    return prob, variables, constraints
-
-
-def _cbc(options: SolveOptions, workdir: str):
-    import pulp
-
-    # CBC runs as a process writing files: a private folder, so parallel runs never collide
-    solver = pulp.COIN_CMD(msg=options.verbose, timeLimit=options.time_limit_s, gapRel=options.gap,
-                           threads=1, options=["randomCbcSeed 1"])
-    solver.tmpDir = workdir
-    return solver
-
-
 @dataclass
 class _Raw:
     """What one solver run returned, before procure judges it."""
@@ -279,31 +230,11 @@ def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:
     return _Raw(RawKind.STOPPED, detail, values, bound)
 
 
-def _run_cbc(lp: LinearProgram, options: SolveOptions) -> _Raw:
-    """Solve through PuLP's COIN_CMD; the temporary folder is removed also on Ctrl-C."""
-    import pulp
+def _run_pulp(lp: LinearProgram, options: SolveOptions) -> _Raw:
+    """Solve through PuLP with any solver it can run here (CBC, GLPK, ...): see procure.pulp_model."""
+    from procure.pulp_model import solve_with_pulp
 
-    workdir = tempfile.mkdtemp(prefix="procure-cbc-")
-    try:
-        prob, variables, constraints = to_pulp(lp)
-        with quiet_stdout(not options.verbose):
-            stats = prob.solve(_cbc(options, workdir))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    values = np.array([v.varValue if v.varValue is not None else 0.0 for v in variables]) \
-        if stats.has_solution else None
-    S = pulp.LpSolveStatus
-    if stats.status == S.Optimal and values is not None:
-        row_dual = col_dual = None
-        if not lp.is_mip:
-            row_dual = np.array([c.pi if c.pi is not None else 0.0 for c in constraints])
-            col_dual = np.array([v.dj if v.dj is not None else 0.0 for v in variables])
-        return _Raw(RawKind.OPTIMAL, stats.status_str, values, stats.best_bound, row_dual, col_dual)
-    if stats.status == S.GapLimit and values is not None:
-        return _Raw(RawKind.GAP_LIMIT, stats.status_str, values, stats.best_bound)
-    if stats.status == S.Infeasible or (stats.status in (S.Unbounded, S.Undefined) and values is None):
-        return _Raw(RawKind.INFEASIBLE, stats.status_str)
-    return _Raw(RawKind.STOPPED, stats.status_str, values, stats.best_bound)
+    return solve_with_pulp(lp, options)
 
 
 class _Steps:
@@ -327,10 +258,8 @@ class _Steps:
         started = time.perf_counter()
         if solver == "highs":
             raw = _run_highs(lp, options, presolve)
-        elif solver == "cbc":
-            raw = _run_cbc(lp, options)
         else:
-            raise SolverError(f"unknown solver '{solver}'; expected one of: {', '.join(SOLVERS)}")
+            raw = _run_pulp(lp, options)
         self._record(Step(name, time.perf_counter() - started, f"{raw.kind}: {raw.detail}"))
         return raw
 

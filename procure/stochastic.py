@@ -746,9 +746,10 @@ def _onto_bounds(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np
     return np.where((values < lower) & (values >= lower - slack_low), lower, values)
 
 
-def load_stochastic(workbook, model=None, scenario_files=()) -> tuple[WorkbookData, list[StochasticScenario]]:
+def load_stochastic(workbook, model=None, scenario_files=(), raw=None) -> tuple[WorkbookData, list[StochasticScenario]]:
     """Read and check ``workbook``, apply ``--model``, and gather the scenarios of its ``Scenarios`` and
     ``Shocks`` sheets and of each ``--scenario`` file; every problem of all of them is raised at once.
+    ``raw``: the workbook already read (procure.workbook.read_workbook), so it is read once.
 
     Returns the data (the base of every scenario) and the scenarios ([] for a deterministic workbook).
     """
@@ -757,7 +758,7 @@ def load_stochastic(workbook, model=None, scenario_files=()) -> tuple[WorkbookDa
     from procure.validate import Collector, validate
     from procure.workbook import read_workbook
 
-    raw = read_workbook(workbook)
+    raw = raw if raw is not None else read_workbook(workbook)
     data = validate(raw)
     if model is not None:
         data = scenario_files_module.apply(data, scenario_files_module.load_scenario(model, data))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from procure.data import OfferKind
 from procure.program import block_of
 from procure.report import INPUT_SHA, SOLVE_TIME, STATUS, clean, describe_relaxation, scenario_facts
 from procure.stochastic import StochasticOutcome
@@ -222,8 +223,8 @@ def summary_items(outcome: StochasticOutcome, scenarios: pd.DataFrame | None = N
     return items
 
 
-ALLOCATION_COLUMNS = ["supplier", "country", "mineral", "unit", "period", "decided_with", "probability",
-                      "bought", "price_usd_mean", "agreement"]
+ALLOCATION_COLUMNS = ["offer_row", "supplier", "country", "mineral", "unit", "period", "decided_with",
+                      "probability", "quantity", "price_usd_mean", "agreement"]
 
 
 def allocation_table(outcome: StochasticOutcome) -> pd.DataFrame:
@@ -254,15 +255,40 @@ def allocation_table(outcome: StochasticOutcome) -> pd.DataFrame:
         offer = inst.offers[o]
         m = int(inst.offer_mineral[o])
         rows.append({
+            "offer_row": offer.row,  # the offer's row in the input's Offers sheet
             "supplier": offer.supplier, "country": names.country(offer.country_key),
             "mineral": names.mineral(offer.mineral_key), "unit": inst.units[m], "period": inst.periods[t],
             "decided_with": "all" if members[i].all() else "; ".join(
                 fan.scenarios[s].name for s in np.flatnonzero(members[i])),
-            "probability": float(probability[i]), "bought": float(bought[g]),
+            "probability": float(probability[i]), "quantity": float(bought[g]),
             "price_usd_mean": float(price[i] / probability[i]) if probability[i] > 0 else np.nan,
             "agreement": offer.agreement,
         })
     return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+
+
+AGREEMENT_COLUMNS = ["offer", "supplier", "country", "mineral", "agreement", "signed", "decision", "fixed_cost_usd"]
+
+
+def agreements_table(outcome: StochasticOutcome) -> pd.DataFrame:
+    """Each optional or signed offer: signed or not. Agreement decisions are shared by every scenario."""
+    inst = outcome.fan.base
+    names = inst.data.names
+    y_block = outcome.form.program.columns["y"]
+    signed_y = np.round(outcome.solution.x[y_block.slice()]).astype(int) if y_block.size else np.zeros(0, int)
+    y_of_offer = dict(zip(y_block.keys["offer"].tolist(), signed_y.tolist())) if "offer" in y_block.keys else {}
+    rows = []
+    for o, offer in enumerate(inst.offers):
+        if offer.agreement == OfferKind.SPOT:
+            continue
+        signed = offer.agreement == OfferKind.SIGNED or bool(y_of_offer.get(o, 0))
+        rows.append({"offer": offer.offer_id(names), "supplier": offer.supplier,
+                     "country": names.country(offer.country_key), "mineral": names.mineral(offer.mineral_key),
+                     "agreement": str(offer.agreement), "signed": "yes" if signed else "no",
+                     "decision": "already in force" if offer.agreement == OfferKind.SIGNED
+                     else ("sign" if signed else "do not sign"),
+                     "fixed_cost_usd": offer.fixed_cost_usd})
+    return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
 
 
 def plan(outcome: StochasticOutcome, *, input_name: str, input_sha256: str, message: str = "") -> tuple[
@@ -271,7 +297,7 @@ def plan(outcome: StochasticOutcome, *, input_name: str, input_sha256: str, mess
     the JSON document (``objective`` = RP; ``spend`` and ``shortfall_usd`` probability-weighted)."""
     tables, items, doc = build(outcome)
     if outcome.solution.has_plan:
-        tables = {"Allocation": allocation_table(outcome), **tables}
+        tables = {"Allocation": allocation_table(outcome), **tables, "Agreements": agreements_table(outcome)}
     solution = outcome.solution
     summary = [(STATUS, str(solution.status)),
                ("Status detail", solution.message or ("optimal plan" if solution.status == "optimal" else "")),
@@ -283,6 +309,12 @@ def plan(outcome: StochasticOutcome, *, input_name: str, input_sha256: str, mess
         "status": solution.status,
         "objective": doc["RP"] if solution.has_plan else None,
         "spend": doc["spend"], "shortfall_usd": doc["shortfall_usd"],
+        # expectations over the scenarios: China share by value, per mineral in its unit
+        "china_share": _number(sum(v["probability"] * v["china_share"] for v in doc["scenarios"].values()
+                                   if v["china_share"] is not None)) if doc["scenarios"] else None,
+        "minerals": {name: {"unit": v["unit"], "shortfall": v["shortfall_expected"],
+                            "shortfall_usd": v["shortfall_expected_usd"], "reserve_bought": v["reserve_bought"]}
+                     for name, v in doc["minerals"].items()},
         "scenario": outcome.fan.base_data.policy.scenario, "solver": solution.solver,
         "input_sha256": input_sha256, "message": message or solution.message,
         "relaxations": doc["relaxations"], "stochastic": doc,

@@ -16,6 +16,7 @@ from typing import Callable
 
 from procure.data import (
     AGREEMENT_KINDS,
+    OfferKind,
     RISKS,
     SHARE_BASES,
     Country,
@@ -29,7 +30,7 @@ from procure.data import (
     normalize_key,
 )
 from procure.errors import InputError, Problem
-from procure.workbook import ExcelError, RawSheet, RawWorkbook, normalize_name
+from procure.workbook import ExcelError, RawSheet, RawWorkbook, column_letter, normalize_name
 
 # Largest magnitude accepted for any number: beyond it a solver loses all precision
 # (HiGHS treats 1e20 as infinite), and no real plan needs it.
@@ -306,15 +307,6 @@ HEADER_SEARCH_ROWS = 20  # title rows above the header are tolerated, within rea
 TOTAL_WORDS = {"total", "totals", "grand total", "subtotal", "sub-total"}  # names no mineral or supplier has
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _find_header(sheet: RawSheet, kind: str) -> int:
     """Position in ``sheet.rows`` of the header: the first row naming every required column.
 
@@ -371,7 +363,7 @@ def _parse_sheet(sheet: RawSheet, kind: str, out: Collector, recalculate: bool =
         name = normalize_name(text)
         if name in position:
             out.error(f"duplicate column: '{header_text[name]}' appears in columns "
-                      f"{_column_letter(position[name])} and {_column_letter(index)}; keep one",
+                      f"{column_letter(position[name])} and {column_letter(index)}; keep one",
                       title, header_row, text)
             continue
         if name not in by_name:
@@ -405,8 +397,8 @@ def _parse_sheet(sheet: RawSheet, kind: str, out: Collector, recalculate: bool =
                 out.error("is an Excel error; fix the formula or type a value", title, excel_row, label, raw.code)
                 parsed[name] = None
                 continue
-            if raw is None and f"{_column_letter(index)}{excel_row}" in uncached:
-                out.error(f"cell {_column_letter(index)}{excel_row} is a formula without a saved result (the file "
+            if raw is None and f"{column_letter(index)}{excel_row}" in uncached:
+                out.error(f"cell {column_letter(index)}{excel_row} is a formula without a saved result (the file "
                           "was written by a program that does not calculate); open and save it in Excel, "
                           "or type the value", title, excel_row, label)
                 parsed[name] = None
@@ -616,14 +608,14 @@ def _offers(records, sheets, minerals, periods, listed, out, names) -> list[Offe
                       + _short_list(periods) + "); leave blank for every period",
                       title, rec.row, "period", period)
             ok = False
-        agreement = rec["agreement"] or "spot"
+        agreement = OfferKind(rec["agreement"] or OfferKind.SPOT)
         min_volume = rec["min_volume"] or 0.0
         if min_volume > capacity:
             out.error(f"min_volume is above capacity ({capacity:g}); expected min_volume <= capacity",
                       title, rec.row, "min_volume", min_volume)
             ok = False
         fixed_cost = rec["fixed_cost"] or 0.0
-        if agreement == "spot" and fixed_cost > 0:
+        if agreement == OfferKind.SPOT and fixed_cost > 0:
             out.error("fixed_cost applies only to optional or signed agreements, and this offer is spot; "
                       "set agreement to optional or signed, or clear fixed_cost (a typed cost is never ignored)",
                       title, rec.row, "fixed_cost", fixed_cost)

@@ -21,6 +21,17 @@ from procure.errors import InputError, Problem
 
 ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_MAX_ROWS = 1_048_576
+
+
+def column_letter(index: int) -> str:
+    """Excel's letters of the 0-based column ``index``: 0 -> A, 25 -> Z, 26 -> AA (bijective base 26)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
 # A zip bomb expands a small file into gigabytes: refuse parts beyond these sizes
 # (a national plan's largest sheet is ~30 MB of XML).
 MAX_PART_BYTES = 512 * 1024**2
@@ -185,7 +196,7 @@ def _inspect_package(path: Path) -> tuple[dict[str, _SheetFacts], bool]:
     shown = str(path)
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:
         raise InputError([Problem(f"is damaged or truncated: not a complete .xlsx (zip) file ({exc})",
                                   file=shown)]) from None
     with archive:
@@ -214,7 +225,8 @@ def _inspect_package(path: Path) -> tuple[dict[str, _SheetFacts], bool]:
                             raise InputError([Problem(f"part '{name}' expands beyond {MAX_PART_BYTES:,} bytes: "
                                                       "refused as a possible zip bomb", file=shown)])
                         chunks.append(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as exc:
+            # NotImplementedError: zipfile's word for a damaged header naming an unknown zip version or method
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError, NotImplementedError) as exc:
                 raise InputError([Problem(f"is damaged: part '{name}' cannot be read ({exc})", file=shown)]) from None
             data = b"".join(chunks)
             if _DTD.search(data[:4096]):

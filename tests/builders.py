@@ -41,3 +41,13 @@ def write_workbook(path: Path, *, minerals=None, demand=None, offers=None, count
                     cell.data_type = "s"  # typed text that merely starts with '=', not a formula
     book.save(path)
     return path
+
+
+def two_offers(cap=None, **policy) -> dict:
+    """Sheets of the smallest priced choice: China at 1/t and Canada at 3/t for 10 t of Ga in 2027
+    (``cap``: Ga's max_china_share; ``policy``: Policy keys)."""
+    return dict(minerals=[{"mineral": "Ga", **({"max_china_share": cap} if cap is not None else {})}],
+                demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
+                offers=[{"supplier": "Sino", "country": "China", "mineral": "Ga", "price": 1, "capacity": 100},
+                        {"supplier": "Maple", "country": "Canada", "mineral": "Ga", "price": 3, "capacity": 100}],
+                policy=policy or None)

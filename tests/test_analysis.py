@@ -9,19 +9,12 @@ from typer.testing import CliRunner
 
 from conftest import objective
 from procure.analysis import agreement_values, frontier, parse_caps, price_rules
+from builders import two_offers
 from procure.cli import app
 from procure.report import build_report
 
 runner = CliRunner()
 
-
-def two_offers(cap=None, **policy):
-    """China 1/t and Canada 3/t for 10 t of Ga in 2027."""
-    return dict(minerals=[{"mineral": "Ga", **({"max_china_share": cap} if cap is not None else {})}],
-                demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
-                offers=[{"supplier": "Sino", "country": "China", "mineral": "Ga", "price": 1, "capacity": 100},
-                        {"supplier": "Maple", "country": "Canada", "mineral": "Ga", "price": 3, "capacity": 100}],
-                policy=policy or None)
 
 
 def test_marginal_cost_of_demand_is_the_marginal_suppliers_price(solve_book):
@@ -143,9 +136,9 @@ def test_frontier_cost_never_rises_as_the_cap_loosens(solve_book):
 
 def test_frontier_on_the_sample_is_monotone(tmp_path):
     js = tmp_path / "f.json"
-    from procure.starter import bundled_sample
+    from procure.starter import bundled_imports
 
-    result = runner.invoke(app, ["frontier", str(bundled_sample()), "--caps", "0,0.2,0.5,1", "-o",
+    result = runner.invoke(app, ["frontier", str(bundled_imports()), "--caps", "0,0.2,0.5,1", "-o",
                                  str(tmp_path / "f.xlsx"), "--json", str(js), "-q"])
     assert result.exit_code == 0, result.output
     costs = [p["objective_usd"] for p in json.loads(js.read_text())["points"]]

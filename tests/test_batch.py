@@ -7,17 +7,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from builders import two_offers
 from procure.cli import app
 
 runner = CliRunner()
 
-
-def two_offers(cap=None):
-    """China 1/t and Canada 3/t for 10 t of Ga in 2027."""
-    return dict(minerals=[{"mineral": "Ga", **({"max_china_share": cap} if cap is not None else {})}],
-                demand=[{"mineral": "Ga", "period": 2027, "demand": 10}],
-                offers=[{"supplier": "Sino", "country": "China", "mineral": "Ga", "price": 1, "capacity": 100},
-                        {"supplier": "Maple", "country": "Canada", "mineral": "Ga", "price": 3, "capacity": 100}])
 
 
 def test_batch_with_a_failing_scenario_still_writes_the_others(book, tmp_path):

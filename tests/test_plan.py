@@ -15,13 +15,14 @@ from procure.cli import app
 from procure.errors import OutputError
 from procure.paths import check_output_path
 from procure.plan import EXCEL_MAX_ROWS, write_tables
+from procure.starter import bundled_imports
 
 runner = CliRunner()
 
 
 def test_sample_plan_has_every_sheet_and_native_charts(tmp_path):
     plan = tmp_path / "plan.xlsx"
-    assert runner.invoke(app, ["solve", "-o", str(plan), "-q"]).exit_code == 0
+    assert runner.invoke(app, ["solve", str(bundled_imports()), "-o", str(plan), "-q"]).exit_code == 0
     book = openpyxl.load_workbook(plan)
     assert book.sheetnames[:8] == ["Summary", "Allocation", "Minerals", "Countries", "Offers", "Agreements",
                                    "Constraints", "Excluded"]

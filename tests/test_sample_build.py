@@ -1,8 +1,11 @@
-"""The sample workbook (inputs/sample.xlsx), its build script and the scenario files (models/*.toml).
+"""The sample workbooks, their build script and the scenario files (models/*.toml).
 
-These tests need only openpyxl and pandas, not the procure package: they check
-that the committed workbook is what the build script makes, and that it follows
-the workbook contract of WORKBOOK.md in the ways a reader can check by eye.
+``inputs/sample.xlsx`` is the reserve program (STOCKPILE.md), ``inputs/imports.xlsx``
+the national import plan. These tests need only openpyxl and pandas, not the
+procure package: they check that the committed workbooks are, byte for byte,
+what the build script makes, that they follow the workbook contract of
+WORKBOOK.md, and that the reserve program's figures follow from the CSVs in
+inputs/data/ as inputs/README.md says.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 INPUTS = ROOT / "inputs"
-SAMPLE = INPUTS / "sample.xlsx"
+SAMPLE = INPUTS / "sample.xlsx"  # the reserve program
+IMPORTS = INPUTS / "imports.xlsx"  # the national import plan
+DATA = INPUTS / "data"
 MODELS = ROOT / "models"
 
 DATA_SHEETS = ["Minerals", "Demand", "Offers", "Countries", "Policy"]
@@ -40,6 +45,7 @@ REQUIRED = {  # WORKBOOK.md: required sheets and their required columns
 POLICY_KEYS = {"max_china_share", "max_country_share", "max_supplier_share", "share_basis",
                "min_ally_share", "min_esg_score", "min_avg_esg", "reserve_days", "days_per_period",
                "budget_total", "budget_per_period", "scenario"}
+STOCHASTIC_POLICY_KEYS = {"commit_through", "risk", "risk_level", "risk_weight"}  # STOCKPILE.md
 POLICY_SHARES = {"max_china_share", "max_country_share", "max_supplier_share", "min_ally_share"}
 YES_NO = {"yes", "no", "y", "n", "true", "false", "1", "0"}
 SCENARIO_KEYS = {"name", "description", "policy", "minerals", "shock", "demand"}
@@ -91,7 +97,8 @@ def build():
 
 @pytest.fixture(scope="module")
 def committed():
-    workbook = openpyxl.load_workbook(SAMPLE)
+    """The import plan."""
+    workbook = openpyxl.load_workbook(IMPORTS)
     yield workbook
     workbook.close()
 
@@ -106,24 +113,44 @@ def data(values):
     return {name: records(values[name]) for name in DATA_SHEETS}
 
 
-# --- (a) the committed workbook is what the script builds --------------------------------
+# --- (a) the committed workbooks are what the script builds -------------------------------
 
-def test_rebuild_gives_the_committed_cell_values(build, values, tmp_path):
-    out = build.build_workbook(tmp_path / "sample.xlsx")
-    fresh = openpyxl.load_workbook(out, read_only=True)
+@pytest.fixture(scope="module")
+def rebuilt(build, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rebuilt")
+    build.build_all(folder)
+    return folder
+
+
+@pytest.mark.parametrize("name", ["sample.xlsx", "imports.xlsx"])
+def test_rebuild_gives_the_committed_bytes(rebuilt, name):
+    fresh = openpyxl.load_workbook(rebuilt / name, read_only=True)
+    committed_book = openpyxl.load_workbook(INPUTS / name, read_only=True)
     try:
-        rebuilt = sheet_values(fresh)
+        got, want = sheet_values(fresh), sheet_values(committed_book)
     finally:
         fresh.close()
-    assert list(rebuilt) == list(values), "sheet names or order differ"
-    for name in values:
-        assert rebuilt[name] == values[name], f"sheet {name} differs: run python inputs/build_sample.py"
+        committed_book.close()
+    assert list(got) == list(want), "sheet names or order differ"
+    for sheet in want:
+        assert got[sheet] == want[sheet], f"{name}: sheet {sheet} differs: run python inputs/build_sample.py"
+    assert (rebuilt / name).read_bytes() == (INPUTS / name).read_bytes(), \
+        f"{name}: same cells, different bytes (time stamps?): the build must be byte-identical"
 
 
-def test_sample_tables_match_the_committed_data_sheets(build, values):
-    tables = build.sample_tables()
-    for name in DATA_SHEETS + ["Sources"]:
-        df = tables[name]
+@pytest.mark.parametrize("path, tables, sheets", [
+    (IMPORTS, "imports_tables", DATA_SHEETS + ["Sources"]),
+    (SAMPLE, "reserve_tables", DATA_SHEETS + ["Scenarios", "Shocks", "Risks", "Sources"]),
+], ids=["imports", "reserve"])
+def test_tables_match_the_committed_data_sheets(build, path, tables, sheets):
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        values = sheet_values(book)
+    finally:
+        book.close()
+    frames = getattr(build, tables)()
+    for name in sheets:
+        df = frames[name]
         rows = values[name]
         assert list(rows[0]) == list(df.columns), name
         assert len(rows) - 1 == len(df), name
@@ -290,3 +317,224 @@ def test_scenario_parses_and_matches_the_workbook(path, data):
     for mineral, changes in doc.get("minerals", {}).items():
         assert key(mineral) in known["mineral"]
         assert set(map(norm, changes)) <= set(COLUMNS["Minerals"]) - {"mineral", "unit"}
+
+
+# --- the reserve program (inputs/sample.xlsx) ------------------------------------------------
+
+RESERVE_SHEETS = ["README", "Minerals", "Demand", "Offers", "Countries", "Policy", "Scenarios", "Shocks",
+                  "Risks", "Sources"]
+RESERVE_COLUMNS = dict(
+    COLUMNS,
+    Minerals=["mineral", "unit", "max_china_share", "shortfall_penalty", "reserve_penalty", "reference_price",
+              "holding_cost", "initial_reserve"],
+    Scenarios=["scenario", "probability", "description"],
+    Shocks=["scenario", "supplier", "country", "processing_country", "mineral", "period_from", "period_to",
+            "capacity", "price", "demand", "extra_demand"],
+    Risks=["event", "probability", "duration", "country", "processing_country", "supplier", "mineral",
+           "capacity", "price", "extra_demand"],
+)
+# The source each shock scenario cuts (the issue's story): its extra_demand is net imports x this
+# source's share of U.S. imports.
+SHOCK_SOURCE = {"china-ga-ge-ban": "China", "china-graphite-ree-controls": "China",
+                "drc-cobalt-quota": "Congo (Kinshasa)", "russia-sanctions": "Russia", "china-wide-stop": "China"}
+RISK_SCENARIO = {"China export ban": "china-ga-ge-ban", "China export controls": "china-graphite-ree-controls",
+                 "DRC cobalt quota": "drc-cobalt-quota", "Russia sanctions": "russia-sanctions",
+                 "China-wide stop": "china-wide-stop"}
+CSV_UNIT_IN = {("kilograms", "kg"): 1.0, ("metric tons", "t"): 1.0, ("thousand metric tons", "t"): 1000.0}
+
+
+@pytest.fixture(scope="module")
+def reserve_book():
+    workbook = openpyxl.load_workbook(SAMPLE)
+    yield workbook
+    workbook.close()
+
+
+@pytest.fixture(scope="module")
+def reserve(reserve_book):
+    values = sheet_values(reserve_book)
+    return {name: records(values[name]) for name in RESERVE_SHEETS[1:]}
+
+
+@pytest.fixture(scope="module")
+def csv():
+    import pandas as pd
+
+    return {name: pd.read_csv(DATA / f"{name}.csv") for name in
+            ("us_demand", "us_import_sources", "world_production", "refining_share")}
+
+
+@pytest.fixture(scope="module")
+def net_imports(reserve):
+    """mineral (key) -> net imports a year, as the Sources sheet states them (checked below)."""
+    return {key(r["topic"]): r["value"] for r in reserve["Sources"] if r["item"] == "net imports a year (held flat)"}
+
+
+def mineral_ids(reserve) -> dict[str, str]:
+    """workbook mineral (key) -> CSV id, by the names inputs/README.md gives."""
+    ids = {"rare earths": "rare_earths", "graphite": "graphite_natural", "titanium sponge": "titanium_sponge"}
+    return {key(r["mineral"]): ids.get(key(r["mineral"]), key(r["mineral"])) for r in reserve["Minerals"]}
+
+
+def import_share(csv, mineral_id: str, country: str) -> float:
+    imp = csv["us_import_sources"]
+    hit = imp[(imp.mineral == mineral_id) & (imp.headline_form == "yes") & (imp.country == country)]
+    return float(hit.share_pct.iloc[0]) / 100.0 if len(hit) else 0.0
+
+
+def test_reserve_sheets_columns_notes_and_no_formulas(reserve_book):
+    assert reserve_book.sheetnames == RESERVE_SHEETS
+    for sheet, columns in RESERVE_COLUMNS.items():
+        ws = reserve_book[sheet]
+        header = [norm(c.value) for c in ws[1] if c.value is not None]
+        assert header == columns, f"{sheet}: header {header}"
+        assert ws.freeze_panes == "A2", sheet
+        for cell in ws[1]:
+            assert cell.comment is not None and cell.comment.text.startswith(cell.value), (sheet, cell.value)
+    for ws in reserve_book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"{ws.title}!{cell.coordinate} holds a formula"
+
+
+def test_reserve_policy_budget_is_12_billion_and_the_standards_are_set(reserve):
+    policy = {norm(r["key"]): r["value"] for r in reserve["Policy"]}
+    assert set(policy) <= POLICY_KEYS | STOCHASTIC_POLICY_KEYS
+    assert policy["budget_total"] == 12_000_000_000
+    assert 0 < policy["min_esg_score"] <= 100
+    assert policy["commit_through"] in {r["period"] for r in reserve["Demand"]}
+    assert key(policy["risk"]) in {"expected", "worst", "cvar"}
+    assert blank(policy["reserve_days"])  # targets are explicit in Demand
+    countries = {key(r["country"]): r for r in reserve["Countries"]}
+    assert key(countries["russia"]["blocked"]) == "yes"  # sanctioned source
+    assert key(countries["china"]["concern"]) == "yes"
+
+
+def test_reserve_offers_are_listed_modest_and_eligible(reserve):
+    offers, countries = reserve["Offers"], {key(r["country"]) for r in reserve["Countries"]}
+    assert 50 <= len(offers) <= 300  # 10,000 stress solves: a few hundred offers at most
+    policy = {norm(r["key"]): r["value"] for r in reserve["Policy"]}
+    blocked = {key(r["country"]) for r in reserve["Countries"] if key(r["blocked"] or "") == "yes"}
+    eligible = set()
+    for r in offers:
+        where = f"{r['supplier']} / {r['mineral']}"
+        processing = r["country"] if blank(r["processing_country"]) else r["processing_country"]
+        assert key(r["country"]) in countries and key(processing) in countries, where
+        kind = "spot" if blank(r["agreement"]) else key(r["agreement"])
+        assert kind in {"spot", "optional"}, where
+        if kind == "spot":
+            assert blank(r["fixed_cost"]), f"{where}: a spot offer with a fixed_cost"
+            assert blank(r["min_volume"]), where
+        else:
+            assert r["fixed_cost"] > 0 and 0 < r["min_volume"] <= r["capacity"], where
+            assert r["esg_score"] >= policy["min_esg_score"], f"{where}: an agreement the standard excludes"
+        assert not blank(r["esg_score"]), f"{where}: unscored offers are all excluded by min_esg_score"
+        if (key(r["country"]) not in blocked and key(processing) not in blocked
+                and r["esg_score"] >= policy["min_esg_score"] and r["capacity"] > 0):
+            eligible.add(key(r["mineral"]))
+    assert eligible == {key(r["mineral"]) for r in reserve["Minerals"]}, "a mineral no eligible offer sells"
+    congo_spot = [r for r in offers if r["country"] == "Congo (Kinshasa)" and blank(r["agreement"])]
+    assert congo_spot and all(r["esg_score"] < policy["min_esg_score"] for r in congo_spot)
+    assert any(r["country"] == "Congo (Kinshasa)" and key(r["agreement"] or "") == "optional" for r in offers)
+
+
+def test_net_imports_follow_usgs(reserve, csv, net_imports):
+    """Net imports = 2025 consumption x net import reliance where USGS gives an exact reliance."""
+    units = {key(r["mineral"]): r["unit"] for r in reserve["Minerals"]}
+    demand = csv["us_demand"]
+    checked = 0
+    for mineral, mid in mineral_ids(reserve).items():
+        row = demand[(demand.mineral == mid) & (demand.year == 2025)].iloc[0]
+        if math.isnan(row.net_import_reliance_pct) or math.isnan(row.apparent_consumption):
+            continue  # germanium, tungsten: inputs/README.md (consumption basis)
+        factor = CSV_UNIT_IN[(row.unit, units[mineral])]
+        want = row.apparent_consumption * factor * row.net_import_reliance_pct / 100.0
+        assert net_imports[mineral] == pytest.approx(want, rel=1e-9), mineral
+        checked += 1
+    assert checked >= 8
+
+
+def test_demand_is_zero_and_targets_are_a_year_of_net_imports(reserve, net_imports):
+    periods = sorted({r["period"] for r in reserve["Demand"]})
+    assert periods == [2027, 2028, 2029, 2030, 2031]
+    for r in reserve["Demand"]:
+        assert r["demand"] == 0, r  # the program supplies no one in normal times
+        year = net_imports[key(r["mineral"])]
+        want = year / 2 if r["period"] == periods[0] else year  # two-year build-up
+        assert abs(r["reserve_target"] - want) <= 0.5, r  # rounded to whole units
+
+
+def test_scenario_probabilities_sum_to_one_and_shocks_name_them(reserve):
+    names = [r["scenario"] for r in reserve["Scenarios"]]
+    assert len(set(names)) == len(names)
+    assert "no-shock" in names and set(SHOCK_SOURCE) <= set(names)
+    assert all(0 < r["probability"] < 1 for r in reserve["Scenarios"])
+    assert math.fsum(r["probability"] for r in reserve["Scenarios"]) == pytest.approx(1.0, abs=1e-12)
+    shocked = {r["scenario"] for r in reserve["Shocks"]}
+    assert shocked == set(names) - {"no-shock"}
+
+
+def test_each_extra_demand_is_net_imports_times_the_import_share(reserve, csv, net_imports):
+    ids = mineral_ids(reserve)
+    minerals = {key(r["mineral"]) for r in reserve["Minerals"]}
+    gaps = {}
+    for r in reserve["Shocks"]:
+        if blank(r["extra_demand"]):
+            continue
+        mineral = key(r["mineral"])
+        assert blank(r["country"]) and blank(r["processing_country"]) and blank(r["supplier"]), r
+        share = import_share(csv, ids[mineral], SHOCK_SOURCE[r["scenario"]])
+        assert share > 0, r
+        assert r["extra_demand"] == pytest.approx(net_imports[mineral] * share, abs=1e-3), r
+        gaps.setdefault(r["scenario"], set()).add(mineral)
+    # the China-wide stop opens a gap in every mineral China supplies the U.S.; Russia's is palladium's
+    assert gaps["china-wide-stop"] == {m for m in minerals if import_share(csv, ids[m], "China") > 0}
+    assert gaps["russia-sanctions"] == {"palladium"}
+    assert gaps["china-ga-ge-ban"] == {"gallium", "germanium"}
+
+
+def test_shock_prices_follow_usgs_price_rises(reserve, csv):
+    demand = csv["us_demand"].set_index(["mineral", "year"]).price_usd_per_unit
+    prices = {(r["scenario"], key(r["mineral"])): r["price"] for r in reserve["Shocks"] if not blank(r["price"])}
+    # gallium: licensing from 2023 (export_controls.csv) -> 2025 price / 2022 price
+    assert prices[("china-ga-ge-ban", "gallium")] == round(demand["gallium", 2025] / demand["gallium", 2022], 4)
+    assert prices[("drc-cobalt-quota", "cobalt")] == round(demand["cobalt", 2025] / demand["cobalt", 2024], 4)
+    assert all(p >= 1 for p in prices.values())
+    assert ("china-wide-stop", "cobalt") not in prices  # the cobalt rise is Congo's quota, not China's
+
+
+def test_shortfall_penalty_is_a_multiple_of_price_by_criticality(reserve, csv):
+    ids = mineral_ids(reserve)
+    wp = csv["world_production"]
+    wp = wp[(wp.year == 2025) & (wp.country != "World total")]
+    ref = csv["refining_share"]
+    ref = ref[(ref.year == 2024) & ref.source.str.startswith("IEA") & (ref.country == "China")]
+    for r in reserve["Minerals"]:
+        mid = ids[key(r["mineral"])]
+        part = wp[wp.mineral == mid]
+        shares = [float(part[part.country == "China"].mine_production.sum()) / float(part.mine_production.sum())
+                  ] if len(part) else []
+        shares += list(ref[ref.mineral == mid].refining_share_pct / 100.0)
+        critical = mid == "germanium" or max(shares) >= 0.6
+        multiple = 20 if critical else 10
+        # both are rounded to cents from the unrounded price
+        assert r["shortfall_penalty"] == pytest.approx(multiple * r["reference_price"], abs=multiple * 0.01), r["mineral"]
+        assert r["holding_cost"] == pytest.approx(0.02 * r["reference_price"], abs=0.01)
+
+
+def test_risks_match_the_scenarios(reserve):
+    scenarios = {r["scenario"]: r["probability"] for r in reserve["Scenarios"]}
+    gaps = {(r["scenario"], key(r["mineral"])): r["extra_demand"] for r in reserve["Shocks"]
+            if not blank(r["extra_demand"])}
+    events = [r["event"] for r in reserve["Risks"]]
+    assert len(set(events)) == len(events)
+    for r in reserve["Risks"]:
+        prefix, mineral = r["event"].split(": ")
+        scenario = RISK_SCENARIO[prefix]
+        window = 5 if scenario == "china-wide-stop" else 4  # shocks may start from 2028; the stop any year
+        assert r["probability"] == round(1 - (1 - scenarios[scenario]) ** (1 / window), 4), r["event"]
+        assert r["duration"] >= 1 and key(r["mineral"]) == key(mineral) and ";" not in r["mineral"]
+        assert not blank(r["capacity"])  # a blank would stop all supply of the matching offers
+        if not blank(r["extra_demand"]):
+            assert r["extra_demand"] == gaps[(scenario, key(mineral))], r["event"]
+    assert {RISK_SCENARIO[e.split(": ")[0]] for e in events} == set(SHOCK_SOURCE)

@@ -143,12 +143,12 @@ def _cells(path):
 
 
 def test_same_inputs_same_plan(tmp_path):
-    from procure.starter import bundled_sample
+    from procure.starter import bundled_imports
 
     plans = []
     for run in range(2):
         plan = tmp_path / f"p{run}.xlsx"
-        assert runner.invoke(app, ["solve", str(bundled_sample()), "-o", str(plan), "-q"]).exit_code == 0
+        assert runner.invoke(app, ["solve", str(bundled_imports()), "-o", str(plan), "-q"]).exit_code == 0
         plans.append(_cells(plan))
     assert plans[0] == plans[1]
 
@@ -214,3 +214,26 @@ def test_verbose_logs_each_step(book, tmp_path):
     assert run.returncode == 0
     assert "procure.solve: step highs MIP (presolve on)" in run.stderr
     assert "polish: LP, agreements fixed (rounded)" in run.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="known limitation: HiGHS 1.16 misses the signed optimum when an "
+                   "agreement's minimum volume is 1e12 (presolve on: 'Solve error'; off: y = 0 'optimal')")
+def test_an_agreement_of_1e12_units_is_signed_when_it_is_free(book):
+    """Found by the property tests. An optional agreement (fixed cost 0, price 0) must take 1e12 units in
+    2026; 1 unit is demanded in 2027; holding is free. Signing it and keeping the surplus costs 0, the
+    optimum. Otherwise 0.01 comes free from spot and 0.99 at 1/unit: 0.99. HiGHS returns a plan without
+    the agreement (0.98 with rounding slack), which verifies as feasible but is not least cost. Column
+    scaling (an agreement's x in units of its minimum volume) would be the fix; kept here so that the
+    day it passes, strict xfail says so."""
+    wb = book(minerals=[{"mineral": "Gallium"}],
+              demand=[{"mineral": "Gallium", "period": 2026, "demand": 0},
+                      {"mineral": "Gallium", "period": 2027, "demand": 1}],
+              offers=[{"supplier": "Acme", "country": "China", "mineral": "Gallium", "price": 0,
+                       "capacity": 1e12, "period": 2026, "china_share": 0, "agreement": "optional",
+                       "min_volume": 1e12, "fixed_cost": 0},
+                      {"supplier": "Acme", "country": "China", "mineral": "Gallium", "price": 0, "capacity": 0.01,
+                       "china_share": 0},
+                      {"supplier": "Acme", "country": "China", "mineral": "Gallium", "price": 1,
+                       "capacity": 1e6, "period": 2027}])
+    result = solve(program_of(wb))
+    assert result.status == "optimal" and result.objective == pytest.approx(0.0, abs=1e-6)

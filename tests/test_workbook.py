@@ -265,3 +265,30 @@ def test_namespace_prefixed_workbook_reads_like_an_excel_one(tmp_path):
     data = load(path)
     assert data.minerals["ga"].shortfall_penalty_usd == 40.0
     assert [(o.supplier, o.price_usd, o.capacity) for o in data.offers] == [("A", 2.0, 50.0)]
+
+
+def test_a_header_naming_an_unknown_zip_version_is_a_damaged_workbook(book):
+    """zipfile raises NotImplementedError ("zip file version 8.4") for such a header: an input problem."""
+    import struct
+    import zipfile
+
+    from procure.errors import InputError
+    from procure.workbook import read_workbook
+
+    path = book(minerals=[{"mineral": "Ga"}], demand=[{"mineral": "Ga", "period": 2027, "demand": 1}],
+                offers=[{"supplier": "A", "country": "Peru", "mineral": "Ga", "price": 1, "capacity": 5}])
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/workbook.xml")
+    # the central directory entry's "version needed to extract" (offset 6 of its 46-byte header)
+    central = data.find(b"PK\x01\x02")
+    while True:
+        name_length = struct.unpack_from("<H", data, central + 28)[0]
+        if data[central + 46:central + 46 + name_length] == info.filename.encode():
+            break
+        central = data.find(b"PK\x01\x02", central + 4)
+    struct.pack_into("<H", data, central + 6, 84)
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError) as caught:
+        read_workbook(path)
+    assert "damaged" in str(caught.value.problems[0])

@@ -24,7 +24,8 @@ from procure import sheet_xml
 from procure.cli import app
 from procure.errors import OutputError
 from procure.plan import write_tables
-from procure.sheet_xml import ROWS_PER_BLOCK, column_letter, part_size_bound, rows_xml
+from procure.sheet_xml import ROWS_PER_BLOCK, part_size_bound, rows_xml
+from procure.workbook import column_letter
 
 ROWS = ROWS_PER_BLOCK + 1_500  # more than one generated block
 TEXTS = ["<a & b> \"quoted\" 'single'", "control \x01 \x08 \x0b \x1f and \r return", "", "=1+1",
@@ -283,8 +284,10 @@ def test_sheetjs_reads_the_plan_cell_for_cell(sheetjs, tmp_path):
 
 
 def test_sheetjs_reads_the_sample_plan(sheetjs, tmp_path):
-    plan = tmp_path / "sample.xlsx"
-    assert CliRunner().invoke(app, ["solve", "-o", str(plan), "-q"]).exit_code == 0
+    from procure.starter import bundled_imports
+
+    plan = tmp_path / "imports.xlsx"  # the national import plan: a deterministic plan with every table
+    assert CliRunner().invoke(app, ["solve", str(bundled_imports()), "-o", str(plan), "-q"]).exit_code == 0
     sheets = sheetjs_read(sheetjs, plan)
     book = openpyxl.load_workbook(plan, read_only=True)
     assert list(sheets)[:len(book.sheetnames)] == book.sheetnames

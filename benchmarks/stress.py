@@ -1,0 +1,117 @@
+#!/usr/bin/env python
+"""Speed of ``procure stress`` against its goals (issue 12), on a workbook with a Risks sheet.
+
+    python benchmarks/stress.py WORKBOOK [--draws 10000] [--workers 1,2] [--chunk-size 250]
+                                [--floor-draws 1000] [--seed 7] [--no-cli] [--json OUT]
+
+Goals on a 2-core machine: the whole command (``procure stress WORKBOOK
+--draws 10000 --workers 2``, cluster start and workbook written included)
+within 60 s; each worker's throughput at least 80% of the bare loop of
+``benchmarks/stress_floor.py`` (one process, same LP, bounds changed and
+re-solved); 2 workers at least 1.6x faster than 1.
+
+Measured here: the floor (draws/s) on the first ``--floor-draws`` draws; for
+each worker count, ``run_draws`` on a fresh LocalCluster (cluster start not
+timed; the base program's scatter and each worker's model build are), with
+the CPU time the workers used (so a machine shared with other jobs shows as
+fewer cores obtained, not as slower code); and the CLI end to end in a
+subprocess. The workbook is only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from procure import stress  # noqa: E402
+from stress_floor import draw_data, floor_cpu  # noqa: E402
+
+
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of the calling process: run on each worker, it shows how much of the
+    machine the workers actually got (on a shared machine, less than a core each)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workbook", type=Path)
+    parser.add_argument("--draws", type=int, default=10_000)
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--chunk-size", type=int, default=stress.DEFAULT_CHUNK)
+    parser.add_argument("--floor-draws", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end command")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+
+    setup = stress.prepare(args.workbook)
+    base = setup.base
+    floor_seconds, floor_cpu_seconds, _ = floor_cpu(base, draw_data(base, args.floor_draws, args.seed))
+    floor_rate = args.floor_draws / floor_seconds
+    floor_cpu_rate = args.floor_draws / floor_cpu_seconds
+    result = {"workbook": str(args.workbook), "draws": args.draws, "chunk_size": args.chunk_size,
+              "cpu_count": os.cpu_count(), "load_average_start": os.getloadavg(),
+              "floor_draws_per_second": floor_rate, "floor_draws_per_cpu_second": floor_cpu_rate, "runs": {}}
+    print(f"floor: {floor_rate:.1f} draws/s, {floor_cpu_rate:.1f} draws per CPU-second "
+          f"({args.floor_draws} draws, one process, bare loop)")
+    for workers in [int(w) for w in args.workers.split(",")]:
+        client = stress.local_client(workers)
+        try:
+            before = client.run(_cpu_seconds)
+            started = time.perf_counter()
+            draws = stress.run_draws(base, args.draws, args.seed, client=client, chunk_size=args.chunk_size)
+            seconds = time.perf_counter() - started
+            after = client.run(_cpu_seconds)
+            worker_cpu = sum(after[k] - before[k] for k in after)
+        finally:
+            cluster = client.cluster
+            client.close()
+            cluster.close()
+        rate = args.draws / seconds
+        run = {"seconds": seconds, "draws_per_second": rate, "per_worker_vs_floor": rate / workers / floor_rate,
+               "failed": len(draws.failures), "worker_cpu_seconds": worker_cpu,
+               "cores_obtained": worker_cpu / seconds, "draws_per_worker_cpu_second": args.draws / worker_cpu,
+               "per_cpu_second_vs_floor": args.draws / worker_cpu / floor_cpu_rate}
+        result["runs"][workers] = run
+        print(f"{workers} worker(s): {seconds:.1f} s, {rate:.1f} draws/s, per worker "
+              f"{run['per_worker_vs_floor']:.0%} of the floor, {run['failed']} failed; the workers got "
+              f"{run['cores_obtained']:.2f} cores, {run['draws_per_worker_cpu_second']:.1f} draws per CPU-second "
+              f"({run['per_cpu_second_vs_floor']:.0%} of the floor's)")
+    runs = result["runs"]
+    if 1 in runs and 2 in runs:
+        result["speedup_2_vs_1"] = runs[1]["seconds"] / runs[2]["seconds"]
+        print(f"2 workers vs 1: {result['speedup_2_vs_1']:.2f}x (goal >= 1.6x)")
+    if not args.no_cli:
+        with tempfile.TemporaryDirectory() as folder:
+            command = [sys.executable, "-m", "procure", "stress", str(args.workbook), "--draws", str(args.draws),
+                       "--seed", str(args.seed), "--workers", "2", "-q", "-o", str(Path(folder) / "stress.xlsx"),
+                       "--json", str(Path(folder) / "stress.json")]
+            started = time.perf_counter()
+            completed = subprocess.run(command, capture_output=True, text=True)
+            result["cli_seconds"] = time.perf_counter() - started
+            result["cli_exit_code"] = completed.returncode
+        print(f"procure stress --draws {args.draws} --workers 2: {result['cli_seconds']:.1f} s wall "
+              f"(exit {completed.returncode}; goal <= 60 s)")
+        if completed.returncode:
+            print(completed.stderr[-2000:])
+    result["load_average_end"] = os.getloadavg()
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,780 @@
+r"""``procure stress``: a committed plan against thousands of sampled disruptions (STOCKPILE.md).
+
+A draw ``i`` samples which Risks events start in which periods from its own
+random stream (``SeedSequence(seed, spawn_key=(i,))``, i.e. child ``i`` of
+``SeedSequence(seed).spawn``), so its figures never depend on the number of
+workers or on how draws are grouped into chunks. Sampling: for each event e
+and period t in which e is not in progress, e starts with probability q[e]
+(independent uniforms ``U[e, t] < q[e]``); once started it lasts ``duration``
+periods (cut at the horizon) and may start again after it ends.
+
+The draw's data, for offer-period k and mineral m (products and sums over the
+events in progress in k's period that hit k, or m):
+
+    u'[k] = u[k] * prod capacity[e]     p'[k] = p[k] * prod price[e]
+    D'[m, t] = D[m, t] + sum extra_demand[e]
+
+The recourse is the elastic linear program of FORMULATION.md
+(``formulation.build(..., elastic=True)``) on those data with the committed
+decisions fixed: every agreement decision y as in the plan, and each purchase
+of a period up to ``commit_through`` fixed at ``min(committed, u'[k])`` (a
+committed order delivers what the shocked offer can). Everything else is
+re-decided. Because the rules (China and country caps, ally share, average
+ESG, budgets) are elastic, a draw in which the fixed commitments make a rule
+impossible still has an answer; the rules that had to give are counted and
+listed per draw. With y fixed, the agreement rows ``x - u y <= 0`` and
+``x - l y >= 0`` are redundant with x's bounds, so they are freed once and
+x's bounds carry them (``[min(l, u'), u']`` when signed, ``[0, 0]`` when not).
+Price shocks scale x's cost and x's coefficients in the rows that hold
+prices (budgets, and the share rows when ``share_basis`` is value): a price
+shock applies to every purchase of the period, committed or not.
+
+Each worker builds the HiGHS model once per base program (cached by a
+token) and per draw changes only the bounds, costs and coefficients that
+differ from what the model holds, then re-solves warm from the base
+program's optimal basis (dual simplex): always the same starting basis, so a
+draw's answer depends on its own data only, never on the draw solved before
+it on the same worker (alternative optima would otherwise make figures
+depend on the chunking). A draw that does not end optimal is retried
+once from scratch; if it fails again it is listed in ``failed_draws`` and
+left out of the statistics, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from procure import formulation
+from procure.errors import InputError, Problem, ProcureError, SolverError
+from procure.instance import Instance
+from procure.risks import RiskEvent, RiskMasks, risk_masks
+from procure.solve import quiet_stdout, row_scale
+
+DEFAULT_CHUNK = 250  # draws per Dask task: a few seconds of work, small results
+PRICE_ROW_FAMILIES = ("budget_total", "budget_period")
+VALUE_SHARE_FAMILIES = ("purchase_total", "china_cap", "country_cap", "supplier_cap", "ally_share")
+AGREEMENT_ROWS = ("agreement_max", "agreement_min")
+# Per-draw solves: rows are already scaled by powers of two (solve.row_scale) and the objective by
+# user_objective_scale, so HiGHS's own scaling only costs iterations (104 -> 68 a draw on the sample
+# with risks) and Devex pricing is cheaper per iteration than dual steepest edge (benchmarks/stress.py).
+FAST_OPTIONS = {"simplex_scale_strategy": 0, "simplex_dual_edge_weight_strategy": 1}
+RETRY_OPTIONS = {"simplex_scale_strategy": 2, "simplex_dual_edge_weight_strategy": -1, "presolve": "on"}
+ZERO_TOL = 1e-7  # relative to a mineral's scale: solver noise below it is 0
+SLACK_TOL = 1e-6  # a rule's slack above this (in the row's unit) means the rule had to give
+
+
+# ---------------------------------------------------------------- committed decisions
+
+
+@dataclass
+class Commitment:
+    """The decisions fixed before any shock is known.
+
+    ``signed[j]``: 1 when optional agreement j (position in the program's y
+    block) is signed; ``committed_x[k]``: the quantity ordered from offer-period
+    k (position in the x block) when its period is at or before
+    ``commit_through`` (a period index), NaN otherwise.
+    """
+
+    signed: np.ndarray
+    committed_x: np.ndarray
+    commit_through: int
+
+
+def commitment_from_values(program: formulation.LinearProgram, inst: Instance, x: np.ndarray,
+                           commit_through: int) -> Commitment:
+    """The commitment held by a solution vector ``x`` of ``program`` (the plan ``solve`` would write)."""
+    y_block, x_block = program.columns["y"], program.columns["x"]
+    signed = np.round(x[y_block.slice()]).astype(float)
+    bought = np.where(np.abs(x[x_block.slice()]) <= 1e-9 * np.maximum(1.0, inst.op_capacity), 0.0,
+                      x[x_block.slice()])
+    committed = np.where(inst.op_period <= commit_through, bought, np.nan)
+    return Commitment(signed, committed, commit_through)
+
+
+def _period_text(value: object) -> str:
+    """A period as text; 2027.0 (a year read back through pandas as a float) is 2027."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _label_key(text: object) -> str:
+    return "".join(ch for ch in str(text).casefold() if ch not in " _-")
+
+
+def commitment_from_plan(path: Path, inst: Instance, program: formulation.LinearProgram,
+                         commit_through: int) -> Commitment:
+    """Read the committed decisions back from a plan workbook written by ``procure solve``.
+
+    Allocation rows are keyed by ``offer_row`` (the offer's row in the input's
+    Offers sheet) and ``period``; Agreements rows by the ``row N`` ending the
+    ``offer`` text (or an ``offer_row`` column) with ``signed`` yes/no. The plan's
+    Summary ``input_sha256`` (label matched ignoring case, spaces, underscores and
+    hyphens) must equal the workbook's SHA-256.
+    """
+    import re
+
+    from procure.workbook import read_plan
+
+    path = Path(path)
+    summary, allocation = read_plan(path)
+    file = path.name
+    problems: list[Problem] = []
+    sha = next((v for k, v in summary.items() if _label_key(k) == "inputsha256"), None)
+    if sha is None:
+        problems.append(Problem("the Summary has no input SHA-256 item, so the plan cannot be matched to the "
+                                "workbook; write the plan again with procure solve", "Summary", file=file))
+    elif str(sha).strip().lower() != inst.data.sha256:
+        problems.append(Problem(
+            f"the plan was made from a different workbook: its input SHA-256 is {sha}, the workbook "
+            f"'{inst.data.source.name}' has {inst.data.sha256}; solve the plan again from this workbook",
+            "Summary", value=str(sha), file=file))
+    offer_of_row = {o.row: i for i, o in enumerate(inst.offers)}
+    period_of_label = {_period_text(p): t for t, p in enumerate(inst.periods)}
+    x_position = {(int(o), int(t)): k for k, (o, t) in enumerate(zip(inst.op_offer, inst.op_period))}
+    committed = np.where(inst.op_period <= commit_through, 0.0, np.nan)
+    columns = {_label_key(c): c for c in allocation.columns if c is not None}
+    for needed in ("offerrow", "period", "quantity"):
+        if needed not in columns:
+            problems.append(Problem(f"missing column '{needed}' (expected offer_row, period and quantity)",
+                                    "Allocation", 1, file=file))
+    read_already: set[int] = set()
+    if not any(p.sheet == "Allocation" for p in problems):
+        for index, row in enumerate(allocation.to_dict("records")):
+            excel_row = index + 2
+            offer_row, period, quantity = (row[columns["offerrow"]], row[columns["period"]],
+                                           row[columns["quantity"]])
+            if offer_row is None and period is None:
+                continue
+            try:
+                o = offer_of_row[int(offer_row)]
+            except (KeyError, TypeError, ValueError):
+                problems.append(Problem("names no offer the workbook keeps (an offer row of its Offers sheet "
+                                        "that is not excluded)", "Allocation", excel_row, "offer_row", offer_row,
+                                        file=file))
+                continue
+            t = period_of_label.get(_period_text(period))
+            k = x_position.get((o, t)) if t is not None else None
+            if k is None:
+                problems.append(Problem(f"offer row {_period_text(offer_row)} does not cover this period in the "
+                                        "workbook", "Allocation", excel_row, "period", period, file=file))
+                continue
+            if not isinstance(quantity, (int, float)) or not math.isfinite(quantity) or quantity < 0:
+                problems.append(Problem("expected a quantity >= 0", "Allocation", excel_row, "quantity", quantity,
+                                        file=file))
+                continue
+            if t <= commit_through:
+                if k in read_already:  # a stochastic plan decides this purchase per scenario: not committed
+                    problems.append(Problem(
+                        "the plan decides this purchase differently per scenario (a stochastic plan's period "
+                        "after its scenarios part), so it cannot be committed; give an earlier --commit-through",
+                        "Allocation", excel_row, "period", period, file=file))
+                read_already.add(k)
+                committed[k] = float(quantity)
+    y_block = program.columns["y"]
+    signed = np.zeros(y_block.size)
+    if y_block.size:
+        agreements = _read_sheet(path, "Agreements")
+        if agreements is None:
+            problems.append(Problem("the plan has no Agreements sheet, but the workbook has optional agreements",
+                                    "Agreements", file=file))
+        else:
+            header, rows = agreements
+            keys = [_label_key(h) for h in header]
+            y_of_offer = {int(o): j for j, o in enumerate(y_block.keys["offer"])}
+            seen = set()
+            for excel_row, values in rows:
+                record = dict(zip(keys, values))
+                row_number = record.get("offerrow")
+                if row_number is None:
+                    match = re.search(r"row\s+(\d+)\s*$", str(record.get("offer", "")))
+                    row_number = int(match.group(1)) if match else None
+                o = offer_of_row.get(int(row_number)) if isinstance(row_number, (int, float)) else None
+                if o is None:
+                    problems.append(Problem("names no offer the workbook keeps", "Agreements", excel_row, "offer",
+                                            record.get("offer"), file=file))
+                    continue
+                if o not in y_of_offer:
+                    continue  # an agreement already signed in the workbook: no decision
+                answer = str(record.get("signed", "")).strip().casefold()
+                if answer not in ("yes", "no"):
+                    problems.append(Problem("expected yes or no", "Agreements", excel_row, "signed",
+                                            record.get("signed"), file=file))
+                    continue
+                signed[y_of_offer[o]] = 1.0 if answer == "yes" else 0.0
+                seen.add(o)
+            missing = [inst.offers[o].offer_id(inst.data.names) for o in y_of_offer if o not in seen]
+            if missing:
+                problems.append(Problem("has no signed yes/no for the optional agreement(s) "
+                                        + "; ".join(missing[:5]) + ("; ..." if len(missing) > 5 else ""),
+                                        "Agreements", file=file))
+    if problems:
+        raise InputError(problems)
+    return Commitment(signed, committed, commit_through)
+
+
+def _read_sheet(path: Path, title: str):
+    """(header, [(excel_row, values)]) of a sheet of a plan workbook, or None when it has none."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        if title not in book.sheetnames:
+            return None
+        rows = list(book[title].iter_rows(values_only=True))
+    finally:
+        book.close()
+    if not rows:
+        return [], []
+    return list(rows[0]), [(i + 2, r) for i, r in enumerate(rows[1:]) if any(v is not None for v in r)]
+
+
+# ---------------------------------------------------------------- the base recourse program
+
+
+@dataclass
+class RecourseBase:
+    """What a worker needs to build and shock the recourse program: numpy arrays only (cheap to send).
+
+    Matrix rows are already scaled by powers of two (``solve.row_scale``);
+    ``row_lower``/``row_upper`` too. ``token`` identifies the content.
+    """
+
+    token: str
+    col_cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    a_start: np.ndarray
+    a_index: np.ndarray
+    a_value: np.ndarray
+    row_scale: np.ndarray
+    objective_constant: float
+    n_minerals: int
+    n_periods: int
+    x_start: int
+    shortfall_start: int
+    reserve_start: int
+    balance_start: int
+    op_period: np.ndarray
+    op_capacity: np.ndarray  # u[k], units/period, after --model shocks
+    op_min_volume: np.ndarray  # l[k] where x's lower bound applies (0 where it does not)
+    op_price_usd: np.ndarray
+    x_allowed: np.ndarray  # bool: y fixed at 1 (spot, signed, or an optional agreement signed)
+    committed_x: np.ndarray  # NaN where not committed
+    demand: np.ndarray  # (M, T)
+    initial_reserve: np.ndarray  # (M,)
+    mineral_scale: np.ndarray  # (M,) size of the mineral's figures, for the zero tolerance
+    price_entries: np.ndarray  # positions in a_value of x coefficients proportional to price
+    price_entry_column: np.ndarray  # x position (0-based in the x block) of each such entry
+    price_entry_row: np.ndarray
+    slack_start: int
+    slack_family: np.ndarray  # per slack column, index into ``families``
+    families: tuple[str, ...]
+    masks: RiskMasks
+
+
+def build_base(inst: Instance, commitment: Commitment, events: list[RiskEvent]) -> RecourseBase:
+    """The elastic recourse program of ``inst`` with ``commitment`` fixed, as arrays for the workers."""
+    lp = formulation.build(inst, elastic=True)
+    x, y = lp.columns["x"], lp.columns["y"]
+    col_lower, col_upper = lp.col_lower.copy(), lp.col_upper.copy()
+    col_lower[y.slice()] = commitment.signed
+    col_upper[y.slice()] = commitment.signed
+    row_lower, row_upper = lp.row_lower.copy(), lp.row_upper.copy()
+    for name in AGREEMENT_ROWS:  # redundant with x's bounds once y is fixed (and they would hold u fixed)
+        block = lp.rows.get(name)
+        if block is not None:
+            row_lower[block.slice()] = -np.inf
+            row_upper[block.slice()] = np.inf
+    kind = inst.offer_kind[inst.op_offer]
+    signed_offer = np.zeros(len(inst.offers), dtype=bool)
+    signed_offer[y.keys["offer"][commitment.signed > 0.5]] = True
+    x_allowed = (kind != "optional") | signed_offer[inst.op_offer]
+    min_volume = np.where(x_allowed, inst.op_min_volume, 0.0)
+    scale = row_scale(lp)
+    a_value = lp.a_value * np.repeat(scale, np.diff(lp.a_start))
+    # x coefficients that are prices: spend in the budget rows, weights of value shares
+    families = PRICE_ROW_FAMILIES + (VALUE_SHARE_FAMILIES if inst.policy.share_basis == "value" else ())
+    row_of_entry = np.repeat(np.arange(lp.n_rows), np.diff(lp.a_start))
+    in_family = np.zeros(lp.n_rows, dtype=bool)
+    for name in families:
+        block = lp.rows.get(name)
+        if block is not None:
+            in_family[block.slice()] = True
+    entries = np.flatnonzero(in_family[row_of_entry] & (lp.a_index >= x.start) & (lp.a_index < x.stop))
+    slack = lp.columns.get("slack")
+    # each slack column loosens one row (key "row"): name it by the row family it belongs to
+    elastic_families: list[str] = []
+    slack_family = np.zeros(0, dtype=np.int64)
+    if slack is not None:
+        slack_rows = slack.keys["row"]
+        slack_family = np.full(slack.size, -1, dtype=np.int64)
+        for name, block in lp.rows.items():
+            in_block = (slack_rows >= block.start) & (slack_rows < block.stop)
+            if in_block.any():
+                slack_family[in_block] = len(elastic_families)
+                elastic_families.append(name)
+    n_m, n_t = len(inst.mineral_keys), len(inst.periods)
+    masks = risk_masks(events, inst)
+    largest_extra = masks.extra_demand.sum(axis=0) if len(events) else np.zeros(n_m)
+    base = RecourseBase(
+        token="", col_cost=lp.col_cost.copy(), col_lower=col_lower, col_upper=col_upper,
+        row_lower=row_lower * scale, row_upper=row_upper * scale,
+        a_start=lp.a_start.astype(np.int32), a_index=lp.a_index.astype(np.int32), a_value=a_value,
+        row_scale=scale, objective_constant=lp.objective_constant, n_minerals=n_m, n_periods=n_t,
+        x_start=x.start, shortfall_start=lp.columns["shortfall"].start, reserve_start=lp.columns["reserve"].start,
+        balance_start=lp.rows["balance"].start, op_period=inst.op_period.copy(),
+        op_capacity=inst.op_capacity.copy(), op_min_volume=min_volume, op_price_usd=inst.op_price_usd.copy(),
+        x_allowed=x_allowed, committed_x=commitment.committed_x.copy(), demand=inst.demand.copy(),
+        initial_reserve=inst.initial_reserve.copy(),
+        mineral_scale=np.maximum.reduce([np.ones(n_m), inst.demand.max(axis=1, initial=0.0) + largest_extra,
+                                         inst.initial_reserve]),
+        price_entries=entries, price_entry_column=lp.a_index[entries] - x.start,
+        price_entry_row=row_of_entry[entries],
+        slack_start=slack.start if slack is not None else lp.n_cols, slack_family=slack_family,
+        families=tuple(elastic_families), masks=masks,
+    )
+    base.token = _token(base)
+    return base
+
+
+def _token(base: RecourseBase) -> str:
+    digest = hashlib.sha256()
+    for name, value in sorted(vars(base).items()):
+        if isinstance(value, np.ndarray):
+            digest.update(name.encode() + np.ascontiguousarray(value).tobytes())
+        elif isinstance(value, RiskMasks):
+            for array in vars(value).values():
+                digest.update(np.ascontiguousarray(array).tobytes())
+        elif name != "token":
+            digest.update(f"{name}={value!r}".encode())
+    return digest.hexdigest()[:24]
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def draw_rng(seed: int, draw: int) -> np.random.Generator:
+    """Draw ``draw``'s own stream: child ``draw`` of ``SeedSequence(seed)`` (as ``spawn`` makes it)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(draw,)))
+
+
+def sample_events(masks: RiskMasks, n_periods: int, seed: int, draw: int) -> tuple[np.ndarray, np.ndarray]:
+    """(in_progress, started), each (events, periods) bool, for draw ``draw``.
+
+    One uniform per event and period, drawn up front (so a period's outcome
+    does not depend on the others'); event e starts in t when it is not in
+    progress and ``U[e, t] < q[e]``, and then lasts ``duration[e]`` periods.
+    """
+    n_e = len(masks.probability)
+    uniforms = draw_rng(seed, draw).random((n_e, n_periods))
+    in_progress = np.zeros((n_e, n_periods), dtype=bool)
+    started = np.zeros((n_e, n_periods), dtype=bool)
+    remaining = np.zeros(n_e, dtype=np.int64)
+    for t in range(n_periods):
+        start = (remaining == 0) & (uniforms[:, t] < masks.probability)
+        remaining = np.where(start, masks.duration_periods, remaining)
+        started[:, t] = start
+        in_progress[:, t] = remaining > 0
+        remaining = np.maximum(remaining - 1, 0)
+    return in_progress, started
+
+
+def shocked_data(base: RecourseBase, in_progress: np.ndarray):
+    """(capacity factor, price factor) per offer-period and extra demand (M, T) of a draw."""
+    masks = base.masks
+    if not len(masks.probability):
+        n_k = len(base.op_capacity)
+        return np.ones(n_k), np.ones(n_k), np.zeros((base.n_minerals, base.n_periods))
+    hit = masks.hits_offer_period & in_progress[:, base.op_period]  # (E, K)
+    capacity = np.prod(np.where(hit, masks.capacity_factor[:, None], 1.0), axis=0)
+    price = np.prod(np.where(hit, masks.price_factor[:, None], 1.0), axis=0)
+    extra = masks.extra_demand.T @ in_progress.astype(float)  # (M, T)
+    return capacity, price, extra
+
+
+# ---------------------------------------------------------------- the worker side
+
+
+class _Recourse:
+    """A HiGHS model of a :class:`RecourseBase`, kept between draws; per draw only what differs is changed."""
+
+    def __init__(self, base: RecourseBase):
+        import highspy
+
+        self.base = base
+        self.highspy = highspy
+        with quiet_stdout(True):
+            highs = highspy.Highs()
+            highs.setOptionValue("output_flag", False)
+            # one solver thread per worker process (no oversubscription); the process-wide scheduler
+            # may already run with more (a plan solved earlier here): restart it (nothing else solves now)
+            highspy.Highs.resetGlobalScheduler(True)
+            highs.setOptionValue("threads", 1)
+            highs.setOptionValue("random_seed", 0)
+            highs.setOptionValue("presolve", "off")  # a warm-started dual simplex needs no presolve
+            for key, value in FAST_OPTIONS.items():
+                highs.setOptionValue(key, value)
+            model = highspy.HighsLp()
+            n_cols, n_rows = len(base.col_cost), len(base.row_lower)
+            model.num_col_, model.num_row_ = n_cols, n_rows
+            model.col_cost_, model.col_lower_, model.col_upper_ = base.col_cost, base.col_lower, base.col_upper
+            model.row_lower_, model.row_upper_ = base.row_lower, base.row_upper
+            model.offset_ = base.objective_constant
+            model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+            model.a_matrix_.num_col_, model.a_matrix_.num_row_ = n_cols, n_rows
+            model.a_matrix_.start_, model.a_matrix_.index_ = base.a_start, base.a_index
+            model.a_matrix_.value_ = base.a_value
+            if highs.passModel(model) == highspy.HighsStatus.kError:
+                raise SolverError("HiGHS refused the recourse model (a bug in procure; please report it)")
+            # the elastic slacks cost 1000 x the largest shortfall penalty (4e9 USD/unit on the sample):
+            # HiGHS's dual simplex fails on such costs ("excessive dual values") unless the objective
+            # is scaled down; a power of two, so the optimum's digits do not change
+            largest_cost = float(np.abs(base.col_cost).max(initial=1.0))
+            highs.setOptionValue("user_objective_scale",
+                                 -max(0, int(math.ceil(math.log2(max(largest_cost, 1.0)))) - 20))
+        self.highs = highs
+        n_k = len(base.op_capacity)
+        # what the model holds now, to change only what differs
+        self.x_lower = base.col_lower[base.x_start:base.x_start + n_k].copy()
+        self.x_upper = base.col_upper[base.x_start:base.x_start + n_k].copy()
+        self.x_cost = base.col_cost[base.x_start:base.x_start + n_k].copy()
+        self.price_factor = np.ones(n_k)
+        self.demand = base.demand.copy()
+        # every draw starts from the optimal basis of the draw without events (commitments fixed):
+        # a draw's answer then depends on its own data only, not on the draw solved before it on this
+        # worker, so alternative optima cannot make figures depend on the workers or the chunk size
+        self._set_data(np.ones(n_k), np.ones(n_k), np.zeros((base.n_minerals, base.n_periods)))
+        highs.run()
+        self.start_basis = highs.getBasis() if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal \
+            else None
+
+    def solve_draw(self, capacity_factor, price_factor, extra_demand):
+        """Set the draw's data, solve; returns (column values or None, message)."""
+        self._set_data(capacity_factor, price_factor, extra_demand)
+        return self._solve()
+
+    def _set_data(self, capacity_factor, price_factor, extra_demand) -> None:
+        """Change the model's x bounds and costs, price coefficients and demand to the draw's, where they differ."""
+        base, highs = self.base, self.highs
+        capacity = base.op_capacity * capacity_factor
+        upper = np.where(base.x_allowed, capacity, 0.0)
+        lower = np.minimum(base.op_min_volume, upper)
+        committed = ~np.isnan(base.committed_x)
+        fixed = np.minimum(np.where(committed, base.committed_x, 0.0), upper)
+        lower = np.where(committed, fixed, lower)
+        upper = np.where(committed, fixed, upper)
+        changed = np.flatnonzero((lower != self.x_lower) | (upper != self.x_upper))
+        if len(changed):
+            highs.changeColsBounds(len(changed), (changed + base.x_start).astype(np.int32),
+                                   lower[changed], upper[changed])
+            self.x_lower[changed], self.x_upper[changed] = lower[changed], upper[changed]
+        cost = base.op_price_usd * price_factor
+        changed = np.flatnonzero(cost != self.x_cost)
+        if len(changed):
+            highs.changeColsCost(len(changed), (changed + base.x_start).astype(np.int32), cost[changed])
+            self.x_cost[changed] = cost[changed]
+        changed = np.flatnonzero(price_factor != self.price_factor)
+        if len(changed) and len(base.price_entries):
+            entries = np.flatnonzero(np.isin(base.price_entry_column, changed))
+            for e in entries:
+                k = base.price_entry_column[e]
+                highs.changeCoeff(int(base.price_entry_row[e]), int(k + base.x_start),
+                                  float(base.a_value[base.price_entries[e]] * price_factor[k]))
+            self.price_factor[changed] = price_factor[changed]
+        demand = base.demand + extra_demand
+        changed = np.flatnonzero((demand != self.demand).ravel())
+        if len(changed):
+            rhs = demand.ravel()[changed] - np.where(changed % base.n_periods == 0,
+                                                     base.initial_reserve[changed // base.n_periods], 0.0)
+            rows = base.balance_start + changed
+            rhs_scaled = rhs * base.row_scale[rows]
+            highs.changeRowsBounds(len(changed), rows.astype(np.int32), rhs_scaled, rhs_scaled)
+            highs.changeColsBounds(len(changed), (base.shortfall_start + changed).astype(np.int32),
+                                   np.zeros(len(changed)), demand.ravel()[changed])
+            self.demand = demand
+
+    def _solve(self):
+        highs = self.highs
+        if self.start_basis is not None:
+            highs.setBasis(self.start_basis)
+        else:
+            highs.clearSolver()
+        highs.run()
+        values = self._optimal_values()
+        if values is not None:
+            return values, ""
+        first = highs.modelStatusToString(highs.getModelStatus())
+        highs.clearSolver()  # retry once from scratch: no basis, no factorisation, HiGHS's defaults
+        for key, value in RETRY_OPTIONS.items():
+            highs.setOptionValue(key, value)
+        try:
+            highs.run()
+        finally:
+            for key, value in FAST_OPTIONS.items():
+                highs.setOptionValue(key, value)
+            highs.setOptionValue("presolve", "off")
+        values = self._optimal_values()
+        if values is not None:
+            return values, ""
+        return None, (f"{first}; retried cold: {highs.modelStatusToString(highs.getModelStatus())}")
+
+    def _optimal_values(self):
+        highs = self.highs
+        if highs.getModelStatus() != self.highspy.HighsModelStatus.kOptimal:
+            return None
+        values = np.asarray(highs.getSolution().col_value)
+        if not np.isfinite(values).all():
+            return None
+        return values
+
+
+_BUILT: dict[str, _Recourse] = {}  # per worker process: the model of the last base seen
+
+
+def _recourse_for(base: RecourseBase) -> _Recourse:
+    model = _BUILT.get(base.token)
+    if model is None:
+        _BUILT.clear()  # one base at a time: a new run frees the last one's model
+        model = _BUILT[base.token] = _Recourse(base)
+    return model
+
+
+@dataclass
+class ChunkResult:
+    """Figures of draws ``start .. stop - 1`` (per draw; failed draws have NaN rows)."""
+
+    start: int
+    stop: int
+    shortfall: np.ndarray  # (n, M) units, summed over periods
+    released: np.ndarray  # (n, M) units, reserve released (see :func:`reserve_released`)
+    relaxed: np.ndarray  # (n,) bit mask over the base's elastic families that had to give
+    failures: dict[int, str] = field(default_factory=dict)  # draw -> why
+
+
+def reserve_released(base: RecourseBase, values: np.ndarray) -> np.ndarray:
+    """Reserve released per mineral in a draw (units).
+
+    The reserve is drawn down only to cover demand (the balance row is its only
+    outflow), so the reserve released is the sum over periods of the stock's
+    fall: ``sum_t max(0, r[m, t-1] - r[m, t])`` with ``r[m, -1] = R0[m]``. When the
+    recourse has several optima (e.g. a shortfall taken in one period or another at
+    the same penalty) the figure is that of the optimum HiGHS returns, which the
+    fixed start basis and settings make the same on every run.
+    """
+    n_m, n_t = base.n_minerals, base.n_periods
+    reserve = values[base.reserve_start:base.reserve_start + n_m * n_t].reshape(n_m, n_t)
+    before = np.concatenate([base.initial_reserve[:, None], reserve[:, :-1]], axis=1)
+    return np.maximum(before - reserve, 0.0).sum(axis=1)
+
+
+def run_chunk(base: RecourseBase, seed: int, start: int, stop: int, fault_marker: str | None = None) -> ChunkResult:
+    """Solve draws ``start .. stop - 1`` on this worker's cached model.
+
+    ``fault_marker`` is a test hook: a path; when the file does not exist yet,
+    the worker creates it and kills its own process halfway through the chunk
+    (a worker that dies), so the re-run of the chunk finds it and carries on.
+    """
+    model = _recourse_for(base)
+    n, n_m, n_t = stop - start, base.n_minerals, base.n_periods
+    shortfall = np.full((n, n_m), np.nan)
+    released = np.full((n, n_m), np.nan)
+    relaxed = np.zeros(n, dtype=np.int64)
+    failures: dict[int, str] = {}
+    tolerance = ZERO_TOL * base.mineral_scale
+    for i, draw in enumerate(range(start, stop)):
+        if fault_marker is not None and i == n // 2:
+            _die_once(fault_marker)
+        in_progress, _ = sample_events(base.masks, n_t, seed, draw)
+        capacity, price, extra = shocked_data(base, in_progress)
+        try:
+            values, message = model.solve_draw(capacity, price, extra)
+        except Exception as exc:  # a HiGHS error on one draw must not lose the chunk
+            values, message = None, f"{type(exc).__name__}: {exc}"
+        if values is None:
+            failures[draw] = message
+            continue
+        s = values[base.shortfall_start:base.shortfall_start + n_m * n_t].reshape(n_m, n_t).sum(axis=1)
+        shortfall[i] = np.where(np.abs(s) <= tolerance, 0.0, s)
+        r = reserve_released(base, values)
+        released[i] = np.where(np.abs(r) <= tolerance, 0.0, r)
+        if len(base.slack_family):
+            slack = values[base.slack_start:base.slack_start + len(base.slack_family)]
+            # a slack costs 1000 x the largest shortfall penalty per unit: any above the tolerance is real
+            gave = np.unique(base.slack_family[slack > SLACK_TOL])
+            relaxed[i] = int(np.bitwise_or.reduce(np.left_shift(1, gave))) if len(gave) else 0
+    return ChunkResult(start, stop, shortfall, released, relaxed, failures)
+
+
+def _die_once(marker: str) -> None:
+    import os
+    import signal
+
+    path = Path(marker)
+    if path.exists():
+        return
+    path.write_text("killed once\n")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- running draws
+
+
+@dataclass
+class Draws:
+    """Every draw's figures, in draw order."""
+
+    shortfall: np.ndarray  # (N, M)
+    released: np.ndarray  # (N, M)
+    relaxed: np.ndarray  # (N,)
+    failures: dict[int, str]
+
+
+def chunks(draws: int, chunk_size: int) -> list[tuple[int, int]]:
+    return [(s, min(s + chunk_size, draws)) for s in range(0, draws, chunk_size)]
+
+
+def run_draws(base: RecourseBase, draws: int, seed: int, *, client=None, chunk_size: int = DEFAULT_CHUNK,
+              progress=None, fault_marker: str | None = None) -> Draws:
+    """Solve draws ``0 .. draws - 1``: on the Dask ``client`` when given, else in this process.
+
+    On Dask the base arrays are scattered to every worker once; each chunk is a
+    task with retries (a worker that dies has its chunks re-run elsewhere).
+    ``progress(n)`` is called with the number of draws each finished chunk adds.
+    """
+    parts = chunks(draws, max(1, int(chunk_size)))
+    results: list[ChunkResult] = []
+    if client is None:
+        for start, stop in parts:
+            results.append(run_chunk(base, seed, start, stop, fault_marker))
+            if progress:
+                progress(stop - start)
+    else:
+        from distributed import as_completed
+
+        [shared] = client.scatter([base], broadcast=True, hash=False)
+        futures = [client.submit(run_chunk, shared, seed, start, stop, fault_marker, retries=2, pure=False,
+                                 key=f"procure-stress-{base.token}-{seed}-{start}-{stop}")
+                   for start, stop in parts]
+        try:
+            for future in as_completed(futures, loop=client.loop):
+                result = future.result()
+                results.append(result)
+                if progress:
+                    progress(result.stop - result.start)
+        except BaseException:  # interrupted or failed: stop what is still queued on the cluster
+            client.cancel([f for f in futures if not f.done()])
+            raise
+        finally:
+            del futures, shared  # released futures: the scheduler forgets the chunks and the base
+    results.sort(key=lambda r: r.start)
+    covered = sum(r.stop - r.start for r in results)
+    if covered != draws:  # every draw must be accounted for
+        raise SolverError(f"only {covered} of {draws} draws came back from the workers")
+    failures: dict[int, str] = {}
+    for r in results:
+        failures.update(r.failures)
+    return Draws(np.concatenate([r.shortfall for r in results]), np.concatenate([r.released for r in results]),
+                 np.concatenate([r.relaxed for r in results]), dict(sorted(failures.items())))
+
+
+def local_client(workers: int):
+    """A Dask ``LocalCluster`` of ``workers`` processes, one thread each (HiGHS is told to use one too)."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                           silence_logs=logging.ERROR)
+    return Client(cluster, set_as_default=False)
+
+
+def connect(address: str):
+    """A Dask client on an existing scheduler (``tcp://host:8786``)."""
+    from distributed import Client
+
+    try:
+        return Client(address, set_as_default=False, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ProcureError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+# ---------------------------------------------------------------- setting a stress test up
+
+
+@dataclass
+class StressSetup:
+    """A stress test ready to run: the instance, its events, the base recourse and where inputs came from."""
+
+    instance: Instance
+    events: list[RiskEvent]
+    base: RecourseBase
+    commit_through: int  # period index
+    hashes: dict[str, str]  # input, and model / plan when given
+
+
+def _period_index(inst: Instance, label: object | None) -> int:
+    if label is None:
+        return 0
+    for t, period in enumerate(inst.periods):
+        if str(period).strip().casefold() == str(label).strip().casefold():
+            return t
+    raise InputError([Problem(
+        f"--commit-through {label}: no such period; expected one of "
+        + ", ".join(str(p) for p in inst.periods[:8]) + (", ..." if len(inst.periods) > 8 else ""),
+        value=str(label))])
+
+
+def prepare(workbook: str | Path, model: str | Path | None = None, plan: str | Path | None = None,
+            commit_through: object | None = None, options=None) -> StressSetup:
+    """Read and check the workbook (and ``--model``) and its Risks sheet, and fix the committed plan:
+    read back from ``plan`` when given, else solved here as ``procure solve`` would."""
+    from procure.instance import build_instance
+    from procure.pipeline import optimize
+    from procure.risks import read_risks
+    from procure.solve import SolveOptions
+    from procure.stochastic import load_stochastic, optimize_stochastic
+    from procure.workbook import file_sha256, read_workbook
+
+    raw = read_workbook(workbook)
+    data, fan = load_stochastic(workbook, model, raw=raw)  # fan: the Scenarios sheet's scenarios, if any
+    events = read_risks(raw, data)
+    hashes = {"input": data.sha256}
+    if model is not None:
+        hashes["model"] = file_sha256(Path(model))
+    if plan is not None:
+        inst = build_instance(data)
+        through = _period_index(inst, commit_through)
+        program = formulation.build(inst)
+        commitment = commitment_from_plan(Path(plan), inst, program, through)
+        hashes["plan"] = file_sha256(Path(plan))
+    elif fan:
+        # the stochastic plan `procure solve` would write; its decisions through the committed period are
+        # read from the first scenario's columns (shared by every scenario up to the first period where
+        # their data differ, and through the plan's own commit_through)
+        outcome = optimize_stochastic(data, fan, options or SolveOptions(), with_measures=False)
+        if outcome.status != "optimal":
+            raise SolverError(f"the stochastic plan to stress could not be solved ({outcome.status}: "
+                              f"{outcome.solution.message}); run procure solve to see why")
+        inst = build_instance(data)
+        through = _period_index(inst, commit_through)
+        form = outcome.form
+        commitment = commitment_from_values(form.scenario_programs[0], inst,
+                                            outcome.solution.x[form.col_map[0]], through)
+    else:
+        outcome = optimize(data, options or SolveOptions())
+        if outcome.status != "optimal":
+            raise SolverError(f"the plan to stress could not be solved ({outcome.status}: "
+                              f"{outcome.solution.message}); run procure solve to see why")
+        inst = outcome.instance
+        through = _period_index(inst, commit_through)
+        commitment = commitment_from_values(outcome.program, inst, outcome.solution.x, through)
+    return StressSetup(inst, events, build_base(inst, commitment, events), through, hashes)
