@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from procure import plan
 from procure.cli import app
 from procure.plan import chart_data, write_frontier, write_tables
+from procure.starter import bundled_imports
 
 runner = CliRunner()
 TABLE_SHEETS = ("Allocation", "Minerals", "Countries", "Offers", "Agreements", "Constraints", "Excluded")
@@ -22,7 +23,7 @@ TABLE_SHEETS = ("Allocation", "Minerals", "Countries", "Offers", "Agreements", "
 @pytest.fixture(scope="module")
 def sample_plan(tmp_path_factory):
     path = tmp_path_factory.mktemp("document") / "plan.xlsx"
-    result = runner.invoke(app, ["solve", "-o", str(path), "-q"])
+    result = runner.invoke(app, ["solve", str(bundled_imports()), "-o", str(path), "-q"])  # the national plan
     assert result.exit_code == 0, result.output
     return path
 
