@@ -43,6 +43,7 @@ _USD = re.compile(r"(usd|cost|price|spend)", re.I)
 _USD_RATE = re.compile(r"(^price_usd$|^marginal_cost_usd$|^reduced_cost_usd$|^shadow_price$|_dual_usd$)", re.I)
 _SHARE = re.compile(r"(share|^cap$|_cap$|hhi|_used|capacity_used|^probability$)", re.I)
 _DAYS = re.compile(r"days", re.I)
+_PERIOD_LABEL = re.compile(r"(\bthrough\b|\bperiod\b|\byear\b)", re.I)  # a Summary value that is a period
 _LABEL = re.compile(r"^(period|first_shock_period|.*_row)$", re.I)  # numbers that name something: shown as written (2027, not 2,027)
 
 
@@ -317,7 +318,7 @@ class _Formats:
         self.summary_text = book.add_format({**summary, "text_wrap": True})
         self.summary = {kind: book.add_format({**summary, "num_format": number_format}) for kind, number_format in (
             ("usd", USD_FORMAT), ("share", SHARE_FORMAT), ("whole", WHOLE_FORMAT), ("seconds", "0.00"),
-            ("gap", "0.00%"), ("number", QUANTITY_FORMAT))}
+            ("gap", "0.00%"), ("number", QUANTITY_FORMAT), ("period", "General"))}
 
 
 def column_kind(column: str) -> str:
@@ -344,7 +345,8 @@ def _value_format(formats: _Formats, column: str):
 
 def summary_kind(label: str, value) -> str:
     """How a Summary value is shown, from its label: ``(USD`` whole dollars, a share or budget use a
-    percentage, ``(days)`` whole days, ``(s)`` seconds, the MIP gap a percentage, text wrapped."""
+    percentage, ``(days)`` whole days, ``(s)`` seconds, the MIP gap a percentage, a period as written
+    (General), text wrapped."""
     if isinstance(value, str) or value is None:
         return "text"
     if "(USD" in label:
@@ -353,6 +355,8 @@ def summary_kind(label: str, value) -> str:
         return "share"
     if "gap" in label.casefold():
         return "gap"
+    if _PERIOD_LABEL.search(label):
+        return "period"  # "Purchases committed through": 2027, never 2,027
     if label.endswith("(s)"):
         return "seconds"
     if "(days)" in label or isinstance(value, (int, np.integer)):

@@ -245,3 +245,18 @@ def test_formats_of_other_tables_come_from_their_column_names(tmp_path):
     assert formats == {"scenario": "General", "probability": "0.0%", "first_shock_period": "General",
                        "balance_dual_usd": "#,##0.00", "shortfall_worst_usd": "#,##0",
                        "min_volume_per_period": "#,##0.0##", "reserve_days_mean": "#,##0"}
+
+
+def test_summary_periods_are_shown_as_written_and_money_in_whole_dollars(tmp_path):
+    items = [("Purchases committed through", 2027), ("Spend, expected over scenarios (USD)", 1234567.89),
+             ("Budget used, highest period (share)", 0.5), ("Reserve below target (USD at reference prices, per period)",
+                                                             10.0), ("Rows", 1206), ("Solve time (s)", 3.49)]
+    target = tmp_path / "s.xlsx"
+    write_tables(target, {}, summary=items)
+    cells = {row[0].value: row[1] for row in openpyxl.load_workbook(target)["Summary"].iter_rows(min_row=2)}
+    assert cells["Purchases committed through"].number_format == "General"  # 2027, never 2,027
+    assert cells["Spend, expected over scenarios (USD)"].number_format == "#,##0"
+    assert cells["Budget used, highest period (share)"].number_format == "0.0%"
+    assert cells["Reserve below target (USD at reference prices, per period)"].number_format == "#,##0"
+    assert cells["Rows"].number_format == "#,##0"
+    assert cells["Solve time (s)"].number_format == "0.00"
