@@ -40,6 +40,13 @@ def _charts_xml(path) -> list[str]:
         return [package.read(n).decode() for n in names]
 
 
+def _column_format(sheet, letter: str) -> str:
+    """The number format of column ``letter``'s style (a <col> element may span several columns)."""
+    index = openpyxl.utils.column_index_from_string(letter)
+    spans = [d for d in sheet.column_dimensions.values() if d.min is not None and d.min <= index <= d.max]
+    return spans[0].number_format if spans else "General"
+
+
 def _rows(sheet) -> pd.DataFrame:
     values = list(sheet.iter_rows(values_only=True))
     return pd.DataFrame(values[1:], columns=values[0])
@@ -88,7 +95,7 @@ def test_number_formats_follow_the_column_kind(book):
         header = [c.value for c in sheet[1]]
         # the column's style (the fast row path gives each data cell its column's format)
         letter = openpyxl.utils.get_column_letter(header.index(column) + 1)
-        assert sheet.column_dimensions[letter].number_format == number_format, (name, column)
+        assert _column_format(sheet, letter) == number_format, (name, column)
         cell = sheet[f"{letter}2"]
         if isinstance(cell.value, (int, float)):
             assert cell.number_format == number_format, (name, column)
@@ -102,7 +109,7 @@ def test_number_formats_follow_the_column_kind(book):
         for c, cell in enumerate(sheet[1], start=1):
             if "usd" in str(cell.value) and cell.value not in rates:
                 letter = openpyxl.utils.get_column_letter(c)
-                assert sheet.column_dimensions[letter].number_format == "#,##0", (name, cell.value)
+                assert _column_format(sheet, letter) == "#,##0", (name, cell.value)
 
 
 def test_every_sheet_with_a_quantity_has_a_unit_column(book):
@@ -227,7 +234,7 @@ def test_frontier_chart_plots_spend_and_shortfall_value_against_the_cap_with_chi
     for title in ("USD", "China share of purchases (%)", "China exposure cap on every mineral (share of purchases)"):
         assert f"<a:t>{title}</a:t>" in chart
     sheet = openpyxl.load_workbook(target)["Frontier"]
-    formats = {c.value: sheet.column_dimensions[c.column_letter].number_format for c in sheet[1]}
+    formats = {c.value: _column_format(sheet, c.column_letter) for c in sheet[1]}
     assert formats["cap"] == "0.0%" and formats["china_share"] == "0.0%"
     assert formats["spend_usd"] == "#,##0" and formats["reserve_days_min"] == "#,##0"
     assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$1"
@@ -236,13 +243,15 @@ def test_frontier_chart_plots_spend_and_shortfall_value_against_the_cap_with_chi
 def test_formats_of_other_tables_come_from_their_column_names(tmp_path):
     """Stochastic and batch tables go through the same writer: names decide the format."""
     table = pd.DataFrame({"scenario": ["shock"], "probability": [0.25], "first_shock_period": [2029],
+                          "price_usd_mean": [3.25], "spend_usd": [1.0e9],
                           "balance_dual_usd": [12.345], "shortfall_worst_usd": [1234567.8],
                           "min_volume_per_period": [1500.0], "reserve_days_mean": [45.5]})
     target = tmp_path / "t.xlsx"
     write_tables(target, {"Scenarios": table})
     sheet = openpyxl.load_workbook(target)["Scenarios"]
-    formats = {c.value: sheet.column_dimensions[c.column_letter].number_format for c in sheet[1]}
+    formats = {c.value: _column_format(sheet, c.column_letter) for c in sheet[1]}
     assert formats == {"scenario": "General", "probability": "0.0%", "first_shock_period": "General",
+                       "price_usd_mean": "#,##0.00", "spend_usd": "#,##0",
                        "balance_dual_usd": "#,##0.00", "shortfall_worst_usd": "#,##0",
                        "min_volume_per_period": "#,##0.0##", "reserve_days_mean": "#,##0"}
 
