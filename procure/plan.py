@@ -34,9 +34,17 @@ from procure.sheet_xml import EXCEL_MAX_ROWS, SheetRows, fill_sheets
 
 SHEET_ORDER = ("Summary", "Allocation", "Minerals", "Countries", "Offers", "Agreements", "Constraints",
                "Relaxations", "Excluded", "RuleCosts")
-_USD = re.compile(r"(_usd|usd |cost|price|spend)", re.I)
-_SHARE = re.compile(r"(share|_cap$|hhi|_used|capacity_used)", re.I)
-_LABEL = re.compile(r"^(period|.*_row)$", re.I)  # numbers that name something: shown as written (2027, not 2,027)
+USD_FORMAT = "#,##0"  # money in whole dollars (CLI.md)
+USD_RATE_FORMAT = "#,##0.00"  # USD per unit of a mineral (prices, marginal costs): cents matter per kg
+SHARE_FORMAT = "0.0%"
+WHOLE_FORMAT = "#,##0"
+QUANTITY_FORMAT = "#,##0.0##"  # at least one decimal: "#,##0.###" shows 1,200 as "1,200." with a bare point
+_USD = re.compile(r"(usd|cost|price|spend)", re.I)
+_USD_RATE = re.compile(r"(price_usd|^marginal_cost_usd$|^reduced_cost_usd$|^shadow_price$|_dual_usd$)", re.I)
+_SHARE = re.compile(r"(share|^cap$|_cap$|hhi|_used|capacity_used|^probability$)", re.I)
+_DAYS = re.compile(r"days", re.I)
+_PERIOD_LABEL = re.compile(r"(\bthrough\b|\bperiod\b|\byear\b)", re.I)  # a Summary value that is a period
+_LABEL = re.compile(r"^(period|first_shock_period|.*_row)$", re.I)  # numbers that name something: shown as written (2027, not 2,027)
 
 
 def _atomic_target(path: Path, suffix: str):
@@ -134,64 +142,139 @@ def _close(book: _PlanBook, temp: Path, path: Path) -> None:
 
 
 MAX_CHARTED_MINERALS = 100
+CHART_DATA = "ChartData"
+MAX_ORIGINS_CHARTED = 6  # origin countries a purchase chart shows by name; the others as one series
+OTHER_ORIGINS = "bought from other origins"  # per mineral: the origins beyond its MAX_ORIGINS_CHARTED largest
+CHART_BLOCK_ROWS = 16  # rows per mineral's row of charts (a chart is 15 rows of 20 px tall)
+CHARTS_PER_PAGE = 3  # minerals per printed page of the Charts sheet (a page break after every third)
+_CHART_SERIES = ("demand", "shortfall", "reserve_end", "reserve_target", "china_share", "china_cap")
+
+
+def chart_data(minerals: pd.DataFrame, countries: pd.DataFrame | None, limit: int = MAX_CHARTED_MINERALS) \
+        -> pd.DataFrame:
+    """The hidden ChartData sheet: one row per mineral and period (the Minerals sheet's order) for the
+    first ``limit`` minerals, with the unit, the Minerals figures the charts plot, one column per origin
+    country holding the quantity bought from it (in the mineral's unit; 0 when none) and
+    OTHER_ORIGINS: per mineral, the purchases from origins beyond its largest (see :func:`_top_origins`).
+
+    The Countries sheet is a long table (CLI.md); this pivot exists only for the stacked purchase bars.
+    Countries are ordered by name (case-folded), so the same plan gives the same columns.
+    """
+    names = list(dict.fromkeys(minerals["mineral"].tolist()))[:limit]
+    data = minerals.loc[minerals["mineral"].isin(names), ["mineral", "period", "unit", *_CHART_SERIES]]
+    data = data.reset_index(drop=True)
+    if countries is None or countries.empty:
+        return data
+    bought = countries[countries["mineral"].isin(names)]
+    pivot = bought.pivot_table(index=["mineral", "period"], columns="country", values="quantity", aggfunc="sum",
+                               fill_value=0.0, sort=False)
+    order = sorted(pivot.columns, key=lambda c: (str(c).casefold(), str(c)))
+    pivot = pivot[order].rename(columns=lambda c: f"bought from {c}")
+    keys = pd.MultiIndex.from_frame(data[["mineral", "period"]])
+    by_country = pivot.reindex(keys, fill_value=0.0).reset_index(drop=True).astype(float)
+    other = np.zeros(len(data))
+    for rows in data.groupby("mineral", sort=False).indices.values():
+        block = by_country.iloc[rows]
+        rest = [c for c in by_country.columns if c not in _top_origins(block)]
+        other[rows] = block[rest].sum(axis=1).to_numpy()
+    by_country[OTHER_ORIGINS] = other
+    return pd.concat([data, by_country], axis=1)
+
+
+def _top_origins(block: pd.DataFrame) -> list[str]:
+    """The ``bought from`` columns a mineral's purchase chart shows: its MAX_ORIGINS_CHARTED largest
+    origins over the horizon (ties by name), in column order; the rest are summed as OTHER_ORIGINS."""
+    totals = block[[c for c in block.columns if c.startswith("bought from ") and c != OTHER_ORIGINS]].sum()
+    totals = totals[totals > 0]
+    ranked = sorted(totals.index, key=lambda c: (-totals[c], c))[:MAX_ORIGINS_CHARTED]
+    return [c for c in totals.index if c in ranked]
 
 
 def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
-    """A Charts sheet: per mineral, purchases by origin country (stacked columns), China share
-    against its cap, and reserve against target over the periods (native Excel charts)."""
-    minerals, countries = tables.get("Minerals"), tables.get("Countries")
+    """A Charts sheet: per mineral, purchases by origin country (stacked columns, with the shortfall stacked
+    on top and demand as a line, in the mineral's unit), China share against its cap (0-100%), and reserve
+    against target (in the unit), over the periods. Native Excel charts whose series come from the hidden
+    ChartData sheet (see :func:`chart_data`)."""
+    minerals = tables.get("Minerals")
     if minerals is None or minerals.empty:
         return
+    data = chart_data(minerals, tables.get("Countries"))
     sheet = book.xlsx.add_worksheet(_sheet_title("Charts", book.titles))
-    sheet.write_string(0, 0, "Charts per mineral: purchases by origin country, China share against its cap, "
-                             "reserve against target. Data: the Countries and Minerals sheets.")
-    columns = list(minerals.columns)
-    col = {name: columns.index(name) for name in ("period", "china_share", "china_cap", "reserve_end",
-                                                  "reserve_target")}
-    names = list(dict.fromkeys(minerals["mineral"].tolist()))[:MAX_CHARTED_MINERALS]
-    rows_of = minerals.groupby("mineral", sort=False).indices
-    country_rows = countries.groupby("mineral", sort=False).indices if countries is not None and len(countries) \
-        else {}
-    country_columns = [c for c in (countries.columns if countries is not None else [])
-                       if c not in ("mineral", "period") and not str(c).endswith(" share")]
-    bought_from = countries.groupby("mineral", sort=False)[country_columns].sum() if country_columns else None
-    for i, name in enumerate(names):
-        top = 2 + i * 16
-        first, last = int(rows_of[name][0]) + 1, int(rows_of[name][-1]) + 1
-        if name in country_rows:
-            c_first, c_last = int(country_rows[name][0]) + 1, int(country_rows[name][-1]) + 1
-            bars = book.xlsx.add_chart({"type": "column", "subtype": "stacked"})
-            for country in country_columns:
-                if bought_from.loc[name, country] <= 0:
-                    continue  # a country this mineral never buys from: no empty series
-                j = list(countries.columns).index(country)
-                bars.add_series({"name": ["Countries", 0, j], "categories": ["Countries", c_first, 1, c_last, 1],
-                                 "values": ["Countries", c_first, j, c_last, j]})
-            bars.set_title({"name": f"Purchases by origin: {name}"})  # fixed text first: a title starting with = would be a formula
-            bars.set_y_axis({"num_format": "#,##0"})
-            sheet.insert_chart(top, 0, bars, {"x_scale": 0.9, "y_scale": 1.0})
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.set_footer("&L&A&RPage &P of &N")
+    sheet.write_string(0, 0, "Per mineral: purchases by origin country against demand, China share against its "
+                             "cap, reserve against target. Figures: the Minerals and Countries sheets.")
+    data_title = _write_chart_table(book, data)
+    columns = list(data.columns)
+    col = {name: columns.index(name) for name in columns}
+    rows_of = data.groupby("mineral", sort=False).indices
+    sheet.set_h_pagebreaks([1 + k * CHART_BLOCK_ROWS for k in range(CHARTS_PER_PAGE, len(rows_of),
+                                                                      CHARTS_PER_PAGE)])
+    title_font = {"size": 11, "bold": True}
+    for i, (name, rows) in enumerate(rows_of.items()):
+        top = 2 + i * CHART_BLOCK_ROWS
+        first, last = int(rows[0]) + 1, int(rows[-1]) + 1
+        unit = str(data["unit"].iloc[int(rows[0])])
+        periods = [data_title, first, col["period"], last, col["period"]]
+
+        def series(key, **style):
+            return {"name": [data_title, 0, col[key]], "categories": periods,
+                    "values": [data_title, first, col[key], last, col[key]], **style}
+
+        bars = book.xlsx.add_chart({"type": "column", "subtype": "stacked"})
+        for country in _top_origins(data.iloc[rows]):  # a country this mineral never buys from: no series
+            bars.add_series({**series(country), **_series_name(country.removeprefix("bought from "),
+                                                                [data_title, 0, col[country]])})
+        if OTHER_ORIGINS in col and data[OTHER_ORIGINS].iloc[rows].sum() > 0:
+            bars.add_series({**series(OTHER_ORIGINS), "name": "other origins", "fill": {"color": "#A6A6A6"}})
+        bars.add_series({**series("shortfall"), "name": "shortfall (demand not met)",
+                         "pattern": {"pattern": "wide_upward_diagonal", "fg_color": "#C00000",
+                                     "bg_color": "#FFFFFF"}, "border": {"color": "#C00000"}})
+        demand = book.xlsx.add_chart({"type": "line"})
+        demand.add_series({**series("demand"), "line": {"color": "#000000", "width": 2},
+                           "marker": {"type": "diamond", "fill": {"color": "#000000"}}})
+        bars.combine(demand)
+        # fixed text first in titles: a title starting with = would be a formula
+        bars.set_title({"name": f"Purchases by origin against demand: {name}", "name_font": title_font})
+        bars.set_x_axis({"name": "Period"})
+        bars.set_y_axis({"name": f"Quantity ({unit})", "num_format": "#,##0", "min": 0})
+        bars.set_legend({"position": "right"})  # one entry a line: many origins do not squeeze the plot
+        sheet.insert_chart(top, 0, bars, {"x_scale": 1.4, "y_scale": 1.0})  # room for the legend
+
         share = book.xlsx.add_chart({"type": "line"})
-        for key in ("china_share", "china_cap"):
-            share.add_series({"name": ["Minerals", 0, col[key]], "categories": ["Minerals", first, col["period"],
-                                                                                last, col["period"]],
-                              "values": ["Minerals", first, col[key], last, col[key]],
-                              "marker": {"type": "circle"}})
-        share.set_title({"name": f"China share against cap: {name}"})
-        share.set_y_axis({"num_format": "0%", "min": 0})
-        sheet.insert_chart(top, 8, share, {"x_scale": 0.9, "y_scale": 1.0})
+        share.add_series({**series("china_share"), "name": "China share of purchases", "marker": {"type": "circle"}})
+        share.add_series({**series("china_cap"), "name": "China cap", "line": {"dash_type": "dash"}})
+        share.set_title({"name": f"China share against cap: {name}", "name_font": title_font})
+        share.set_x_axis({"name": "Period"})
+        share.set_y_axis({"name": "China share of purchases (%)", "num_format": "0%", "min": 0, "max": 1})
+        share.set_legend({"position": "bottom"})
+        sheet.insert_chart(top, 11, share, {"x_scale": 0.9, "y_scale": 1.0})
+
         reserve = book.xlsx.add_chart({"type": "line"})
-        for key in ("reserve_end", "reserve_target"):
-            reserve.add_series({"name": ["Minerals", 0, col[key]],
-                                "categories": ["Minerals", first, col["period"], last, col["period"]],
-                                "values": ["Minerals", first, col[key], last, col[key]],
-                                "marker": {"type": "circle"}})
-        reserve.set_title({"name": f"Reserve against target: {name}"})
-        reserve.set_y_axis({"num_format": "#,##0"})
-        sheet.insert_chart(top, 16, reserve, {"x_scale": 0.9, "y_scale": 1.0})
+        reserve.add_series({**series("reserve_end"), "name": "reserve at period end", "marker": {"type": "circle"}})
+        reserve.add_series({**series("reserve_target"), "name": "reserve target", "line": {"dash_type": "dash"}})
+        reserve.set_title({"name": f"Reserve against target: {name}", "name_font": title_font})
+        reserve.set_x_axis({"name": "Period"})
+        reserve.set_y_axis({"name": f"Reserve ({unit})", "num_format": "#,##0", "min": 0})
+        reserve.set_legend({"position": "bottom"})
+        sheet.insert_chart(top, 18, reserve, {"x_scale": 0.9, "y_scale": 1.0})
 
 
-def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None, charts=None) -> None:
-    """A workbook of ``tables`` (one sheet each, split when too long), after an item/value Summary if given."""
+def _series_name(text: str, header: list) -> dict:
+    """A chart series named ``text``, or by its header cell when ``text`` starts with "=" (XlsxWriter
+    would take such a name as a formula: input text is never a formula)."""
+    return {"name": header if text.startswith("=") else text}
+
+
+def _write_chart_table(book: _PlanBook, data: pd.DataFrame) -> str:
+    """The hidden sheet the charts read (one sheet: at most MAX_CHARTED_MINERALS x periods rows)."""
+    title = _sheet_title(CHART_DATA, book.titles)
+    sheet = book.xlsx.add_worksheet(title)
+    _write_header(book, sheet, data)
+    sheet.hide()
+    book.rows.append(SheetRows(sheet_name=title, table=data))
+    return title
 
 
 def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None, charts=None,
@@ -217,23 +300,68 @@ def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None, char
 
 
 class _Formats:
+    """The cell formats of the plan (CLI.md: money in whole dollars, shares as percentages, periods as
+    written, quantities with thousands separators)."""
+
     def __init__(self, book):
         self.header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
                                        "valign": "top"})
-        self.usd = book.add_format({"num_format": "#,##0.00"})
-        self.share = book.add_format({"num_format": "0.00%"})
-        self.quantity = book.add_format({"num_format": "#,##0.###"})
+        self.usd = book.add_format({"num_format": USD_FORMAT})
+        self.usd_rate = book.add_format({"num_format": USD_RATE_FORMAT})
+        self.share = book.add_format({"num_format": SHARE_FORMAT})
+        self.days = book.add_format({"num_format": WHOLE_FORMAT})
+        self.quantity = book.add_format({"num_format": QUANTITY_FORMAT})
         self.text = book.add_format({})
+        # the Summary's value column: left-aligned beside its label, text wrapped in the wide column
+        summary = {"align": "left", "valign": "top"}
+        self.summary_label = book.add_format({"valign": "top", "text_wrap": True})
+        self.summary_text = book.add_format({**summary, "text_wrap": True})
+        self.summary = {kind: book.add_format({**summary, "num_format": number_format}) for kind, number_format in (
+            ("usd", USD_FORMAT), ("share", SHARE_FORMAT), ("whole", WHOLE_FORMAT), ("seconds", "0.00"),
+            ("gap", "0.00%"), ("number", QUANTITY_FORMAT), ("period", "General"))}
+
+
+def column_kind(column: str) -> str:
+    """How a table column is shown, from its name: ``label`` (periods, row numbers: General, 2027 not
+    2,027), ``share`` (percentage), ``usd_rate`` (USD per unit: cents kept), ``usd`` (whole dollars),
+    ``days`` (whole days) or ``quantity``."""
+    if _LABEL.search(column):
+        return "label"
+    if _SHARE.search(column):
+        return "share"
+    if _USD_RATE.search(column):
+        return "usd_rate"
+    if _USD.search(column):
+        return "usd"
+    if _DAYS.search(column):
+        return "days"
+    return "quantity"
 
 
 def _value_format(formats: _Formats, column: str):
-    if _LABEL.search(column):
-        return formats.text
-    if _SHARE.search(column):
-        return formats.share
-    if _USD.search(column):
-        return formats.usd
-    return formats.quantity
+    kind = column_kind(column)
+    return formats.text if kind == "label" else getattr(formats, kind)
+
+
+def summary_kind(label: str, value) -> str:
+    """How a Summary value is shown, from its label: ``(USD`` whole dollars, a share or budget use a
+    percentage, ``(days)`` whole days, ``(s)`` seconds, the MIP gap a percentage, a period as written
+    (General), text wrapped."""
+    if isinstance(value, str) or value is None:
+        return "text"
+    if "(USD" in label:
+        return "usd"
+    if "share" in label.casefold() or label.startswith("Budget used"):
+        return "share"
+    if "gap" in label.casefold():
+        return "gap"
+    if _PERIOD_LABEL.search(label):
+        return "period"  # "Purchases committed through": 2027, never 2,027
+    if label.endswith("(s)"):
+        return "seconds"
+    if "(days)" in label or isinstance(value, (int, np.integer)):
+        return "whole"
+    return "number"
 
 
 def _write_cell(sheet, row: int, col: int, value, number_format, formats: _Formats) -> None:
@@ -263,27 +391,72 @@ def _sheet_title(name: str, used: set[str]) -> str:
     return title
 
 
+SUMMARY_LABEL_WIDTH = 58  # characters: the longest label of report.summary_items fits on one line
+SUMMARY_VALUE_WIDTH = 100  # characters: a "what binds" sentence wraps at about this width
+_LINE_HEIGHT_PT = 15.0  # Calibri 11's row height in points
+
+
 def _write_summary(book: _PlanBook, items) -> None:
+    """Item/value rows, each value formatted by its label; printed on one landscape page (CLI.md).
+
+    Wrapped rows are given their height here (lines x 15 pt, from the text's length against the column
+    width), since a reader does not always re-measure rows when it opens the file.
+    """
     formats = book.formats
     sheet = book.xlsx.add_worksheet("Summary")
     book.titles.add("summary")
     sheet.write_string(0, 0, "item", formats.header)
     sheet.write_string(0, 1, "value", formats.header)
     for r, (item, value) in enumerate(items, start=1):
-        sheet.write_string(r, 0, str(item))
-        fmt = formats.share if _SHARE.search(item) else (formats.usd if _USD.search(item) else formats.quantity)
-        _write_cell(sheet, r, 1, value, fmt, formats)
-    sheet.set_column(0, 0, 30)
-    sheet.set_column(1, 1, 50)
+        label = str(item)
+        sheet.write_string(r, 0, label, formats.summary_label)
+        kind = summary_kind(label, value)
+        if kind == "text":
+            text = "" if value is None else str(value)
+            if text:
+                sheet.write_string(r, 1, text, formats.summary_text)
+            lines = max(_wrapped_lines(text, SUMMARY_VALUE_WIDTH), _wrapped_lines(label, SUMMARY_LABEL_WIDTH))
+            if lines > 1:
+                sheet.set_row(r, _LINE_HEIGHT_PT * lines)
+        else:
+            _write_cell(sheet, r, 1, value, formats.summary[kind], formats)
+    sheet.set_column(0, 0, SUMMARY_LABEL_WIDTH)
+    sheet.set_column(1, 1, SUMMARY_VALUE_WIDTH)
     sheet.freeze_panes(1, 0)
     _print_setup(sheet)
+    sheet.fit_to_pages(1, 1)  # the Summary is one printed page
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    """Lines ``text`` takes when wrapped in a column ``width`` characters wide. Column width counts the
+    digit "0"; ordinary text averages narrower, about 1.2 characters a width unit in Calibri 11 (measured
+    on LibreOffice's rendering of a plan); 1.1 leaves room for word breaks."""
+    usable = max(int(width * 1.1), 1)
+    return sum(max(1, math.ceil(len(line) / usable)) for line in text.split("\n")) if text else 1
 
 
 def _print_setup(sheet) -> None:
-    """Landscape pages, one page wide (any number tall), the header row repeated on each (CLI.md)."""
+    """Landscape pages, one page wide (any number tall), the header row repeated on each (CLI.md); the
+    footer names the sheet and the page, so a printed page can be placed."""
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
     sheet.repeat_rows(0)
+    sheet.set_footer("&L&A&RPage &P of &N")
+
+
+def _write_header(book: _PlanBook, sheet, table: pd.DataFrame) -> None:
+    """A table sheet's template: header row, each column's width and format, frozen pane, print setup."""
+    formats = book.formats
+    columns = [str(c) for c in table.columns]
+    sample = table.head(200)
+    for c, header in enumerate(columns):
+        sheet.write_string(0, c, header, formats.header)
+        width = max([len(header)] + [len(_shown(v)) for v in sample.iloc[:, c].tolist()])
+        is_text = pd.api.types.infer_dtype(sample.iloc[:, c], skipna=True) in ("string", "empty")
+        sheet.set_column(c, c, min(max(width + 2, 10), 60),
+                         formats.text if is_text else _value_format(formats, header))
+    sheet.freeze_panes(1, 0)
+    _print_setup(sheet)
 
 
 def _write_table(book: _PlanBook, name: str, table: pd.DataFrame) -> None:
@@ -293,25 +466,16 @@ def _write_table(book: _PlanBook, name: str, table: pd.DataFrame) -> None:
     the data rows are queued for :func:`procure.sheet_xml.fill_sheets`, which gives each cell its
     column's format.
     """
-    formats = book.formats
     capacity = book.max_rows - 1
     if capacity < 1:
         raise ValueError(f"max_rows must leave room for a data row below the header, not {book.max_rows}")
     columns = [str(c) for c in table.columns]
-    column_formats = [_value_format(formats, c) for c in columns]
     for start in range(0, max(len(table), 1), capacity):
         chunk = table.iloc[start:start + capacity]
         part = start // capacity
         title = _sheet_title(name if part == 0 else f"{name} {part + 1}", book.titles)
         sheet = book.xlsx.add_worksheet(title)
-        for c, header in enumerate(columns):
-            sheet.write_string(0, c, header, formats.header)
-        sample = chunk.head(200)
-        for c, header in enumerate(columns):
-            width = max([len(header)] + [len(_shown(v)) for v in sample.iloc[:, c].tolist()])
-            sheet.set_column(c, c, min(max(width + 2, 10), 60), column_formats[c])
-        sheet.freeze_panes(1, 0)
-        _print_setup(sheet)
+        _write_header(book, sheet, chunk)
         if len(columns):
             sheet.autofilter(0, 0, max(len(chunk), 1), len(columns) - 1)
         book.rows.append(SheetRows(sheet_name=title, table=chunk))
@@ -323,31 +487,38 @@ def _shown(value) -> str:
     return str(value) if value is not None else ""
 
 
+FRONTIER = "Frontier"
+
+
 def write_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
-    """The frontier sheet and a native line chart of cost against the China cap."""
+    """The frontier sheet (one row per cap: :class:`procure.analysis.FrontierPoint`) and a native line
+    chart against the cap: spend and shortfall value (USD) on the left axis, the realised China share
+    (0-100%) on the right."""
     path = Path(path)
     temp = _atomic_target(path, ".xlsx")
     try:
         book = _new_book(temp, EXCEL_MAX_ROWS)
-        _write_table(book, "Frontier", table)
+        _write_table(book, FRONTIER, table)
         n = len(table)
         columns = list(table.columns)
+        cap = columns.index("cap")
+        caps = [FRONTIER, 1, cap, n, cap]
         chart = book.xlsx.add_chart({"type": "line"})
-        for name, axis in (("objective_usd", False), ("spend_usd", False)):
+        for name, label, style in (
+                ("spend_usd", "spend (USD)", {"marker": {"type": "circle"}}),
+                ("shortfall_value_usd", "shortfall value (USD at reference prices)",
+                 {"marker": {"type": "square"}, "line": {"color": "#C00000"}}),
+                ("china_share", "China share of purchases (right axis)",
+                 {"y2_axis": True, "line": {"dash_type": "dash"}, "marker": {"type": "triangle"}})):
             c = columns.index(name)
-            chart.add_series({"name": ["Frontier", 0, c], "categories": ["Frontier", 1, 0, n, 0],
-                              "values": ["Frontier", 1, c, n, c], "marker": {"type": "circle"},
-                              "y2_axis": axis})
-        share = columns.index("china_share")
-        chart.add_series({"name": ["Frontier", 0, share], "categories": ["Frontier", 1, 0, n, 0],
-                          "values": ["Frontier", 1, share, n, share], "y2_axis": True,
-                          "line": {"dash_type": "dash"}})
+            chart.add_series({"name": label, "categories": caps, "values": [FRONTIER, 1, c, n, c], **style})
         chart.set_title({"name": title})
-        chart.set_x_axis({"name": "China exposure cap (every mineral)", "num_format": "0%"})
-        chart.set_y_axis({"name": "USD", "num_format": "#,##0"})
-        chart.set_y2_axis({"name": "realised China share", "num_format": "0%"})
+        chart.set_x_axis({"name": "China exposure cap on every mineral (share of purchases)", "num_format": "0%"})
+        chart.set_y_axis({"name": "USD", "num_format": "#,##0", "min": 0})
+        chart.set_y2_axis({"name": "China share of purchases (%)", "num_format": "0%", "min": 0, "max": 1})
+        chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 900, "height": 480})
-        book.xlsx.get_worksheet_by_name("Frontier").insert_chart(1, len(columns) + 1, chart)
+        book.xlsx.get_worksheet_by_name(FRONTIER).insert_chart(1, len(columns) + 1, chart)
         _close(book, temp, path)
     finally:
         temp.unlink(missing_ok=True)

@@ -238,26 +238,33 @@ def minerals_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     })
 
 
+COUNTRY_COLUMNS = ["mineral", "period", "country", "unit", "quantity", "share"]
+
+
 def countries_table(f: _Facts) -> pd.DataFrame:
-    """Per mineral and period, quantity bought from each origin country, then each country's share."""
+    """A long table: per mineral, period and origin country, the quantity bought and its share of the
+    mineral's purchases (share basis). Countries sorted by name within each mineral and period."""
     inst = f.inst
     k = np.flatnonzero(f.buy > 0)
     if not len(k):
-        return pd.DataFrame(columns=["mineral", "period"])
+        return pd.DataFrame(columns=COUNTRY_COLUMNS)
     origin = inst.offer_country[inst.op_offer[k]]
-    frame = pd.DataFrame({"mt": f.mt[k], "country": origin, "qty": f.buy[k], "w": (f.buy * f.weight)[k]})
-    quantity = frame.pivot_table(index="mt", columns="country", values="qty", aggfunc="sum", fill_value=0.0)
-    weighted = frame.pivot_table(index="mt", columns="country", values="w", aggfunc="sum", fill_value=0.0)
-    labels = {c: f.names.country(inst.country_keys[c]) for c in quantity.columns}
-    order = sorted(quantity.columns, key=lambda c: labels[c].casefold())
-    totals = weighted.sum(axis=1).to_numpy()
-    shares = weighted[order].to_numpy() / np.where(totals > 0, totals, 1.0)[:, None]
-    m, t = np.divmod(quantity.index.to_numpy(), f.n_t)
-    table = {"mineral": [f.names.mineral(inst.mineral_keys[i]) for i in m.tolist()],
-             "period": [inst.periods[i] for i in t.tolist()]}
-    table.update({labels[c]: quantity[c].to_numpy() for c in order})
-    table.update({f"{labels[c]} share": shares[:, j] for j, c in enumerate(order)})
-    return pd.DataFrame(table)
+    frame = pd.DataFrame({"mt": f.mt[k], "country": origin, "quantity": f.buy[k], "w": (f.buy * f.weight)[k]})
+    grouped = frame.groupby(["mt", "country"], sort=True).sum().reset_index()
+    labels = np.array([f.names.country(c) for c in inst.country_keys], dtype=object)
+    grouped["name"] = labels[grouped["country"].to_numpy()]
+    grouped["order"] = grouped["name"].str.casefold()
+    grouped = grouped.sort_values(["mt", "order"], kind="stable")
+    m, t = np.divmod(grouped["mt"].to_numpy(), f.n_t)
+    totals = f.bought_weighted[grouped["mt"].to_numpy()]
+    return pd.DataFrame({
+        "mineral": [f.names.mineral(inst.mineral_keys[i]) for i in m.tolist()],
+        "period": [inst.periods[i] for i in t.tolist()],
+        "country": grouped["name"].to_numpy(),
+        "unit": [inst.units[i] for i in m.tolist()],
+        "quantity": grouped["quantity"].to_numpy(),
+        "share": grouped["w"].to_numpy() / np.where(totals > 0, totals, 1.0),
+    })
 
 
 def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
@@ -282,6 +289,7 @@ def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
         "country": labels["country"],
         "processing_country": labels["processing_country"],
         "mineral": labels["mineral"],
+        "unit": np.array(inst.units, dtype=object)[inst.offer_mineral],
         "agreement": [o.agreement for o in inst.offers],
         "china_exposure_share": inst.offer_exposure,
     }
@@ -312,14 +320,16 @@ def agreements_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
             "signed": "yes" if signed else "no",
             "decision": "already in force" if offer.agreement == OfferKind.SIGNED else ("sign" if signed else "do not sign"),
             "fixed_cost_usd": offer.fixed_cost_usd,
+            "unit": inst.units[inst.offer_mineral[o]],
             "min_volume_per_period": offer.min_volume,
             "bought_total": total[o],
         })
     return pd.DataFrame(rows, columns=["offer", "supplier", "country", "mineral", "agreement", "signed",
-                                       "decision", "fixed_cost_usd", "min_volume_per_period", "bought_total"])
+                                       "decision", "fixed_cost_usd", "unit", "min_volume_per_period",
+                                       "bought_total"])
 
 
-CONSTRAINT_COLUMNS = ["constraint", "mineral", "period", "country", "supplier", "limit", "value", "binding",
+CONSTRAINT_COLUMNS = ["constraint", "mineral", "period", "country", "supplier", "limit", "value", "unit", "binding",
                       "shadow_price", "shadow_price_unit", "cost_of_tightening_usd"]
 
 
@@ -357,17 +367,20 @@ def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
             value = rows + block.meta["committed"]
             binding = value >= limit - 1e-6 * np.maximum(1.0, np.abs(limit))
             unit = "USD per USD of budget"
+            limit_unit = "USD"
             tightening = -dual
         else:
             mt = keys["mineral"] * f.n_t + keys["period"]
             if family.measure == Measure.ESG_AVERAGE:
                 total = f.bought.ravel()[mt]
                 unit = "USD per score-unit (ESG points x units bought)"
+                limit_unit = "ESG score (0-100)"
                 step = 1.0  # one point of the 0-100 score
             else:
                 total = f.bought_weighted[mt]
                 unit = ("USD per unit of exposure" if family.sense == Sense.LE
                         else "USD per unit of ally purchases")
+                limit_unit = "share of purchases (0-1)"
                 step = 0.01  # one point of cap is 0.01 of a share
             bought = total > ZERO_TOL
             safe_total = np.where(bought, total, 1.0)
@@ -382,7 +395,7 @@ def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
             "period": [inst.periods[t] for t in keys["period"].tolist()] if "period" in keys else [""] * n,
             "country": _labels(keys, "country", country_names, n),
             "supplier": _labels(keys, "supplier", supplier_names, n),
-            "limit": limit, "value": value, "binding": np.where(binding, "yes", "no"),
+            "limit": limit, "value": value, "unit": limit_unit, "binding": np.where(binding, "yes", "no"),
             "shadow_price": dual, "shadow_price_unit": unit, "cost_of_tightening_usd": clean(tightening),
         }))
     if not frames:

@@ -38,7 +38,7 @@ def test_sample_plan_has_every_sheet_and_native_charts(tmp_path):
                  "Solver", "Input SHA-256", "Tool version", "Budget used (share of horizon budget)"):
         assert item in summary, item
     assert book["Allocation"].freeze_panes == "A2"
-    assert book["Minerals"]["L2"].number_format == "0.00%"  # china_share
+    assert book["Minerals"]["L2"].number_format == "0.0%"  # china_share
     header = [c.value for c in book["Allocation"][1]]
     period = book["Allocation"].cell(row=2, column=header.index("period") + 1)
     assert isinstance(period.value, (int, float)) and period.number_format == "General"  # 2027, never 2,027
