@@ -175,7 +175,8 @@ def chart_data(minerals: pd.DataFrame, countries: pd.DataFrame | None, limit: in
     other = np.zeros(len(data))
     for rows in data.groupby("mineral", sort=False).indices.values():
         block = by_country.iloc[rows]
-        rest = [c for c in by_country.columns if c not in _top_origins(block)]
+        shown = set(_top_origins(block))  # once per mineral, not once per column
+        rest = [c for c in by_country.columns if c not in shown]
         other[rows] = block[rest].sum(axis=1).to_numpy()
     by_country[OTHER_ORIGINS] = other
     return pd.concat([data, by_country], axis=1)
