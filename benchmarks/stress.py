@@ -77,9 +77,9 @@ def main(argv=None) -> int:
             after = client.run(_cpu_seconds)
             worker_cpu = sum(after[k] - before[k] for k in after)
         finally:
-            cluster = client.cluster
+            local = client.cluster
             client.close()
-            cluster.close()
+            local.close()
         rate = args.draws / seconds
         run = {"seconds": seconds, "draws_per_second": rate, "per_worker_vs_floor": rate / workers / floor_rate,
                "failed": len(draws.failures), "worker_cpu_seconds": worker_cpu,
