@@ -176,12 +176,36 @@ def row_scale(lp: LinearProgram) -> np.ndarray:
     return np.exp2(-np.clip(exponent, -64, 64))  # never overflow on subnormal or huge coefficients
 
 
+def highs_lp(lp: LinearProgram, scale: np.ndarray):
+    """``lp`` as a ``highspy.HighsLp`` with each row scaled by ``scale`` (see :func:`row_scale`)."""
+    import highspy
+
+    model = highspy.HighsLp()
+    model.num_col_ = lp.n_cols
+    model.num_row_ = lp.n_rows
+    model.col_cost_ = lp.col_cost
+    model.col_lower_ = lp.col_lower
+    model.col_upper_ = lp.col_upper
+    model.row_lower_ = lp.row_lower * scale
+    model.row_upper_ = lp.row_upper * scale
+    model.offset_ = lp.objective_constant
+    model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    model.a_matrix_.num_col_ = lp.n_cols
+    model.a_matrix_.num_row_ = lp.n_rows
+    model.a_matrix_.start_ = lp.a_start.astype(np.int32)
+    model.a_matrix_.index_ = lp.a_index
+    model.a_matrix_.value_ = lp.a_value * np.repeat(scale, np.diff(lp.a_start))
+    if lp.is_mip:
+        model.integrality_ = np.where(lp.col_integer, highspy.HighsVarType.kInteger,
+                                      highspy.HighsVarType.kContinuous).tolist()
+    return model
+
+
 def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:
     """Hand the row-scaled matrix to HiGHS in one call and run it; deterministic settings."""
     import highspy
 
     scale = row_scale(lp)
-    coefficient_scale = np.repeat(scale, np.diff(lp.a_start))
     with quiet_stdout(not options.verbose):
         highs = highspy.Highs()
         highs.setOptionValue("output_flag", bool(options.verbose))
@@ -190,24 +214,7 @@ def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:
         highs.setOptionValue("mip_rel_gap", float(options.gap))
         if options.time_limit_s is not None:
             highs.setOptionValue("time_limit", float(options.time_limit_s))
-        model = highspy.HighsLp()
-        model.num_col_ = lp.n_cols
-        model.num_row_ = lp.n_rows
-        model.col_cost_ = lp.col_cost
-        model.col_lower_ = lp.col_lower
-        model.col_upper_ = lp.col_upper
-        model.row_lower_ = lp.row_lower * scale
-        model.row_upper_ = lp.row_upper * scale
-        model.offset_ = lp.objective_constant
-        model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        model.a_matrix_.num_col_ = lp.n_cols
-        model.a_matrix_.num_row_ = lp.n_rows
-        model.a_matrix_.start_ = lp.a_start.astype(np.int32)
-        model.a_matrix_.index_ = lp.a_index
-        model.a_matrix_.value_ = lp.a_value * coefficient_scale
-        if lp.is_mip:
-            model.integrality_ = np.where(lp.col_integer, highspy.HighsVarType.kInteger,
-                                          highspy.HighsVarType.kContinuous).tolist()
+        model = highs_lp(lp, scale)
         if highs.passModel(model) == highspy.HighsStatus.kError:
             raise SolverError("HiGHS refused the model (a bug in procure; please report it)")
         highs.run()

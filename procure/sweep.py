@@ -35,8 +35,8 @@ import numpy as np
 
 from procure.errors import SolverError
 from procure.program import INF, LinearProgram
-from procure.solve import (Solution, SolveOptions, Status, Step, _gap, _polish, _Steps, quiet_stdout, row_scale,
-                           solve, verify)
+from procure.solve import (Solution, SolveOptions, Status, Step, _gap, _polish, _Steps, highs_lp, quiet_stdout,
+                           row_scale, solve, verify)
 
 _log = logging.getLogger("procure.sweep")
 
@@ -71,24 +71,7 @@ class WarmModel:
             highs.setOptionValue("output_flag", bool(self.options.verbose))
             highs.setOptionValue("random_seed", 0)
             highs.setOptionValue("mip_rel_gap", float(self.options.gap))
-            model = highspy.HighsLp()
-            model.num_col_ = lp.n_cols
-            model.num_row_ = lp.n_rows
-            model.col_cost_ = lp.col_cost
-            model.col_lower_ = lp.col_lower
-            model.col_upper_ = lp.col_upper
-            model.row_lower_ = lp.row_lower * self.scale
-            model.row_upper_ = lp.row_upper * self.scale
-            model.offset_ = lp.objective_constant
-            model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-            model.a_matrix_.num_col_ = lp.n_cols
-            model.a_matrix_.num_row_ = lp.n_rows
-            model.a_matrix_.start_ = lp.a_start.astype(np.int32)
-            model.a_matrix_.index_ = lp.a_index
-            model.a_matrix_.value_ = lp.a_value * np.repeat(self.scale, np.diff(lp.a_start))
-            if lp.is_mip:
-                model.integrality_ = np.where(lp.col_integer, highspy.HighsVarType.kInteger,
-                                              highspy.HighsVarType.kContinuous).tolist()
+            model = highs_lp(lp, self.scale)
             if highs.passModel(model) == highspy.HighsStatus.kError:
                 raise SolverError("HiGHS refused the model (a bug in procure; please report it)")
         self.highs = highs
