@@ -389,7 +389,7 @@ def load_stochastic_scenario(path: str | Path, data: WorkbookData):
     since rules are the plan's (use ``--model`` for them). Raises :class:`InputError`
     listing every problem. Returns a :class:`procure.stochastic.StochasticScenario`.
     """
-    from procure.stochastic import DemandChange, StochasticScenario  # stochastic imports this module's users
+    from procure.stochastic import StochasticScenario  # stochastic imports this module
 
     path = Path(path)
     out = Collector(str(path))
@@ -415,7 +415,5 @@ def load_stochastic_scenario(path: str | Path, data: WorkbookData):
     return StochasticScenario(
         name=parsed.name, probability=float(probability), description=parsed.description,
         shocks=list(parsed.shocks),
-        demand_changes=[DemandChange(factor=f.factor, add=f.add, minerals=f.minerals,
-                                     period_from=f.period_from, period_to=f.period_to)
-                        for f in parsed.demand_factors],
+        demand_changes=list(parsed.demand_factors),
         source=str(path))

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from procure.data import Period, Shock, WorkbookData, normalize_key
 from procure.errors import InputError, Problem
-from procure.stochastic import DemandChange, StochasticScenario
+from procure.scenario import DemandFactor
+from procure.stochastic import StochasticScenario
 from procure.validate import Collector, Invalid, parse_number, parse_period, parse_text
 from procure.workbook import ExcelError, RawSheet, RawWorkbook, normalize_name
 
@@ -224,7 +225,7 @@ def _shock_row(rec: _Row, title: str, scenarios: dict[str, StochasticScenario], 
             countries=filters["country"], processing_countries=filters["processing_country"],
             minerals=filters["mineral"], period_from=low, period_to=high))
     if changes_demand:
-        scenario.demand_changes.append(DemandChange(factor=demand, add=extra, minerals=filters["mineral"],
+        scenario.demand_changes.append(DemandFactor(factor=demand, add=extra, minerals=filters["mineral"],
                                                     period_from=low, period_to=high))
 
 

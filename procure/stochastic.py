@@ -46,8 +46,9 @@ import numpy as np
 from procure import formulation
 from procure.data import DemandRow, Period, Shock, WorkbookData
 from procure.errors import InputError, Problem, SolverError
-from procure.formulation import INF, Block, LinearProgram
+from procure.program import INF, Block, LinearProgram
 from procure.instance import Instance, build_instance
+from procure.scenario import DemandFactor  # a [[demand]] entry and a Shocks demand row alike
 from procure.solve import Solution, SolveOptions, solve
 
 RISKS = ("expected", "worst", "cvar")
@@ -58,20 +59,6 @@ FIX_TOL = 1e-7  # EV values this close to a bound (relative) are clipped onto it
 # ---------------------------------------------------------------- scenarios
 
 
-@dataclass(frozen=True)
-class DemandChange:
-    """Demand of matching (mineral, period) pairs becomes ``D x factor + add`` (units/period).
-
-    ``minerals`` None: every mineral; periods are inclusive bounds, None = open.
-    """
-
-    factor: float = 1.0
-    add: float = 0.0
-    minerals: tuple[str, ...] | None = None
-    period_from: Period | None = None
-    period_to: Period | None = None
-
-
 @dataclass
 class StochasticScenario:
     """One scenario of the fan: a name, its probability and the shocks that make it."""
@@ -80,7 +67,7 @@ class StochasticScenario:
     probability: float
     description: str = ""
     shocks: list[Shock] = field(default_factory=list)
-    demand_changes: list[DemandChange] = field(default_factory=list)
+    demand_changes: list[DemandFactor] = field(default_factory=list)
     source: str = ""  # where it was defined, for messages ("sheet 'Scenarios' row 3", a file path)
 
 

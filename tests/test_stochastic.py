@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from procure.data import Shock
 from procure.errors import InputError
 from procure.pipeline import load
+from procure.scenario import DemandFactor
 from procure.stochastic import (
-    DemandChange,
     StochasticScenario,
     optimize_stochastic,
     prepare,
@@ -185,8 +185,8 @@ def test_demand_changes_multiply_then_add_and_targets_ignore_additions(book):
                 policy={"reserve_days": 73})
     data = load(path)
     sc = StochasticScenario("surge", 1.0, demand_changes=[
-        DemandChange(factor=2.0, add=3.0, minerals=("ga",)), DemandChange(factor=1.5, minerals=("ga",)),
-        DemandChange(add=4.0, minerals=("ge",))])
+        DemandFactor(factor=2.0, add=3.0, minerals=("ga",)), DemandFactor(factor=1.5, minerals=("ga",)),
+        DemandFactor(add=4.0, minerals=("ge",))])
     changed = scenario_data(data, sc)
     assert changed.demand[("ga", 2027)].demand == pytest.approx(10 * 2 * 1.5 + 3)
     assert changed.demand[("ga", 2027)].reserve_target == pytest.approx(0.2 * 30)
@@ -235,7 +235,7 @@ def stochastic_books(draw):
                         suppliers=(f"s{draw(st.integers(0, n_o - 1))}",),
                         period_from=2027 + draw(st.integers(0, n_t - 1)))
                   for _ in range(draw(st.integers(0, 2)))]
-        changes = [DemandChange(factor=draw(st.sampled_from([0.5, 1.0, 1.5])), add=draw(st.integers(0, 5)),
+        changes = [DemandFactor(factor=draw(st.sampled_from([0.5, 1.0, 1.5])), add=draw(st.integers(0, 5)),
                                 minerals=("ga",), period_from=2027 + draw(st.integers(0, n_t - 1)))
                    for _ in range(draw(st.integers(0, 1)))]
         scenarios.append(StochasticScenario(f"s{s}", weights[s] / sum(weights), shocks=shocks,
