@@ -24,7 +24,7 @@ from procure import sheet_xml
 from procure.cli import app
 from procure.errors import OutputError
 from procure.plan import write_tables
-from procure.sheet_xml import ROWS_PER_BLOCK, part_size_bound, rows_xml
+from procure.sheet_xml import ROWS_PER_BLOCK, EncodedTable, rows_xml
 from procure.workbook import column_letter
 
 ROWS = ROWS_PER_BLOCK + 1_500  # more than one generated block
@@ -180,9 +180,10 @@ def test_a_part_that_may_pass_the_zip_limit_gets_zip64(tmp_path, monkeypatch):
 def test_the_size_bound_holds_for_hostile_text():
     table = hostile_table(200)
     table["supplier"] = ["&" * 50, "_x0041_" * 10] * 100  # text whose escaping grows it most
-    assert part_size_bound(table) >= len(rows_xml(table, [0] * len(table.columns)))
+    styles = [0] * len(table.columns)
+    assert EncodedTable(table, styles).size_bound() >= len(rows_xml(table, styles))
     blank = pd.DataFrame({"note": [None, float("nan")] * 3, "x": [1.0] * 6})  # a text column with no text
-    assert part_size_bound(blank) >= len(rows_xml(blank, [0, 0]))
+    assert EncodedTable(blank, [0, 0]).size_bound() >= len(rows_xml(blank, [0, 0]))
 
 
 def test_long_table_splits_into_numbered_sheets_at_the_row_limit(tmp_path):
