@@ -37,15 +37,15 @@ def draw_data(base, draws: int, seed: int):
     committed = ~np.isnan(base.committed_x)
     for i in range(draws):
         in_progress, _ = stress.sample_events(base.masks, n_t, seed, i)
-        capacity, price, extra = stress.shocked_data(base, in_progress)
-        upper = np.where(base.x_allowed, base.op_capacity * capacity, 0.0)
+        shock = stress.shocked_data(base, in_progress)
+        upper = np.where(base.x_allowed, base.op_capacity * shock.capacity_factor, 0.0)
         lower = np.minimum(base.op_min_volume, upper)
         fixed = np.minimum(np.where(committed, base.committed_x, 0.0), upper)
-        demand = (base.demand + extra).ravel()
+        demand = (base.demand + shock.extra_demand).ravel()
         rhs = demand - np.where(np.arange(n_m * n_t) % n_t == 0, np.repeat(base.initial_reserve, n_t), 0.0)
         rows = base.balance_start + np.arange(n_m * n_t)
         out.append((np.where(committed, fixed, lower), np.where(committed, fixed, upper),
-                    base.op_price_usd * price, rhs * base.row_scale[rows], demand))
+                    base.op_price_usd * shock.price_factor, rhs * base.row_scale[rows], demand))
     return out
 
 

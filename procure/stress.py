@@ -279,6 +279,20 @@ class RecourseBase:
     slack_family: np.ndarray  # per slack column, index into ``families``
     families: tuple[str, ...]
     masks: RiskMasks
+    # the offer-periods event e hits when it is in progress in period t: with p = e * periods + t,
+    # hit_index[hit_start[p]:hit_start[p + 1]] (a draw touches only the offer-periods of its events)
+    hit_start: np.ndarray
+    hit_index: np.ndarray
+
+
+def event_period_hits(masks: RiskMasks, op_period: np.ndarray, n_periods: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(hit_start, hit_index)`` of :class:`RecourseBase` from the events' (E, K) mask."""
+    lists = [np.flatnonzero(masks.hits_offer_period[e] & (op_period == t))
+             for e in range(len(masks.probability)) for t in range(n_periods)]
+    start = np.zeros(len(lists) + 1, dtype=np.int64)
+    start[1:] = np.cumsum([len(hits) for hits in lists], dtype=np.int64)
+    index = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, dtype=np.int64)
+    return start, index
 
 
 def build_base(inst: Instance, commitment: Commitment, events: list[RiskEvent]) -> RecourseBase:
@@ -324,6 +338,7 @@ def build_base(inst: Instance, commitment: Commitment, events: list[RiskEvent]) 
                 elastic_families.append(name)
     n_m, n_t = len(inst.mineral_keys), len(inst.periods)
     masks = risk_masks(events, inst)
+    hit_start, hit_index = event_period_hits(masks, inst.op_period, n_t)
     largest_extra = masks.extra_demand.sum(axis=0) if len(events) else np.zeros(n_m)
     base = RecourseBase(
         token="", col_cost=lp.col_cost.copy(), col_lower=col_lower, col_upper=col_upper,
@@ -340,7 +355,7 @@ def build_base(inst: Instance, commitment: Commitment, events: list[RiskEvent]) 
         price_entries=entries, price_entry_column=lp.a_index[entries] - x.start,
         price_entry_row=row_of_entry[entries],
         slack_start=slack.start if slack is not None else lp.n_cols, slack_family=slack_family,
-        families=tuple(elastic_families), masks=masks,
+        families=tuple(elastic_families), masks=masks, hit_start=hit_start, hit_index=hit_index,
     )
     base.token = _token(base)
     return base
@@ -367,38 +382,68 @@ def draw_rng(seed: int, draw: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(draw,)))
 
 
-def sample_events(masks: RiskMasks, n_periods: int, seed: int, draw: int) -> tuple[np.ndarray, np.ndarray]:
-    """(in_progress, started), each (events, periods) bool, for draw ``draw``.
+def sample_chunk(masks: RiskMasks, n_periods: int, seed: int, start: int, stop: int) \
+        -> tuple[np.ndarray, np.ndarray]:
+    """(in_progress, started), each (draws, events, periods) bool, for draws ``start .. stop - 1``.
 
-    One uniform per event and period, drawn up front (so a period's outcome
-    does not depend on the others'); event e starts in t when it is not in
-    progress and ``U[e, t] < q[e]``, and then lasts ``duration[e]`` periods.
+    One uniform per event and period, drawn up front from the draw's own stream
+    (so a period's outcome does not depend on the others'); event e starts in t
+    when it is not in progress and ``U[e, t] < q[e]``, and then lasts
+    ``duration[e]`` periods. The rule runs for all the chunk's draws at once.
     """
-    n_e = len(masks.probability)
-    uniforms = draw_rng(seed, draw).random((n_e, n_periods))
-    in_progress = np.zeros((n_e, n_periods), dtype=bool)
-    started = np.zeros((n_e, n_periods), dtype=bool)
-    remaining = np.zeros(n_e, dtype=np.int64)
+    n, n_e = max(stop - start, 0), len(masks.probability)
+    uniforms = np.empty((n, n_e, n_periods))
+    for i, draw in enumerate(range(start, stop)):
+        uniforms[i] = draw_rng(seed, draw).random((n_e, n_periods))
+    in_progress = np.zeros((n, n_e, n_periods), dtype=bool)
+    started = np.zeros((n, n_e, n_periods), dtype=bool)
+    remaining = np.zeros((n, n_e), dtype=np.int64)
     for t in range(n_periods):
-        start = (remaining == 0) & (uniforms[:, t] < masks.probability)
-        remaining = np.where(start, masks.duration_periods, remaining)
-        started[:, t] = start
-        in_progress[:, t] = remaining > 0
+        begins = (remaining == 0) & (uniforms[:, :, t] < masks.probability)
+        remaining = np.where(begins, masks.duration_periods, remaining)
+        started[:, :, t] = begins
+        in_progress[:, :, t] = remaining > 0
         remaining = np.maximum(remaining - 1, 0)
     return in_progress, started
 
 
-def shocked_data(base: RecourseBase, in_progress: np.ndarray):
-    """(capacity factor, price factor) per offer-period and extra demand (M, T) of a draw."""
-    masks = base.masks
-    if not len(masks.probability):
-        n_k = len(base.op_capacity)
-        return np.ones(n_k), np.ones(n_k), np.zeros((base.n_minerals, base.n_periods))
-    hit = masks.hits_offer_period & in_progress[:, base.op_period]  # (E, K)
-    capacity = np.prod(np.where(hit, masks.capacity_factor[:, None], 1.0), axis=0)
-    price = np.prod(np.where(hit, masks.price_factor[:, None], 1.0), axis=0)
+def sample_events(masks: RiskMasks, n_periods: int, seed: int, draw: int) -> tuple[np.ndarray, np.ndarray]:
+    """(in_progress, started), each (events, periods) bool, for draw ``draw`` (see :func:`sample_chunk`)."""
+    in_progress, started = sample_chunk(masks, n_periods, seed, draw, draw + 1)
+    return in_progress[0], started[0]
+
+
+@dataclass(frozen=True)
+class DrawData:
+    """A draw's data: factors on each offer-period's capacity and price, extra demand per mineral and
+    period (units), and ``touched``, the offer-periods an event in progress hits (factors are 1 elsewhere)."""
+
+    capacity_factor: np.ndarray  # (K,)
+    price_factor: np.ndarray  # (K,)
+    extra_demand: np.ndarray  # (M, T)
+    touched: np.ndarray  # sorted offer-period positions
+
+
+_NONE = np.zeros(0, dtype=np.int64)
+
+
+def shocked_data(base: RecourseBase, in_progress: np.ndarray) -> DrawData:
+    """The data of a draw whose events are ``in_progress`` (events, periods): products over the events
+    in progress in k's period that hit k, in event order, and sums of their extra demand."""
+    masks, n_t = base.masks, base.n_periods
+    n_k = len(base.op_capacity)
+    capacity, price = np.ones(n_k), np.ones(n_k)
+    pieces = []
+    for pair in np.flatnonzero(in_progress.ravel()).tolist():  # event-major: each k meets its events in order
+        hits = base.hit_index[base.hit_start[pair]:base.hit_start[pair + 1]]
+        if len(hits):
+            event = pair // n_t
+            capacity[hits] *= masks.capacity_factor[event]
+            price[hits] *= masks.price_factor[event]
+            pieces.append(hits)
+    touched = np.unique(np.concatenate(pieces)) if pieces else _NONE
     extra = masks.extra_demand.T @ in_progress.astype(float)  # (M, T)
-    return capacity, price, extra
+    return DrawData(capacity, price, extra, touched)
 
 
 # ---------------------------------------------------------------- the worker side
@@ -449,48 +494,60 @@ class _Recourse:
         self.x_cost = base.col_cost[base.x_start:base.x_start + n_k].copy()
         self.price_factor = np.ones(n_k)
         self.demand = base.demand.copy()
+        self.committed = ~np.isnan(base.committed_x)
+        # the price coefficients of each x column: entries order[entry_start[k]:entry_start[k + 1]]
+        self.entry_order = np.argsort(base.price_entry_column, kind="stable")
+        self.entry_start = np.searchsorted(base.price_entry_column[self.entry_order], np.arange(n_k + 1))
+        # offer-periods whose data may differ from the no-event draw's: all of them until that draw is set
+        self.touched = np.arange(n_k)
         # every draw starts from the optimal basis of the draw without events (commitments fixed):
         # a draw's answer then depends on its own data only, not on the draw solved before it on this
         # worker, so alternative optima cannot make figures depend on the workers or the chunk size
-        self._set_data(np.ones(n_k), np.ones(n_k), np.zeros((base.n_minerals, base.n_periods)))
+        self._set_data(DrawData(np.ones(n_k), np.ones(n_k), np.zeros((base.n_minerals, base.n_periods)), _NONE))
         highs.run()
         self.start_basis = highs.getBasis() if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal \
             else None
 
-    def solve_draw(self, capacity_factor, price_factor, extra_demand):
+    def solve_draw(self, draw: DrawData):
         """Set the draw's data, solve; returns (column values or None, message)."""
-        self._set_data(capacity_factor, price_factor, extra_demand)
+        self._set_data(draw)
         return self._solve()
 
-    def _set_data(self, capacity_factor, price_factor, extra_demand) -> None:
-        """Change the model's x bounds and costs, price coefficients and demand to the draw's, where they differ."""
+    def _set_data(self, draw: DrawData) -> None:
+        """Change the model's x bounds and costs, price coefficients and demand to the draw's, where they
+        differ. Only offer-periods this draw's or the last draw's events touch can differ: they alone are
+        recomputed."""
         base, highs = self.base, self.highs
-        capacity = base.op_capacity * capacity_factor
-        upper = np.where(base.x_allowed, capacity, 0.0)
-        lower = np.minimum(base.op_min_volume, upper)
-        committed = ~np.isnan(base.committed_x)
-        fixed = np.minimum(np.where(committed, base.committed_x, 0.0), upper)
+        cols = np.union1d(self.touched, draw.touched)
+        self.touched = draw.touched
+        capacity = base.op_capacity[cols] * draw.capacity_factor[cols]
+        upper = np.where(base.x_allowed[cols], capacity, 0.0)
+        lower = np.minimum(base.op_min_volume[cols], upper)
+        committed = self.committed[cols]
+        fixed = np.minimum(np.where(committed, base.committed_x[cols], 0.0), upper)
         lower = np.where(committed, fixed, lower)
         upper = np.where(committed, fixed, upper)
-        changed = np.flatnonzero((lower != self.x_lower) | (upper != self.x_upper))
-        if len(changed):
+        differs = (lower != self.x_lower[cols]) | (upper != self.x_upper[cols])
+        if differs.any():
+            changed = cols[differs]
             highs.changeColsBounds(len(changed), (changed + base.x_start).astype(np.int32),
-                                   lower[changed], upper[changed])
-            self.x_lower[changed], self.x_upper[changed] = lower[changed], upper[changed]
-        cost = base.op_price_usd * price_factor
-        changed = np.flatnonzero(cost != self.x_cost)
-        if len(changed):
-            highs.changeColsCost(len(changed), (changed + base.x_start).astype(np.int32), cost[changed])
-            self.x_cost[changed] = cost[changed]
-        changed = np.flatnonzero(price_factor != self.price_factor)
-        if len(changed) and len(base.price_entries):
-            entries = np.flatnonzero(np.isin(base.price_entry_column, changed))
-            for e in entries:
-                k = base.price_entry_column[e]
-                highs.changeCoeff(int(base.price_entry_row[e]), int(k + base.x_start),
-                                  float(base.a_value[base.price_entries[e]] * price_factor[k]))
-            self.price_factor[changed] = price_factor[changed]
-        demand = base.demand + extra_demand
+                                   lower[differs], upper[differs])
+            self.x_lower[changed], self.x_upper[changed] = lower[differs], upper[differs]
+        cost = base.op_price_usd[cols] * draw.price_factor[cols]
+        differs = cost != self.x_cost[cols]
+        if differs.any():
+            changed = cols[differs]
+            highs.changeColsCost(len(changed), (changed + base.x_start).astype(np.int32), cost[differs])
+            self.x_cost[changed] = cost[differs]
+        factor = draw.price_factor[cols]
+        differs = factor != self.price_factor[cols]
+        if differs.any() and len(base.price_entries):
+            for k in cols[differs].tolist():
+                for e in self.entry_order[self.entry_start[k]:self.entry_start[k + 1]].tolist():
+                    highs.changeCoeff(int(base.price_entry_row[e]), k + base.x_start,
+                                      float(base.a_value[base.price_entries[e]] * draw.price_factor[k]))
+            self.price_factor[cols] = factor
+        demand = base.demand + draw.extra_demand
         changed = np.flatnonzero((demand != self.demand).ravel())
         if len(changed):
             rhs = demand.ravel()[changed] - np.where(changed % base.n_periods == 0,
@@ -590,13 +647,12 @@ def run_chunk(base: RecourseBase, seed: int, start: int, stop: int, fault_marker
     relaxed = np.zeros(n, dtype=np.int64)
     failures: dict[int, str] = {}
     tolerance = ZERO_TOL * base.mineral_scale
+    in_progress, _ = sample_chunk(base.masks, n_t, seed, start, stop)
     for i, draw in enumerate(range(start, stop)):
         if fault_marker is not None and i == n // 2:
             _die_once(fault_marker)
-        in_progress, _ = sample_events(base.masks, n_t, seed, draw)
-        capacity, price, extra = shocked_data(base, in_progress)
         try:
-            values, message = model.solve_draw(capacity, price, extra)
+            values, message = model.solve_draw(shocked_data(base, in_progress[i]))
         except Exception as exc:  # a HiGHS error on one draw must not lose the chunk
             values, message = None, f"{type(exc).__name__}: {exc}"
         if values is None:

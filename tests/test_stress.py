@@ -143,6 +143,63 @@ def test_sampling_lasts_its_duration_and_may_start_again():
     assert np.array_equal(np.random.default_rng(child).random(4), stress.draw_rng(3, 4).random(4))
 
 
+def test_draw_data_touches_only_what_its_events_hit(book):
+    # the sample's events over its offers: the sparse products equal the (events x offer-periods)
+    # definition u'[k] = u[k] * prod over events in progress in k's period that hit k, bit for bit
+    from procure.starter import bundled_sample
+
+    base = stress.prepare(bundled_sample()).base
+    masks = base.masks
+    in_progress, _ = stress.sample_chunk(masks, base.n_periods, 5, 0, 300)
+    assert in_progress.any(axis=(1, 2)).sum() > 100  # most of these draws have an event
+    for draw in in_progress:
+        data = stress.shocked_data(base, draw)
+        hit = masks.hits_offer_period & draw[:, base.op_period]
+        assert np.array_equal(data.capacity_factor, np.prod(np.where(hit, masks.capacity_factor[:, None], 1), axis=0))
+        assert np.array_equal(data.price_factor, np.prod(np.where(hit, masks.price_factor[:, None], 1), axis=0))
+        assert np.array_equal(data.touched, np.flatnonzero(hit.any(axis=0)))
+        assert np.allclose(data.extra_demand, masks.extra_demand.T @ draw.astype(float), rtol=1e-15)
+
+
+def test_a_model_changed_draw_after_draw_equals_one_set_to_the_draw_alone():
+    # the worker changes only the offer-periods this draw's or the last draw's events touch: after
+    # 40 draws its HiGHS model holds exactly what a fresh model set to the last draw holds
+    from procure.starter import bundled_sample
+
+    base = stress.prepare(bundled_sample()).base
+    in_progress, _ = stress.sample_chunk(base.masks, base.n_periods, 9, 0, 40)
+    reused = stress._Recourse(base)
+    for draw in in_progress:
+        reused.solve_draw(stress.shocked_data(base, draw))
+    fresh = stress._Recourse(base)
+    fresh._set_data(stress.shocked_data(base, in_progress[-1]))
+    kept, direct = reused.highs.getLp(), fresh.highs.getLp()
+    for field in ("col_cost_", "col_lower_", "col_upper_", "row_lower_", "row_upper_"):
+        assert np.array_equal(np.asarray(getattr(kept, field)), np.asarray(getattr(direct, field))), field
+    assert np.array_equal(np.asarray(kept.a_matrix_.value_), np.asarray(direct.a_matrix_.value_))
+    assert np.array_equal(np.asarray(kept.a_matrix_.index_), np.asarray(direct.a_matrix_.index_))
+    # and that is the draw's data: prices and price coefficients scaled by the draw's factors
+    last = stress.shocked_data(base, in_progress[-1])
+    assert (last.price_factor != 1).any()
+    x = slice(base.x_start, base.x_start + len(base.op_price_usd))
+    assert np.array_equal(np.asarray(kept.col_cost_)[x], base.op_price_usd * last.price_factor)
+    coefficients = _coefficients(kept)
+    for entry, k, row in zip(base.price_entries, base.price_entry_column, base.price_entry_row):
+        assert coefficients[row, k + base.x_start] == base.a_value[entry] * last.price_factor[k]
+
+
+def _coefficients(lp) -> dict[tuple[int, int], float]:
+    """(row, column) -> value of a HighsLp's matrix, whichever way HiGHS stores it."""
+    import highspy
+
+    matrix = lp.a_matrix_
+    start, index, value = (np.asarray(matrix.start_), np.asarray(matrix.index_), np.asarray(matrix.value_))
+    by_row = matrix.format_ == highspy.MatrixFormat.kRowwise
+    return {((major, int(minor)) if by_row else (int(minor), major)): float(v)
+            for major in range(len(start) - 1)
+            for minor, v in zip(index[start[major]:start[major + 1]], value[start[major]:start[major + 1]])}
+
+
 def test_cvar_of_a_sample():
     # 100 draws 1..100: the worst 5% are 96..100, mean 98; 30 draws: worst 1.5 draws = (30 + 0.5 x 29) / 1.5
     assert cvar(np.arange(1, 101)) == pytest.approx(98.0, rel=1e-12)
