@@ -617,8 +617,9 @@ class ChunkResult:
     failures: dict[int, str] = field(default_factory=dict)  # draw -> why
 
 
-def reserve_released(base: RecourseBase, values: np.ndarray) -> np.ndarray:
-    """Reserve released per mineral in a draw (units).
+def reserve_released(base: RecourseBase, reserve: np.ndarray) -> np.ndarray:
+    """Reserve released per draw and mineral (units), from the reserve at each period's end
+    ``reserve`` (draws, M, T).
 
     The reserve is drawn down only to cover demand (the balance row is its only
     outflow), so the reserve released is the sum over periods of the stock's
@@ -627,14 +628,16 @@ def reserve_released(base: RecourseBase, values: np.ndarray) -> np.ndarray:
     the same penalty) the figure is that of the optimum HiGHS returns, which the
     fixed start basis and settings make the same on every run.
     """
-    n_m, n_t = base.n_minerals, base.n_periods
-    reserve = values[base.reserve_start:base.reserve_start + n_m * n_t].reshape(n_m, n_t)
-    before = np.concatenate([base.initial_reserve[:, None], reserve[:, :-1]], axis=1)
-    return np.maximum(before - reserve, 0.0).sum(axis=1)
+    start = np.broadcast_to(base.initial_reserve[None, :, None], (len(reserve), base.n_minerals, 1))
+    before = np.concatenate([start, reserve[:, :, :-1]], axis=2)
+    return np.maximum(before - reserve, 0.0).sum(axis=2)
 
 
 def run_chunk(base: RecourseBase, seed: int, start: int, stop: int, fault_marker: str | None = None) -> ChunkResult:
     """Solve draws ``start .. stop - 1`` on this worker's cached model.
+
+    Per draw only the columns the figures need (shortfall, reserve, slacks) are kept;
+    the figures are computed for the whole chunk at once after the solves.
 
     ``fault_marker`` is a test hook: a path; when the file does not exist yet,
     the worker creates it and kills its own process halfway through the chunk
@@ -642,11 +645,12 @@ def run_chunk(base: RecourseBase, seed: int, start: int, stop: int, fault_marker
     """
     model = _recourse_for(base)
     n, n_m, n_t = stop - start, base.n_minerals, base.n_periods
-    shortfall = np.full((n, n_m), np.nan)
-    released = np.full((n, n_m), np.nan)
-    relaxed = np.zeros(n, dtype=np.int64)
+    n_mt, n_slack = n_m * n_t, len(base.slack_family)
+    wanted = np.concatenate([np.arange(base.shortfall_start, base.shortfall_start + n_mt),
+                             np.arange(base.reserve_start, base.reserve_start + n_mt),
+                             np.arange(base.slack_start, base.slack_start + n_slack)])
+    kept = np.full((n, len(wanted)), np.nan)  # a failed draw's row stays NaN
     failures: dict[int, str] = {}
-    tolerance = ZERO_TOL * base.mineral_scale
     in_progress, _ = sample_chunk(base.masks, n_t, seed, start, stop)
     for i, draw in enumerate(range(start, stop)):
         if fault_marker is not None and i == n // 2:
@@ -658,15 +662,17 @@ def run_chunk(base: RecourseBase, seed: int, start: int, stop: int, fault_marker
         if values is None:
             failures[draw] = message
             continue
-        s = values[base.shortfall_start:base.shortfall_start + n_m * n_t].reshape(n_m, n_t).sum(axis=1)
-        shortfall[i] = np.where(np.abs(s) <= tolerance, 0.0, s)
-        r = reserve_released(base, values)
-        released[i] = np.where(np.abs(r) <= tolerance, 0.0, r)
-        if len(base.slack_family):
-            slack = values[base.slack_start:base.slack_start + len(base.slack_family)]
-            # a slack costs 1000 x the largest shortfall penalty per unit: any above the tolerance is real
-            gave = np.unique(base.slack_family[slack > SLACK_TOL])
-            relaxed[i] = int(np.bitwise_or.reduce(np.left_shift(1, gave))) if len(gave) else 0
+        kept[i] = values[wanted]
+    tolerance = ZERO_TOL * base.mineral_scale  # solver noise below it is 0; NaN (failed) stays NaN
+    shortfall = kept[:, :n_mt].reshape(n, n_m, n_t).sum(axis=2)
+    shortfall = np.where(np.abs(shortfall) <= tolerance, 0.0, shortfall)
+    released = reserve_released(base, kept[:, n_mt:2 * n_mt].reshape(n, n_m, n_t))
+    released = np.where(np.abs(released) <= tolerance, 0.0, released)
+    # a slack costs 1000 x the largest shortfall penalty per unit: any above the tolerance is real
+    gave = kept[:, 2 * n_mt:] > SLACK_TOL
+    relaxed = np.zeros(n, dtype=np.int64)
+    for family in np.unique(base.slack_family[base.slack_family >= 0]).tolist():
+        relaxed |= np.where(gave[:, base.slack_family == family].any(axis=1), 1 << family, 0)
     return ChunkResult(start, stop, shortfall, released, relaxed, failures)
 
 
