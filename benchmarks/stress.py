@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,15 +60,15 @@ def main(argv=None) -> int:
 
     setup = stress.prepare(args.workbook)
     base = setup.base
-    floor_seconds, floor_cpu_seconds, _ = floor_cpu(base, draw_data(base, args.floor_draws, args.seed))
-    floor_rate = args.floor_draws / floor_seconds
-    floor_cpu_rate = args.floor_draws / floor_cpu_seconds
+    floor_data = draw_data(base, args.floor_draws, args.seed)
+    # the floor is timed before the first run and after each (the median is used):
+    # on a shared machine its speed drifts, and the ratios should compare like with like
+    floor_samples = [floor_cpu(base, floor_data)]
     result = {"workbook": str(args.workbook), "draws": args.draws, "chunk_size": args.chunk_size,
-              "cpu_count": os.cpu_count(), "load_average_start": os.getloadavg(),
-              "floor_draws_per_second": floor_rate, "floor_draws_per_cpu_second": floor_cpu_rate, "runs": {}}
-    print(f"floor: {floor_rate:.1f} draws/s, {floor_cpu_rate:.1f} draws per CPU-second "
-          f"({args.floor_draws} draws, one process, bare loop)")
-    for workers in [int(w) for w in args.workers.split(",")]:
+              "cpu_count": os.cpu_count(), "load_average_start": os.getloadavg(), "runs": {}}
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    measured = {}
+    for workers in worker_counts:
         client = cluster.local_client(workers)
         try:
             before = client.run(_cpu_seconds)
@@ -80,6 +81,17 @@ def main(argv=None) -> int:
             local = client.cluster
             client.close()
             local.close()
+        floor_samples.append(floor_cpu(base, floor_data))
+        measured[workers] = (seconds, draws, worker_cpu)
+    floor_rate = args.floor_draws / statistics.median(f[0] for f in floor_samples)
+    floor_cpu_rate = args.floor_draws / statistics.median(f[1] for f in floor_samples)
+    result["floor_draws_per_second"], result["floor_draws_per_cpu_second"] = floor_rate, floor_cpu_rate
+    result["floor_draws_per_second_each"] = [args.floor_draws / f[0] for f in floor_samples]
+    print(f"floor: {floor_rate:.1f} draws/s, {floor_cpu_rate:.1f} draws per CPU-second ({args.floor_draws} draws, "
+          f"one process, bare loop; median of {len(floor_samples)} timings: "
+          f"{', '.join(f'{r:.0f}' for r in result['floor_draws_per_second_each'])} draws/s)")
+    for workers in worker_counts:
+        seconds, draws, worker_cpu = measured[workers]
         rate = args.draws / seconds
         run = {"seconds": seconds, "draws_per_second": rate, "per_worker_vs_floor": rate / workers / floor_rate,
                "failed": len(draws.failures), "worker_cpu_seconds": worker_cpu,
