@@ -283,7 +283,6 @@ def render(results: list[dict], meta: dict) -> str:
                                               "each section names its own command)" if meta.get("kept") else ""),
          f"- this command's procure template: `{meta['procure_tpl'] or '(none)'}`; "
          f"floor extra arguments: `{' '.join(meta['floor_args']) or '(none)'}`",
-         "",
          f"- {meta.get('compiled', 'bytecode: as found')}",
          "",
          "Wall time is measured around each whole process (interpreter start to exit);",
