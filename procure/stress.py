@@ -31,7 +31,8 @@ shock applies to every purchase of the period, committed or not.
 
 Each worker builds the HiGHS model once per base program (cached by a
 token) and per draw changes only the bounds, costs and coefficients that
-differ from what the model holds, then re-solves warm from the base
+differ from what the model holds (looking only at the offer-periods that
+this draw's or the last draw's events hit: ``RecourseBase.hit_index``), then re-solves warm from the base
 program's optimal basis (dual simplex): always the same starting basis, so a
 draw's answer depends on its own data only, never on the draw solved before
 it on the same worker (alternative optima would otherwise make figures
