@@ -126,6 +126,9 @@ def _new_book(temp: Path, max_rows: int) -> _PlanBook:
     xlsx = xlsxwriter.Workbook(str(temp), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
         "nan_inf_to_errors": False, "constant_memory": False,
+        # the parts are small (the long tables' rows are added by sheet_xml): build them in memory, not as
+        # one temporary file each
+        "in_memory": True,
     })
     return _PlanBook(xlsx=xlsx, formats=_Formats(xlsx), max_rows=max_rows)
 

@@ -143,11 +143,12 @@ class _Column:
         return _mixed_cells(self.values[start:stop].tolist(), self.style)
 
     def widest_cell_bytes(self) -> int:
-        if self.cells is not None:
-            return max(len(cell.encode()) for cell in self.cells.tolist())
-        if self.values.dtype == float:
+        if self.values is not None and self.values.dtype == float:
             return _NUMBER_CELL_BYTES
-        return max((len(cell.encode()) for cell in _mixed_cells(self.values.tolist(), self.style)), default=0)
+        cells = self.cells.tolist() if self.cells is not None else _mixed_cells(self.values.tolist(), self.style)
+        if all(map(str.isascii, cells)):  # one byte a character (the usual case: checked without encoding)
+            return max(map(len, cells), default=0)
+        return max((len(cell.encode()) for cell in cells), default=0)
 
 
 def _column(values: pd.Series, style: int) -> _Column:
