@@ -159,7 +159,8 @@ def _column(values: pd.Series, style: int) -> _Column:
             return _Column(style, values=numbers)
         return _Column(style, cells=np.array(_number_cells(uniques, style) + ["<c/>"], dtype=object), codes=codes)
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        codes, uniques = pd.factorize(values, sort=False)
+        # factorized as plain objects: half the time of pandas' string array path; blanks get code -1
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object), sort=False)
         return _Column(style, cells=np.array([_text_cell(u) for u in uniques.tolist()] + ["<c/>"], dtype=object),
                        codes=codes)
     return _Column(style, values=values.to_numpy(dtype=object))

@@ -114,13 +114,16 @@ def parse_yes_no(value: object) -> bool:
     raise Invalid("expected yes or no (also y/n, true/false, 1/0)")
 
 
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 controls, DEL and the C1 controls
+
+
 def parse_text(value: object) -> str:
     if isinstance(value, bool):
         raise Invalid("expected text, found a TRUE/FALSE value")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
-    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in text):
+    if _CONTROL_CHARACTERS.search(text):
         raise Invalid("contains control characters (line breaks, tabs or invisible codes); remove them")
     return text
 
