@@ -188,10 +188,11 @@ def chart_data(minerals: pd.DataFrame, countries: pd.DataFrame | None, limit: in
 def _top_origins(block: pd.DataFrame) -> list[str]:
     """The ``bought from`` columns a mineral's purchase chart shows: its MAX_ORIGINS_CHARTED largest
     origins over the horizon (ties by name), in column order; the rest are summed as OTHER_ORIGINS."""
-    totals = block[[c for c in block.columns if c.startswith("bought from ") and c != OTHER_ORIGINS]].sum()
-    totals = totals[totals > 0]
-    ranked = sorted(totals.index, key=lambda c: (-totals[c], c))[:MAX_ORIGINS_CHARTED]
-    return [c for c in totals.index if c in ranked]
+    names = [c for c in block.columns if c.startswith("bought from ") and c != OTHER_ORIGINS]
+    totals = [(name, total) for name, total in zip(names, block[names].to_numpy(dtype=float).sum(axis=0).tolist())
+              if total > 0]
+    ranked = {name for name, _ in sorted(totals, key=lambda item: (-item[1], item[0]))[:MAX_ORIGINS_CHARTED]}
+    return [name for name, _ in totals if name in ranked]
 
 
 def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
