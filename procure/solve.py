@@ -176,29 +176,29 @@ def row_scale(lp: LinearProgram) -> np.ndarray:
     return np.exp2(-np.clip(exponent, -64, 64))  # never overflow on subnormal or huge coefficients
 
 
-def highs_lp(lp: LinearProgram, scale: np.ndarray):
-    """``lp`` as a ``highspy.HighsLp`` with each row scaled by ``scale`` (see :func:`row_scale`)."""
+def pass_model(highs, lp: LinearProgram, scale: np.ndarray) -> None:
+    """Hand ``lp`` to ``highs`` (a ``highspy.Highs``) in one call, each row scaled by ``scale`` (see
+    :func:`row_scale`).
+
+    The arrays go through highspy's array overload of ``passModel``, which reads the numpy buffers;
+    filling a ``HighsLp`` attribute by attribute converts each array element by element (0.13 s
+    against 0.03 s for the 160k benchmark's 571k nonzeros).
+    """
     import highspy
 
-    model = highspy.HighsLp()
-    model.num_col_ = lp.n_cols
-    model.num_row_ = lp.n_rows
-    model.col_cost_ = lp.col_cost
-    model.col_lower_ = lp.col_lower
-    model.col_upper_ = lp.col_upper
-    model.row_lower_ = lp.row_lower * scale
-    model.row_upper_ = lp.row_upper * scale
-    model.offset_ = lp.objective_constant
-    model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    model.a_matrix_.num_col_ = lp.n_cols
-    model.a_matrix_.num_row_ = lp.n_rows
-    model.a_matrix_.start_ = lp.a_start.astype(np.int32)
-    model.a_matrix_.index_ = lp.a_index
-    model.a_matrix_.value_ = lp.a_value * np.repeat(scale, np.diff(lp.a_start))
     if lp.is_mip:
-        model.integrality_ = np.where(lp.col_integer, highspy.HighsVarType.kInteger,
-                                      highspy.HighsVarType.kContinuous).tolist()
-    return model
+        integrality = np.where(lp.col_integer, int(highspy.HighsVarType.kInteger),
+                               int(highspy.HighsVarType.kContinuous)).astype(np.int32)
+    else:
+        integrality = np.full(lp.n_cols, int(highspy.HighsVarType.kContinuous), dtype=np.int32)
+    status = highs.passModel(
+        lp.n_cols, lp.n_rows, len(lp.a_value), int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize),
+        float(lp.objective_constant), np.ascontiguousarray(lp.col_cost, dtype=float),
+        np.ascontiguousarray(lp.col_lower, dtype=float), np.ascontiguousarray(lp.col_upper, dtype=float),
+        lp.row_lower * scale, lp.row_upper * scale, lp.a_start.astype(np.int32),
+        lp.a_index.astype(np.int32), lp.a_value * np.repeat(scale, np.diff(lp.a_start)), integrality)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS refused the model (a bug in procure; please report it)")
 
 
 def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:
@@ -214,9 +214,7 @@ def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:
         highs.setOptionValue("mip_rel_gap", float(options.gap))
         if options.time_limit_s is not None:
             highs.setOptionValue("time_limit", float(options.time_limit_s))
-        model = highs_lp(lp, scale)
-        if highs.passModel(model) == highspy.HighsStatus.kError:
-            raise SolverError("HiGHS refused the model (a bug in procure; please report it)")
+        pass_model(highs, lp, scale)
         highs.run()
     status = highs.getModelStatus()
     info = highs.getInfo()

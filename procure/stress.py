@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from procure import formulation
-from procure.errors import InputError, Problem, ProcureError, SolverError
+from procure.errors import InputError, Problem, SolverError
 from procure.instance import Instance
 from procure.risks import RiskEvent, RiskMasks, risk_masks
 from procure.solve import quiet_stdout, row_scale

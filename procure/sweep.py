@@ -33,9 +33,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from procure.errors import SolverError
 from procure.program import INF, LinearProgram
-from procure.solve import (Solution, SolveOptions, Status, Step, _gap, _polish, _Steps, highs_lp, quiet_stdout,
+from procure.solve import (Solution, SolveOptions, Status, Step, _gap, _polish, _Steps, pass_model, quiet_stdout,
                            row_scale, solve, verify)
 
 _log = logging.getLogger("procure.sweep")
@@ -71,9 +70,7 @@ class WarmModel:
             highs.setOptionValue("output_flag", bool(self.options.verbose))
             highs.setOptionValue("random_seed", 0)
             highs.setOptionValue("mip_rel_gap", float(self.options.gap))
-            model = highs_lp(lp, self.scale)
-            if highs.passModel(model) == highspy.HighsStatus.kError:
-                raise SolverError("HiGHS refused the model (a bug in procure; please report it)")
+            pass_model(highs, lp, self.scale)
         self.highs = highs
 
     # ------------------------------------------------------------ changes
