@@ -25,8 +25,16 @@ How the two meet, using only what ECMA-376 Part 1 documents (no XlsxWriter inter
    (:meth:`EncodedTable.size_bound`): readers such as SheetJS refuse zip64 local headers
    on ordinary parts.
 
+4. Text goes into the workbook's shared string table (the part the workbook's
+   relationship of type ``sharedStrings`` names; XlsxWriter's, holding the
+   headers): each distinct text once, after the template's own strings, and a
+   cell refers to it by position (``t="s"``). A national plan repeats a few
+   thousand names over millions of cells: the sheets' XML is about half as long,
+   so there is about half as much to compress. Should a template have no such
+   part, text is written inline in the cell (``t="inlineStr"``).
+
 Cell values: numbers as ``<v>`` (shortest repr), NaN and infinities blank,
-booleans ``t="b"``, text always an inline string (never a formula: ``=1+1``
+booleans ``t="b"``, text a shared or inline string (never a formula: ``=1+1``
 stays that text) with XML metacharacters escaped and characters XML cannot hold
 (controls except tab and newline) written as ECMA-376's ``_xHHHH_`` escape, as
 XlsxWriter and Excel do; a literal ``_xHHHH_`` in the text is protected as
@@ -54,6 +62,7 @@ from procure.workbook import EXCEL_MAX_ROWS, column_letter  # noqa: F401  (the o
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PACKAGE_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+SHARED_STRINGS_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 # prefixes for the namespaces a worksheet part may use (ECMA-376 and Excel's extensions)
 _PREFIXES = {
     MAIN_NS: "",
@@ -89,13 +98,48 @@ def xml_text(text: str) -> str:
     return _NOT_IN_XML.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
 
 
-def _text_cell(text: str) -> str:
-    if not text:
-        return "<c/>"
+def _string_item(text: str) -> str:
+    """A non-empty text as the ``<t>`` element of a string item (inline or shared)."""
     # xml:space="preserve" only on text with whitespace at an edge, where a reader may trim it (XlsxWriter
     # writes its strings the same way)
     space = ' xml:space="preserve"' if text[0] in _EDGE_SPACE or text[-1] in _EDGE_SPACE else ""
-    return f'<c t="inlineStr"><is><t{space}>{xml_text(text)}</t></is></c>'
+    return f"<t{space}>{xml_text(text)}</t>"
+
+
+def _text_cell(text: str) -> str:
+    return f'<c t="inlineStr"><is>{_string_item(text)}</is></c>' if text else "<c/>"
+
+
+class SharedStrings:
+    """The workbook's shared string table being extended: the template's items first, unchanged, then
+    each distinct text of the data rows once. ``count`` is the number of cells that refer to it."""
+
+    def __init__(self, part: bytes):
+        root = ET.fromstring(part)
+        self._template_items = [element_xml(item) for item in root.iter(f"{{{MAIN_NS}}}si")]
+        self.count = int(root.get("count", len(self._template_items)))
+        self._position: dict[str, int] = {}
+        self._added: list[str] = []
+
+    def cells(self, texts: list[str]) -> list[str]:
+        """The cell referring to each of ``texts`` (distinct), adding the new ones; empty text is a blank."""
+        cells = []
+        for text in texts:
+            if not text:
+                cells.append("<c/>")
+                continue
+            position = self._position.get(text)
+            if position is None:
+                position = self._position[text] = len(self._template_items) + len(self._added)
+                self._added.append(text)
+            cells.append(f'<c t="s"><v>{position}</v></c>')
+        return cells
+
+    def xml(self) -> bytes:
+        items = len(self._template_items) + len(self._added)
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN_NS}" '
+                f'count="{self.count}" uniqueCount="{items}">' + "".join(self._template_items)
+                + "".join(f"<si>{_string_item(text)}</si>" for text in self._added) + "</sst>").encode()
 
 
 _EDGE_SPACE = frozenset(" \t\n\r")
@@ -151,7 +195,7 @@ class _Column:
         return max((len(cell.encode()) for cell in cells), default=0)
 
 
-def _column(values: pd.Series, style: int) -> _Column:
+def _column(values: pd.Series, style: int, strings: SharedStrings | None = None) -> _Column:
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         codes, uniques = pd.factorize(numbers)  # NaN gets code -1, which picks the blank at the end
@@ -161,8 +205,14 @@ def _column(values: pd.Series, style: int) -> _Column:
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         # factorized as plain objects: half the time of pandas' string array path; blanks get code -1
         codes, uniques = pd.factorize(values.to_numpy(dtype=object), sort=False)
-        return _Column(style, cells=np.array([_text_cell(u) for u in uniques.tolist()] + ["<c/>"], dtype=object),
-                       codes=codes)
+        texts = uniques.tolist()
+        if strings is None:
+            cells = [_text_cell(text) for text in texts]
+        else:
+            cells = strings.cells(texts)
+            referring = np.bincount(codes[codes >= 0], minlength=len(texts))
+            strings.count += int(referring[[i for i, text in enumerate(texts) if text]].sum())
+        return _Column(style, cells=np.array(cells + ["<c/>"], dtype=object), codes=codes)
     return _Column(style, values=values.to_numpy(dtype=object))
 
 
@@ -170,9 +220,9 @@ class EncodedTable:
     """A table's rows as sheet XML, made block by block: each column is looked at once (see
     :class:`_Column`), so a part's size is bounded before its first byte is written."""
 
-    def __init__(self, table: pd.DataFrame, styles: Sequence[int]):
+    def __init__(self, table: pd.DataFrame, styles: Sequence[int], strings: SharedStrings | None = None):
         self.rows = len(table)
-        self.columns = [_column(table.iloc[:, c], styles[c]) for c in range(len(table.columns))]
+        self.columns = [_column(table.iloc[:, c], styles[c], strings) for c in range(len(table.columns))]
 
     def size_bound(self) -> int:
         """An upper bound, in bytes, of the XML of all the rows: per row its tags and, per column, the
@@ -204,17 +254,30 @@ def rows_xml(table: pd.DataFrame, styles: Sequence[int], first_row: int = 2) -> 
 
 # --- the package --------------------------------------------------------------------------------------
 
+def _part_name(target: str) -> str:
+    """A relationship target of the workbook part as a part name in the package."""
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+
+def _workbook_relations(package: zipfile.ZipFile) -> list[ET.Element]:
+    relations = ET.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    return list(relations.iter(f"{{{PACKAGE_REL_NS}}}Relationship"))
+
+
 def sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> its part's name in ``package`` (from the workbook part and its relationships)."""
     workbook = ET.fromstring(package.read("xl/workbook.xml"))
-    relations = ET.fromstring(package.read("xl/_rels/workbook.xml.rels"))
-    targets = {rel.get("Id"): rel.get("Target") for rel in relations.iter(f"{{{PACKAGE_REL_NS}}}Relationship")}
-    parts = {}
-    for sheet in workbook.iter(f"{{{MAIN_NS}}}sheet"):
-        target = targets[sheet.get(f"{{{DOC_REL_NS}}}id")]
-        parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else \
-            posixpath.normpath(posixpath.join("xl", target))
-    return parts
+    targets = {rel.get("Id"): rel.get("Target") for rel in _workbook_relations(package)}
+    return {sheet.get("name"): _part_name(targets[sheet.get(f"{{{DOC_REL_NS}}}id")])
+            for sheet in workbook.iter(f"{{{MAIN_NS}}}sheet")}
+
+
+def shared_strings_part(package: zipfile.ZipFile) -> str | None:
+    """The name of the workbook's shared string table part, if it has one."""
+    for rel in _workbook_relations(package):
+        if rel.get("Type") == SHARED_STRINGS_TYPE:
+            return _part_name(rel.get("Target"))
+    return None
 
 
 def _name(tag: str) -> str:
@@ -297,13 +360,21 @@ def fill_sheets(path: Path, sheets: Sequence[SheetRows], rows_per_block: int = R
             missing = set(wanted) - {s.sheet_name for s in by_part.values()}
             if missing:
                 raise ValueError(f"no sheet named {sorted(missing)} in the workbook being filled")
+            strings_part = shared_strings_part(source)
+            strings = SharedStrings(source.read(strings_part)) if strings_part else None
+            # every table is encoded before any part is written: the string table must be complete when written
+            encoded_of = {part: EncodedTable(rows.table, column_styles(source.read(part), len(rows.table.columns)),
+                                             strings)
+                          for part, rows in by_part.items()}
             for item in source.infolist():
                 content = source.read(item.filename)
+                if item.filename == strings_part:
+                    content = strings.xml()
                 if item.filename not in by_part:
                     target.writestr(item, content, compress_type=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL)
                     continue
                 rows = by_part[item.filename]
-                encoded = EncodedTable(rows.table, column_styles(content, len(rows.table.columns)))
+                encoded = encoded_of[item.filename]
                 info = zipfile.ZipInfo(item.filename, date_time=item.date_time)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info._compresslevel = COMPRESS_LEVEL  # public as ``compress_level`` from Python 3.13
