@@ -30,8 +30,9 @@ How the two meet, using only what ECMA-376 Part 1 documents (no XlsxWriter inter
    headers): each distinct text once, after the template's own strings, and a
    cell refers to it by position (``t="s"``). A national plan repeats a few
    thousand names over millions of cells: the 160k benchmark plan's sheets hold
-   57 MB of XML instead of 79 MB, and there is that much less to compress. Should a template have no such
-   part, text is written inline in the cell (``t="inlineStr"``).
+   57 MB of XML instead of 79 MB, and there is that much less to compress. Text in a
+   column of mixed values, or in a template without such a part, is written inline in
+   the cell (``t="inlineStr"``).
 
 Cell values: numbers as ``<v>`` (shortest repr), NaN and infinities blank,
 booleans ``t="b"``, text a shared or inline string (never a formula: ``=1+1``
@@ -152,7 +153,7 @@ def _number_cells(numbers: np.ndarray, style: int) -> list[str]:
     return [head + repr(v) + "</v></c>" if math.isfinite(v) else "<c/>" for v in numbers.tolist()]
 
 
-def _mixed_cells(values: Sequence, style: int) -> list[str]:
+def _mixed_cells(values: list, style: int) -> list[str]:
     """Cells of an object column holding anything (numbers, booleans, text, blanks), one by one."""
     cells = []
     for value in values:
@@ -171,25 +172,24 @@ def _mixed_cells(values: Sequence, style: int) -> list[str]:
 @dataclass(frozen=True)
 class _Column:
     """One column ready to write. Either a dictionary (``cells[codes[i]]`` is row i's cell XML: numbers
-    and names that repeat are formatted and escaped once) or, for values that hardly repeat, the raw
-    ``values`` formatted block by block (so a long column's XML is never held whole)."""
+    and names that repeat are formatted and escaped once; a column of mixed values has one cell per row)
+    or, for numbers that hardly repeat, the raw ``numbers`` formatted block by block (so a long column's
+    XML is never held whole)."""
 
     style: int
-    cells: np.ndarray | None = None  # object array of distinct cell XML, the blank "<c/>" last
+    cells: np.ndarray | None = None  # object array of cell XML
     codes: np.ndarray | None = None  # per row, an index into cells
-    values: np.ndarray | None = None  # float (numbers) or object (anything), when not a dictionary
+    numbers: np.ndarray | None = None  # float, when not a dictionary
 
     def block(self, start: int, stop: int) -> np.ndarray | list[str]:
         if self.cells is not None:
             return self.cells[self.codes[start:stop]]
-        if self.values.dtype == float:
-            return _number_cells(self.values[start:stop], self.style)
-        return _mixed_cells(self.values[start:stop].tolist(), self.style)
+        return _number_cells(self.numbers[start:stop], self.style)
 
     def widest_cell_bytes(self) -> int:
-        if self.values is not None and self.values.dtype == float:
+        if self.cells is None:
             return _NUMBER_CELL_BYTES
-        cells = self.cells.tolist() if self.cells is not None else _mixed_cells(self.values.tolist(), self.style)
+        cells = self.cells.tolist()
         if all(map(str.isascii, cells)):  # one byte a character (the usual case: checked without encoding)
             return max(map(len, cells), default=0)
         return max((len(cell.encode()) for cell in cells), default=0)
@@ -200,7 +200,7 @@ def _column(values: pd.Series, style: int, strings: SharedStrings | None = None)
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         codes, uniques = pd.factorize(numbers)  # NaN gets code -1, which picks the blank at the end
         if len(uniques) * 2 >= len(numbers):  # mostly distinct: a dictionary would cost more than it saves
-            return _Column(style, values=numbers)
+            return _Column(style, numbers=numbers)
         return _Column(style, cells=np.array(_number_cells(uniques, style) + ["<c/>"], dtype=object), codes=codes)
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         # factorized as plain objects: half the time of pandas' string array path; blanks get code -1
@@ -213,7 +213,8 @@ def _column(values: pd.Series, style: int, strings: SharedStrings | None = None)
             referring = np.bincount(codes[codes >= 0], minlength=len(texts))
             strings.count += int(referring[[i for i, text in enumerate(texts) if text]].sum())
         return _Column(style, cells=np.array(cells + ["<c/>"], dtype=object), codes=codes)
-    return _Column(style, values=values.to_numpy(dtype=object))
+    cells = _mixed_cells(values.tolist(), style)  # formatted once: for the size bound and for the rows
+    return _Column(style, cells=np.array(cells, dtype=object), codes=np.arange(len(cells)))
 
 
 class EncodedTable:
