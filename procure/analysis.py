@@ -26,11 +26,13 @@ import numpy as np
 
 from procure import families, formulation
 from procure.errors import SolverError
-from procure.figures import PlanFigures, per_mineral_period, plan_figures
+from procure.extensive import ExtensiveForm
+from procure.figures import PlanFigures, expected_figures, per_mineral_period, plan_figures
 from procure.instance import Instance
-from procure.pipeline import Outcome
+from procure.outcome import Outcome, build_form
 from procure.program import LinearProgram
 from procure.solve import Solution, SolveOptions, Status, solve
+from procure.stochastic import Fan
 from procure.sweep import WarmModel, supports
 
 
@@ -66,8 +68,16 @@ class Comparison:
         return self._difference("objective_usd")
 
 
-def _figures(inst: Instance, program: LinearProgram, solution: Solution) -> PlanFigures | None:
-    return plan_figures(inst, program, solution.x) if solution.status == Status.OPTIMAL else None
+def _figures(fan: Fan, form: ExtensiveForm, program: LinearProgram, solution: Solution) -> PlanFigures | None:
+    """The plan's figures (expectations over the fan's scenarios), ``program`` the form's program as solved."""
+    if solution.status != Status.OPTIMAL:
+        return None
+    return expected_figures(fan, replace(form, program=program), solution.x)
+
+
+def _fan_with(fan: Fan, change: Callable[[Instance], Instance]) -> Fan:
+    """``fan`` with every scenario's instance (and the base) changed alike."""
+    return replace(fan, base=change(fan.base), instances=[change(inst) for inst in fan.instances])
 
 
 def _solve_instance(inst: Instance, options: SolveOptions, strict: bool) -> tuple[Solution, LinearProgram]:
@@ -75,32 +85,40 @@ def _solve_instance(inst: Instance, options: SolveOptions, strict: bool) -> tupl
     return solve(program, options, with_duals=False), program
 
 
+def _solve_fan(fan: Fan, options: SolveOptions, strict: bool) -> tuple[Solution, ExtensiveForm]:
+    form = build_form(fan, strict=strict)
+    return solve(form.program, options, with_duals=False), form
+
+
 def price_rules(outcome: Outcome, *, warm: bool = True) -> list[Comparison]:
-    """For each active rule, re-solve without it: (with - without) in spend, shortfall value and objective.
+    """For each active rule, re-solve without it: (with - without) in spend, shortfall value and objective
+    (for a plan of several scenarios: expected spend, expected shortfall value and RP).
 
     With HiGHS and two or more active rules, one warm model of the outcome's
-    program: each rule is switched off by freeing its rows (bounds -inf..+inf,
+    program (the extensive form: a rule's rows carry its family's name in every
+    scenario): each rule is switched off by freeing its rows (bounds -inf..+inf,
     the same feasible set as the model built without them) and on again after.
     ``warm=False`` rebuilds and solves each cold.
     """
-    inst = outcome.instance
-    with_rule = _figures(inst, outcome.program, outcome.solution)
-    active = [rule for rule in families.rules() if rule.active(inst)]
+    fan, form = outcome.fan, outcome.form
+    with_rule = _figures(fan, form, outcome.program, outcome.solution)
+    active = [rule for rule in families.rules() if any(rule.active(inst) for inst in fan.instances)]
     model = WarmModel(outcome.program, outcome.options) if warm and supports(outcome.options) and len(active) > 1 \
         else None
     costs = []
     for rule in active:
-        without = rule.without(inst)
         if model is None:
-            solution, program = _solve_instance(without, outcome.options, outcome.strict)
+            without = _fan_with(fan, rule.without)
+            solution, without_form = _solve_fan(without, outcome.options, outcome.strict)
+            figures = _figures(without, without_form, without_form.program, solution)
         else:
             rows = _rule_rows(outcome.program, rule)
             lower, upper = model.program.row_lower[rows].copy(), model.program.row_upper[rows].copy()
             model.set_row_bounds(rows, -np.inf, np.inf)
-            solution, program = model.solve(label=f"without {rule.name}"), model.program
+            solution = model.solve(label=f"without {rule.name}")
             model.set_row_bounds(rows, lower, upper)
-        costs.append(Comparison(rule.name, rule.description, outcome.status, solution.status, with_rule,
-                                _figures(without, program, solution)))
+            figures = _figures(fan, form, outcome.program, solution)
+        costs.append(Comparison(rule.name, rule.description, outcome.status, solution.status, with_rule, figures))
     return costs
 
 
@@ -114,11 +132,12 @@ def agreement_values(outcome: Outcome, *, warm: bool = True) -> list[Comparison]
     """For each optional agreement, the plan forced unsigned and forced signed, other decisions free.
 
     The differences are (unsigned - signed): a positive objective difference is what signing saves.
+    An agreement is one decision for every scenario (one ``y`` column of the extensive form).
     With HiGHS, one warm model of the outcome's program: only the bounds of one ``y`` column
     change per re-solve, and the outcome's plan starts the re-solve whose decision it already takes.
     ``warm=False`` solves each cold.
     """
-    inst, program = outcome.instance, outcome.program
+    inst, program, fan, form = outcome.instance, outcome.program, outcome.fan, outcome.form
     y_block = program.columns["y"]
     names = inst.data.names
     model = WarmModel(program, outcome.options) if warm and supports(outcome.options) and y_block.size \
@@ -144,7 +163,7 @@ def agreement_values(outcome: Outcome, *, warm: bool = True) -> list[Comparison]
         values.append(Comparison(
             f"row {offer.row}", f"{offer.supplier} ({names.country(offer.country_key)}), "
                                 f"{names.mineral(offer.mineral_key)}, Offers row {offer.row}",
-            unsigned.status, signed.status, _figures(inst, lp0, unsigned), _figures(inst, lp1, signed)))
+            unsigned.status, signed.status, _figures(fan, form, lp0, unsigned), _figures(fan, form, lp1, signed)))
     return values
 
 
@@ -180,26 +199,59 @@ def parse_caps(text: str) -> list[float]:
     return sorted(set(caps))
 
 
-def frontier(inst: Instance, caps: Iterable[float], options: SolveOptions, strict: bool = False,
+def frontier(fan: Fan | Instance, caps: Iterable[float], options: SolveOptions, strict: bool = False,
              progress: Callable[[float], None] | None = None, *, warm: bool = True) -> list[FrontierPoint]:
     """One solve per China cap applied to every mineral (overriding per-mineral caps), in the order given.
 
-    With HiGHS, a warm sweep (:class:`ChinaCapSweep`); otherwise, or with ``warm=False``,
-    one cold build and solve per cap.
+    A plan of several scenarios is re-solved whole (its extensive form) at each cap, cold. A plan of
+    one scenario with HiGHS is a warm sweep (:class:`ChinaCapSweep`); otherwise, or with
+    ``warm=False``, one cold build and solve per cap.
     """
     options, caps = options.started(), list(caps)
-    sweep = ChinaCapSweep(inst, options, strict) if warm and supports(options) and caps else None
+    if isinstance(fan, Instance):
+        inst, several = fan, False
+    else:
+        inst, several = fan.instances[0], len(fan.instances) > 1
+    sweep = ChinaCapSweep(inst, options, strict) if not several and warm and supports(options) and caps else None
     points = []
     for cap in caps:
-        capped = replace(inst, china_cap=np.full_like(inst.china_cap, cap))
-        if sweep is None:
-            solution, program = _solve_instance(capped, options, strict)
+        def capped(i: Instance) -> Instance:
+            return replace(i, china_cap=np.full_like(i.china_cap, cap))
+
+        if several:
+            capped_fan = _fan_with(fan, capped)
+            solution, form = _solve_fan(capped_fan, options, strict)
+            points.append(_fan_point(cap, capped_fan, form, solution))
         else:
-            solution, program = sweep.solve(cap), sweep.model.program
-        points.append(_point(cap, capped, program, solution))
+            if sweep is None:
+                solution, program = _solve_instance(capped(inst), options, strict)
+            else:
+                solution, program = sweep.solve(cap), sweep.model.program
+            points.append(_point(cap, capped(inst), program, solution))
         if progress is not None:
             progress(cap)
     return points
+
+
+def _fan_point(cap: float, fan: Fan, form: ExtensiveForm, solution: Solution) -> FrontierPoint:
+    """A frontier point of a plan of several scenarios: expected figures; days of cover of the
+    expected reserve at the end against the expected last-period demand."""
+    if not solution.has_plan:
+        return FrontierPoint(cap, solution.status, None, None, None, None, None, None)
+    figures = expected_figures(fan, form, solution.x)
+    pi = fan.probabilities
+    n_t = len(fan.base.periods)
+    reserve = sum(p * per_mineral_period(lp, solution.x[cols], "reserve", n_t)
+                  for p, lp, cols in zip(pi, form.scenario_programs, form.col_map))
+    demand = sum(p * inst.demand for p, inst in zip(pi, fan.instances))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        days = np.where(demand[:, -1] > 0, reserve[:, -1] / demand[:, -1] * fan.base.policy.days_per_period, np.nan)
+    has_days = np.isfinite(days).any()
+    return FrontierPoint(cap=cap, status=solution.status, spend_usd=figures.spend_usd,
+                         shortfall_value_usd=figures.shortfall_value_usd, objective_usd=figures.objective_usd,
+                         china_share=figures.china_share_by_value,
+                         reserve_days_min=float(np.nanmin(days)) if has_days else None,
+                         reserve_days_mean=float(np.nanmean(days)) if has_days else None)
 
 
 class ChinaCapSweep:
@@ -265,3 +317,4 @@ def _point(cap: float, inst: Instance, program, solution: Solution) -> FrontierP
         reserve_days_min=float(np.nanmin(days)) if has_days else None,
         reserve_days_mean=float(np.nanmean(days)) if has_days else None,
     )
+

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from procure import fmt
+from procure import fmt, pipeline
+from procure.cluster import dask_client
 from procure.errors import InputError, ProcureError
 from procure.families import Measure, family_of_title
-from procure.paths import default_output_path
+from procure.paths import check_output_path, default_output_path
 from procure.solve import SolveOptions, Status
 
 FAIL_CONDITIONS = ("shortfall", "infeasible", "not_optimal", "budget", "error")
@@ -34,37 +35,30 @@ class Job:
 
 
 def run_job(job: Job) -> dict:
-    """Solve one scenario and write its plan and JSON; return its comparison row (never raises)."""
-    from procure.pipeline import load, optimize
-    from procure.paths import check_output_path
-    from procure.plan import write_json, write_plan
-    from procure.report import build_report
+    """Solve one scenario and write its plan and JSON; return its comparison row (never raises).
 
+    A workbook with scenarios (Scenarios sheet) gives a stochastic plan per model file."""
     name = job.model.stem if job.model is not None else "base"
     row: dict = {"scenario": name, "model": str(job.model) if job.model else "", "status": "error"}
     try:
-        data = load(job.workbook, job.model)
+        data = pipeline.load(job.workbook, job.model)
         name = data.policy.scenario
         row["scenario"] = name
         plan = check_output_path(default_output_path(job.workbook, name, folder=job.out_dir),
                                  [job.workbook] + ([job.model] if job.model else []))
-        outcome = optimize(data, job.options, strict=job.strict)
-        report = build_report(outcome, input_name=job.workbook.name)
-        if outcome.solution.has_plan or outcome.status == Status.INFEASIBLE:
-            write_plan(report, plan)
+        outcome = pipeline.optimize(data, job.options, strict=job.strict)
+        report = pipeline.report(outcome, input_name=job.workbook.name)
+        if pipeline.write(outcome, report, plan, plan.with_suffix(".json")):
             row["plan"] = str(plan)
-        write_json(report.json, plan.with_suffix(".json"))
-        summary = dict(report.summary)
         row.update({
             "status": str(outcome.status),
             "spend_usd": report.json.get("spend"),
             "shortfall_usd": report.json.get("shortfall_usd"),
-            "objective_usd": report.json.get("objective"),
+            "objective": report.json.get("objective"),
             "china_share": report.json.get("china_share"),
-            "worst_mineral": summary.get("Highest China share: mineral", ""),
-            "reserve_days_min": summary.get("Reserve cover at the end, lowest mineral (days)"),
-            "budget_used": summary.get("Budget used (share of horizon budget)",
-                                       summary.get("Budget used, highest period (share)")),
+            "highest_china_share_mineral": report.item("highest_china_share_mineral", ""),
+            "reserve_days_min": report.item("reserve_days_min"),
+            "budget_used": report.item("budget_total_used", report.item("budget_period_used")),
             "budget_relaxed": any(family_of_title(r["constraint"]).measure == Measure.BUDGET
                                   for r in report.json.get("relaxations", [])),
             "message": outcome.solution.message,
@@ -96,9 +90,7 @@ def run_batch(jobs: list[Job], workers: int | None = 1, progress: Callable[[dict
             if progress:
                 progress(rows[i])
         return rows  # type: ignore[return-value]
-    from distributed import as_completed
-
-    from procure.cluster import dask_client
+    from distributed import as_completed  # dask is imported only when a cluster is asked for
 
     with dask_client(None if scheduler else min(workers or 1, max(len(jobs), 1)), scheduler) as client:
         futures = [client.submit(run_job, job, key=f"procure-batch-{i}-{job.workbook.name}", retries=1, pure=False)
@@ -133,7 +125,7 @@ def compare(rows: list[dict], baseline: str | None = None) -> tuple[list[dict], 
         return rows, ""
     base = rows[baseline_index(rows, baseline)]
     for row in rows:
-        for key in ("spend_usd", "shortfall_usd", "objective_usd", "china_share"):
+        for key in ("spend_usd", "shortfall_usd", "objective", "china_share"):
             value, reference = row.get(key), base.get(key)
             row[f"{key}_vs_baseline"] = (value - reference) if value is not None and reference is not None \
                 else None

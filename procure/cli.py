@@ -8,6 +8,7 @@ unless ``--verbose``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import traceback
@@ -16,10 +17,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
+import pandas as pd
 import typer
 
-from procure import fmt
+from procure import fmt, pipeline
+from procure.version import tool_version
+from procure.analysis import frontier as solve_frontier, parse_caps
+from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
+from procure.cluster import dask_client
+from procure.data import OfferKind
+from procure.diff import diff_plans
 from procure.errors import InputError, ProcureError, Problem
+from procure.instance import build_instance
+from procure.outcome import build_form
+from procure.paths import check_json_path, check_output_path, default_output_path, safe_stem
+from procure.plan import write_frontier, write_json, write_tables
+from procure.pulp_model import available_solvers, check_export_path, check_solver, export_model
+from procure.risks import has_risks_sheet, read_risks
+from procure.solve import SolveOptions, Status
+from procure.starter import bundled_sample, write_starter
+from procure.stochastic import prepare as prepare_fan
+from procure.stress import prepare as prepare_stress, run_draws
+from procure.stress_report import build_result, histogram_chart
+from procure.validate import validate as validate_workbook
+from procure.workbook import read_workbook
 
 app = typer.Typer(
     name="procure",
@@ -30,7 +51,7 @@ app = typer.Typer(
 )
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NOT_SOLVED, EXIT_FAIL_ON, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
-STATUS_EXIT = {"optimal": EXIT_OK, "infeasible": EXIT_INFEASIBLE, "not_solved": EXIT_NOT_SOLVED}
+STATUS_EXIT = {Status.OPTIMAL: EXIT_OK, Status.INFEASIBLE: EXIT_INFEASIBLE, Status.NOT_SOLVED: EXIT_NOT_SOLVED}
 
 SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default, in-process) or any solver "
                                                          "`procure solvers` lists (cbc, glpk, gurobi...).")]
@@ -47,9 +68,8 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Demand must be met in
 
 def _show_version(value: bool) -> None:
     if value:
-        import procure
 
-        print(f"procure {procure.__version__}")
+        print(tool_version())
         raise typer.Exit(0)
 
 
@@ -74,8 +94,6 @@ class RunOptions:
 
     def solve_options(self):
         """The library's SolveOptions, the solver name checked here once, the deadline started now."""
-        from procure.pulp_model import check_solver
-        from procure.solve import SolveOptions
 
         return SolveOptions(solver=check_solver(self.solver), time_limit_s=self.time_limit, gap=self.gap,
                             verbose=self.verbose).started()
@@ -157,13 +175,11 @@ def _run(quiet: bool, verbose: bool, body) -> None:
 
 
 def default_plan_path(workbook: Path, scenario: str) -> Path:
-    from procure.paths import default_output_path
 
     return default_output_path(workbook, scenario)
 
 
 def _safe_stem(text: str) -> str:
-    from procure.paths import safe_stem
 
     return safe_stem(text)
 
@@ -180,7 +196,6 @@ def init(
 
 
 def _init(ctx: _Context, directory: Path, force: bool) -> int:
-    from procure.starter import write_starter
 
     written = write_starter(directory, force=force)
     for path in written:
@@ -203,20 +218,14 @@ def validate(
 
 
 def _validate(ctx: _Context, workbook: Path, model: Path | None) -> int:
-    from procure.data import OfferKind
-    from procure.instance import build_instance
-    from procure.pipeline import load
-    from procure.risks import has_risks_sheet, read_risks
-    from procure.stochastic import load_stochastic
-    from procure.workbook import read_workbook
-
     raw = read_workbook(workbook)
     problems: list[Problem] = []
-    try:  # the Scenarios and Shocks sheets are checked too...
-        data, scenarios = load_stochastic(workbook, model, raw=raw)
+    try:  # the plan's sheets, the Scenarios and Shocks sheets...
+        data = pipeline.load(workbook, model, raw=raw)
     except InputError as exc:
         problems += exc.problems + exc.warnings
-        data, scenarios = load(workbook, model, raw=raw), []  # raises when the plan's own sheets are wrong
+        data = validate_workbook(raw)  # raises when the plan's own sheets are wrong
+    scenarios = data.scenarios
     events = []
     if has_risks_sheet(raw):  # ...and the Risks sheet, all reported at once
         try:
@@ -228,14 +237,14 @@ def _validate(ctx: _Context, workbook: Path, model: Path | None) -> int:
     _print_problems(ctx, [], data.warnings)
     inst = build_instance(data)
     table = Table(title=f"{workbook.name}: valid", show_header=False)
-    table.add_row("scenario", data.policy.scenario)
+    table.add_row("scenario", _escape(data.policy.scenario))
     table.add_row("minerals", str(len(data.minerals)))
     table.add_row("periods", f"{len(data.periods)} ({data.periods[0]} .. {data.periods[-1]})")
     table.add_row("offers", f"{len(data.offers)} ({len(inst.excluded)} excluded)")
     table.add_row("optional agreements", str(int((inst.offer_kind == OfferKind.OPTIONAL).sum())))
     table.add_row("purchase variables", f"{inst.n_offer_periods:,}")
     if scenarios:
-        table.add_row("scenarios (stochastic plan)", ", ".join(s.name for s in scenarios))
+        table.add_row("scenarios (stochastic plan)", _escape(", ".join(s.name for s in scenarios)))
     if events:
         table.add_row("risk events (for procure stress)", str(len(events)))
     table.add_row("warnings", str(len(data.warnings)))
@@ -267,87 +276,20 @@ def solve(
 
 
 def _solve(ctx: _Context, run: RunOptions, workbook, model, output, json_path, price_rules, scenario_files) -> int:
-    from procure.paths import check_json_path, check_output_path
-    from procure.pipeline import optimize
-    from procure.stochastic import load_stochastic
-
+    """The main job, one flow for every plan kind: load, optimize, report, write, render."""
     options = run.solve_options()
-    if workbook is None:
-        from procure.starter import bundled_sample
-
-        workbook = bundled_sample()
+    workbook = workbook if workbook is not None else bundled_sample()
     inputs = [workbook] + ([model] if model else []) + list(scenario_files)
-    data, scenarios = load_stochastic(workbook, model, scenario_files)  # scenarios: [] unless stochastic
+    data = pipeline.load(workbook, model, scenario_files)
     _print_problems(ctx, [], data.warnings)
     plan_path = check_output_path(output or default_plan_path(workbook, data.policy.scenario), inputs)
     if json_path is not None:
-        check_json_path(json_path, inputs)
-    if scenarios:
-        if price_rules:
-            raise ProcureError("--price-rules is not available for a stochastic plan (Scenarios sheet or --scenario)")
-        return _solve_stochastic(ctx, data, scenarios, options, run.strict, workbook, plan_path, json_path)
+        check_json_path(json_path, inputs, [plan_path])
     with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else nullcontext():
-        outcome = optimize(data, options, strict=run.strict)
-    from procure.plan import write_json, write_plan
-    from procure.report import build_report
-
-    rule_costs = agreement_values = None
-    if price_rules and outcome.solution.has_plan:
-        from procure.analysis import agreement_values as value_each_agreement, price_rules as price_each_rule
-
-        rule_costs, agreement_values = price_each_rule(outcome), value_each_agreement(outcome)
-    report = build_report(outcome, input_name=workbook.name, rule_costs=rule_costs,
-                          agreement_values=agreement_values)
-    written = outcome.solution.has_plan or outcome.status == "infeasible"
-    if written:
-        write_plan(report, plan_path)
-    if json_path is not None:
-        write_json(report.json, json_path)
+        outcome = pipeline.optimize(data, options, strict=run.strict)
+        report = pipeline.report(outcome, input_name=workbook.name, price_rules=price_rules)
+    written = pipeline.write(outcome, report, plan_path, json_path)
     _print_summary(ctx, outcome, report, plan_path if written else None)
-    return STATUS_EXIT[outcome.status]
-
-
-def _solve_stochastic(ctx: _Context, data, scenarios, options, strict, workbook, plan_path, json_path) -> int:
-    """A stochastic plan (STOCKPILE.md): one program over the scenario fan, its measures, its sheets."""
-    from procure import stochastic_report
-    from procure.plan import write_json, write_tables
-    from procure.stochastic import optimize_stochastic
-
-    with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else nullcontext():
-        outcome = optimize_stochastic(data, scenarios, options, strict=strict)
-    tables, summary, document = stochastic_report.plan(outcome, input_name=workbook.name, input_sha256=data.sha256)
-    written = outcome.solution.has_plan or outcome.status == "infeasible"
-    if written:
-        write_tables(plan_path, tables, summary=summary)
-    if json_path is not None:
-        write_json(document, json_path)
-    if outcome.status == "infeasible":
-        ctx.err.print(f"[bold red]infeasible[/]: {_escape(outcome.solution.message)}; "
-                      "the constraints below would have to be relaxed:")
-        for row in tables.get("Relaxations", []).to_dict("records") if "Relaxations" in tables else []:
-            ctx.err.print(f"  - {row['constraint']}: {_escape(row['meaning'])}")
-    elif outcome.status == "not_solved":
-        ctx.err.print(f"[yellow]not optimal[/]: {_escape(outcome.solution.message)}")
-    if not ctx.quiet and outcome.solution.has_plan:
-        st = document["stochastic"]
-        ctx.say(f"[bold green]{outcome.status}[/]  stochastic, {len(scenarios)} scenarios, risk {st['risk']}  "
-                f"RP {fmt.usd(st['RP'])}  WS {fmt.usd(st['WS'])}  EEV {fmt.usd(st['EEV'])}  "
-                f"EVPI {fmt.usd(st['EVPI'])}  VSS {fmt.usd(st['VSS'])}")
-        if st["eev_reason"]:
-            ctx.say(f"EEV: {_escape(st['eev_reason'])}")
-        ctx.say(f"expected spend {fmt.usd(document['spend'])};  expected shortfall value "
-                f"{fmt.usd(document['shortfall_usd'])} at reference prices (RP and the scenario costs include "
-                "penalties, which are not spend)")
-        table = Table(show_edge=False)
-        for column in ("scenario", "probability", "spend", "shortfall value", "reserve released", "cost"):
-            table.add_column(column, justify="left" if column == "scenario" else "right", overflow="fold")
-        for name, figures in st["scenarios"].items():
-            table.add_row(_escape(name), fmt.share(figures["probability"], 0), fmt.usd(figures["spend"]),
-                          fmt.usd(figures["shortfall_usd"]), fmt.usd(figures["reserve_released_usd"]),
-                          fmt.usd(figures["cost"]))
-        ctx.say(table)
-    if written and not ctx.quiet:
-        ctx.say(f"plan written to {_escape(str(plan_path))}")
     return STATUS_EXIT[outcome.status]
 
 
@@ -372,29 +314,21 @@ def frontier(
 
 
 def _frontier(ctx: _Context, run: RunOptions, workbook, caps, model, output, json_path) -> int:
-    import dataclasses
-
-    import pandas as pd
-
-    from procure.analysis import frontier as solve_frontier, parse_caps
-    from procure.instance import build_instance
-    from procure.pipeline import load
-    from procure.paths import check_output_path
-    from procure.plan import write_frontier, write_json
-
     try:
         cap_values = parse_caps(caps)
     except ValueError as exc:
         raise ProcureError(str(exc)) from None
-    data = load(workbook, model)
+    data = pipeline.load(workbook, model)
     _print_problems(ctx, [], data.warnings)
     suffix = "" if data.policy.scenario in ("", "base") else f"-{_safe_stem(data.policy.scenario)}"
-    out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}{suffix}-frontier.xlsx",
-                                 [workbook] + ([model] if model else []))
+    inputs = [workbook] + ([model] if model else [])
+    out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}{suffix}-frontier.xlsx", inputs)
+    if json_path is not None:
+        check_json_path(json_path, inputs, [out_path])
     options = run.solve_options()
-    instance = build_instance(data)
+    fan = prepare_fan(data, data.scenarios)  # a plan of several scenarios is re-solved whole at each cap
     with _progress(ctx, "frontier", len(cap_values)) as advance:
-        points = solve_frontier(instance, cap_values, options, run.strict, progress=lambda cap: advance())
+        points = solve_frontier(fan, cap_values, options, run.strict, progress=lambda cap: advance())
     table = pd.DataFrame([dataclasses.asdict(p) for p in points])
     write_frontier(table, out_path, f"China-cap frontier: {data.policy.scenario}")
     if json_path is not None:
@@ -411,7 +345,7 @@ def _frontier(ctx: _Context, run: RunOptions, workbook, caps, model, output, jso
                          "-" if p.reserve_days_min is None else f"{p.reserve_days_min:,.0f}")
         ctx.say(view)
         ctx.say(f"frontier written to {_escape(str(out_path))}")
-    return EXIT_OK if all(p.status != "not_solved" for p in points) else EXIT_NOT_SOLVED
+    return EXIT_OK if all(p.status != Status.NOT_SOLVED for p in points) else EXIT_NOT_SOLVED
 
 
 @app.command()
@@ -442,11 +376,7 @@ def batch(
 
 
 def _batch(ctx: _Context, run: RunOptions, workbook, models, out_dir, workers, scheduler, baseline, fail_on) -> int:
-    import pandas as pd
 
-    from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
-    from procure.paths import check_output_path
-    from procure.plan import write_json, write_tables
 
     conditions = [c.strip() for c in fail_on.split(",") if c.strip()]
     unknown = [c for c in conditions if c not in FAIL_CONDITIONS]
@@ -509,9 +439,6 @@ def diff(
 
 
 def _diff(ctx, plan_a, plan_b, top, json_path, output) -> int:
-    from procure.diff import diff_plans
-    from procure.paths import check_output_path
-    from procure.plan import write_json, write_tables
 
     result = diff_plans(plan_a, plan_b, top)
     if json_path is not None:
@@ -574,35 +501,52 @@ def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> No
     """One screen: status, spend, shortfall value, what binds, and per mineral (in its unit) what was bought."""
     js = report.json
     status = outcome.status
-    colour = {"optimal": "green", "infeasible": "red", "not_solved": "yellow"}[status]
-    if status == "infeasible":
+    colour = {Status.OPTIMAL: "green", Status.INFEASIBLE: "red", Status.NOT_SOLVED: "yellow"}[status]
+    if status == Status.INFEASIBLE:
         ctx.err.print(f"[bold red]infeasible[/]: {_escape(outcome.solution.message)}; "
                       "the constraints below would have to be relaxed:")
         relax = report.tables.get("Relaxations")
         if relax is not None:
             for row in relax.to_dict("records"):
-                ctx.err.print(f"  - {row['constraint']}: {_escape(row['meaning'])}")
+                ctx.err.print(f"  - {_escape(row['constraint'])}: {_escape(row['meaning'])}")
         if relax is None or relax.empty:
             ctx.err.print("  (the relaxed model needed no slack above the solver's tolerance: the conflict lies in "
                           "coefficients too small for it to see; look for tiny shares, prices or scores)")
-    elif status == "not_solved":
+    elif status == Status.NOT_SOLVED:
         ctx.err.print(f"[yellow]not optimal[/]: {_escape(outcome.solution.message)}")
     if ctx.quiet:
         return
-    summary = dict(report.summary)
     ctx.say(f"[bold {colour}]{status}[/]  scenario {_escape(str(js['scenario']))}  "
-            f"solver {js['solver']}  {summary.get('Solve time (s)', 0):.2f} s")
+            f"solver {js['solver']}  {report.item('solve_time', 0):.2f} s")
+    several = outcome.stochastic
     if js.get("spend") is not None:
-        line = f"spend {fmt.usd(js['spend'])}"
-        if "Horizon budget (USD)" in summary:
-            line += (f" ({fmt.share(summary['Budget used (share of horizon budget)'])} of the "
-                     f"{fmt.usd(summary['Horizon budget (USD)'])} budget)")
+        line = f"{'expected ' if several else ''}spend {fmt.usd(js['spend'])}"
+        if report.item("budget_total") is not None:
+            line += (f" ({fmt.share(report.item('budget_total_used'))} of the "
+                     f"{fmt.usd(report.item('budget_total'))} budget)")
+        if report.item("spend_first_period") is not None:
+            line += f";  committed in {fmt.period(outcome.instance.periods[0])} {fmt.usd(report.item('spend_first_period'))}"
         ctx.say(line)
-        ctx.say(f"shortfall value {fmt.usd(js['shortfall_usd'])} at reference prices;  China share "
-                f"{fmt.share(js['china_share'])} of purchases by value")
-        ctx.say(f"objective with penalties {fmt.usd(js['objective'])} (the penalties are not spend)")
-    elif summary.get("Plan shown"):
+        ctx.say(f"{'expected ' if several else ''}shortfall value {fmt.usd(js['shortfall_usd'])} at reference "
+                f"prices;  China share {fmt.share(js['china_share'])} of purchases by value")
+        ctx.say(f"objective {fmt.quantity(round(js['objective']))} (spend plus penalty terms; the penalties are "
+                "not spend)")
+    elif report.item("plan_shown"):
         ctx.say("the plan written is the relaxed plan of the infeasibility report")
+    if several and "stochastic" in js and outcome.solution.has_plan:
+        st = js["stochastic"]
+        ctx.say(f"{len(outcome.fan.scenarios)} scenarios, risk {st['risk']}; objective values (spend plus "
+                f"penalties): RP {fmt.quantity(st['RP'])}  WS {fmt.quantity(st['WS'])}  "
+                f"EEV {fmt.quantity(st['EEV'])}  EVPI {fmt.quantity(st['EVPI'])}  VSS {fmt.quantity(st['VSS'])}")
+        if st["eev_reason"]:
+            ctx.say(f"EEV: {_escape(st['eev_reason'])}")
+        view = Table(show_edge=False)
+        for column in ("scenario", "probability", "spend", "shortfall value", "reserve released value"):
+            view.add_column(column, justify="left" if column == "scenario" else "right", overflow="fold")
+        for name, figures in st["scenarios"].items():
+            view.add_row(_escape(name), fmt.share(figures["probability"], 0), fmt.usd(figures["spend"]),
+                         fmt.usd(figures["shortfall_usd"]), fmt.usd(figures["reserve_released_usd"]))
+        ctx.say(view)
     if report.findings:
         ctx.say("[bold]what binds[/]")
         for finding in report.findings[:10]:
@@ -610,7 +554,8 @@ def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> No
         if len(report.findings) > 10:
             ctx.say(f"  ... and {len(report.findings) - 10} more on the Summary sheet")
     if js["minerals"]:
-        table = Table(show_edge=False)
+        title = "per mineral, expected over scenarios" if several else None
+        table = Table(show_edge=False, title=title)
         for column in ("mineral", "unit", "bought", "shortfall", "shortfall USD", "China share", "cap",
                        "reserve end"):
             table.add_column(column, justify="left" if column in ("mineral", "unit") else "right",
@@ -633,7 +578,7 @@ def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> No
             table.add_column(column, justify="left" if column == "item" else "right", overflow="fold")
         for row in rules.to_dict("records"):
             table.add_row(_escape(row["item"]), fmt.usd(row["spend_difference_usd"]),
-                          fmt.usd(row["shortfall_value_difference_usd"]), fmt.usd(row["objective_difference_usd"]))
+                          fmt.usd(row["shortfall_value_difference_usd"]), fmt.usd(row["objective_difference"]))
         ctx.say(table)
     if plan_path is not None:
         ctx.say(f"plan written to {_escape(str(plan_path))}")
@@ -649,7 +594,6 @@ def solvers(
 
 
 def _solvers(ctx: _Context) -> int:
-    from procure.pulp_model import available_solvers
 
     found = available_solvers()
     if ctx.quiet:
@@ -682,29 +626,17 @@ def export(
 
 def _export(ctx: _Context, workbook: Path, output: Path, model: Path | None, scenario: list[Path],
             strict: bool) -> int:
-    from procure import formulation
-    from procure.instance import build_instance
-    from procure.pulp_model import check_export_path, export_model
-    from procure.stochastic import build_extensive_form, load_stochastic, prepare, risk_settings
-
     inputs = [workbook] + ([model] if model else []) + list(scenario)
     check_export_path(output, inputs)
-    data, scenarios = load_stochastic(workbook, model, scenario)
+    data = pipeline.load(workbook, model, scenario)
     _print_problems(ctx, [], data.warnings)
-    if scenarios:  # the extensive form, one column per decision node (STOCKPILE.md)
-        fan = prepare(data, scenarios)
-        risk, alpha, weight, commit = risk_settings(data.policy)
-        form = build_extensive_form(fan.instances, fan.probabilities, risk=risk, risk_level=alpha,
-                                    risk_weight=weight, commit_through=commit, strict=strict)
-        program, instance = form.program, fan.base
-    else:
-        instance = build_instance(data)
-        program = formulation.build(instance, strict=strict)
-    export_model(program, output, instance, title=f"{workbook.stem}-{data.policy.scenario}")
+    fan = prepare_fan(data, data.scenarios)
+    program = build_form(fan, strict=strict).program  # the extensive form: one column per decision node
+    export_model(program, output, fan.base, title=f"{workbook.stem}-{data.policy.scenario}")
     integers = int(program.col_integer.sum())
     ctx.say(f"model written to {_escape(str(output))}: {program.n_cols:,} variables"
             + (f" ({integers:,} binary)" if integers else "") + f", {program.n_rows:,} constraints"
-            + (f"; objective constant {fmt.usd(program.objective_constant)} as column objective_constant = 1"
+            + (f"; objective constant {fmt.quantity(program.objective_constant)} as column objective_constant = 1"
                if program.objective_constant else ""))
     return EXIT_OK
 
@@ -762,19 +694,12 @@ def stress(
 
 def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, scheduler, chunk_size, output,
             json_path, verbose) -> int:
-    from procure.paths import check_json_path, check_output_path
-    from procure.plan import write_json, write_tables
-    from procure.solve import SolveOptions
-    from procure.cluster import dask_client
-    from procure.stress import prepare, run_draws
-    from procure.stress_report import build_result, histogram_chart
 
     if draws is None:
         raise ProcureError("--draws N is required: how many disruptions to sample (e.g. --draws 10000)")
     if workers is not None and scheduler is not None:
         raise ProcureError("give --workers (a local cluster) or --scheduler (an existing one), not both")
     if workbook is None:
-        from procure.starter import bundled_sample
 
         workbook = bundled_sample()
     inputs = [workbook] + [p for p in (model, plan) if p is not None]
@@ -784,7 +709,7 @@ def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, sc
     busy = ctx.err.status("preparing", spinner="dots") if (not ctx.quiet and ctx.err.is_terminal) \
         else nullcontext()
     with busy:
-        setup = prepare(workbook, model, plan, commit_through, SolveOptions(verbose=verbose))
+        setup = prepare_stress(workbook, model, plan, commit_through, SolveOptions(verbose=verbose))
     _print_problems(ctx, [], setup.instance.data.warnings)
     with dask_client(workers, scheduler) as client, _progress(ctx, "draws", draws) as advance:
         results = run_draws(setup.base, draws, seed, client=client, chunk_size=chunk_size,

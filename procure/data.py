@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field, replace
+from typing import Literal
 from pathlib import Path
 from enum import StrEnum
 
@@ -163,6 +164,48 @@ class Shock:
     period_to: Period | None = None
 
 
+def period_in_range(period, low, high) -> bool:
+    """Whether ``period`` lies within the inclusive bounds ``low``..``high`` (None: open)."""
+    return (low is None or period >= low) and (high is None or period <= high)
+
+
+def shock_matches_offer(shock: Shock, offer: Offer) -> bool:
+    """Whether a shock's key filters match an offer (periods are matched per offer-period)."""
+    return ((shock.suppliers is None or offer.supplier_key in shock.suppliers)
+            and (shock.countries is None or offer.country_key in shock.countries)
+            and (shock.processing_countries is None
+                 or offer.processing_country_key in shock.processing_countries)
+            and (shock.minerals is None or offer.mineral_key in shock.minerals))
+
+
+@dataclass(frozen=True)
+class DemandFactor:
+    """A demand change (a ``[[demand]]`` entry, or a Shocks sheet's demand row): demand of matching
+    (mineral, period) pairs is multiplied by ``factor`` and then ``add`` units are added (per period),
+    as :func:`procure.scenario.changed_demand` combines them."""
+
+    factor: float = 1.0
+    add: float = 0.0  # units of the mineral per period
+    minerals: tuple[str, ...] | None = None
+    period_from: Period | None = None
+    period_to: Period | None = None
+
+
+@dataclass
+class StochasticScenario:
+    """One scenario of a plan (STOCKPILE.md): a name, its probability and the shocks that make it.
+
+    A deterministic plan is one scenario of probability 1 with no shocks: the base data.
+    """
+
+    name: str
+    probability: float
+    description: str = ""
+    shocks: list[Shock] = field(default_factory=list)
+    demand_changes: list[DemandFactor] = field(default_factory=list)
+    source: str = ""  # where it was defined, for messages ("sheet 'Scenarios' row 3", a file path)
+
+
 @dataclass
 class WorkbookData:
     """A checked workbook (and, after :func:`procure.scenario.apply`, a scenario applied to it)."""
@@ -179,6 +222,8 @@ class WorkbookData:
     warnings: list[Problem] = field(default_factory=list)
     shocks: list[Shock] = field(default_factory=list)
     scenario_description: str = ""
+    # the scenarios of a stochastic plan (Scenarios/Shocks sheets, --scenario files); [] for a plain plan
+    scenarios: list[StochasticScenario] = field(default_factory=list)
 
     def with_changes(self, **changes) -> "WorkbookData":
         return replace(self, **changes)

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from procure import fmt
-from procure.report import INPUT_SHA, STATUS
 from procure.workbook import read_plan
 
-# Summary items compared, by their label in the plan (procure.report.summary_items)
-FIGURES = ("Spend (USD)", "Shortfall value (USD at reference prices)", "Objective with penalties (USD)",
-           "China share of purchases (by value)")
+# Summary items compared, by the key procure writes beside each (procure.report.summary_items), and the
+# words shown for each; a plan of several scenarios gives expectations
+FIGURES = {"spend": "Spend (USD)", "shortfall_usd": "Shortfall value (USD at reference prices)",
+           "objective": "Objective (spend plus penalty terms)", "china_share": "China share of purchases (by value)"}
 KEY = ["supplier", "country", "mineral", "period"]
 MOVE_TOL = 1e-9
 
@@ -57,17 +57,21 @@ def diff_plans(plan_a: Path, plan_b: Path, top: int = 20) -> PlanDiff:
     summary_a, allocation_a = read_plan(plan_a)
     summary_b, allocation_b = read_plan(plan_b)
     figures = []
-    for label in FIGURES:
-        a, b = _number(summary_a.get(label)), _number(summary_b.get(label))
-        figures.append({"figure": label, "plan_a": a, "plan_b": b, "change": b - a})
+    for key, label in FIGURES.items():
+        a, b = _number(summary_a.get(key)), _number(summary_b.get(key))
+        figures.append({"figure": label, "key": key, "plan_a": a, "plan_b": b, "change": b - a})
     figures = pd.DataFrame(figures)
     moves = _moves(allocation_a, allocation_b, top)
     notes = []
-    if summary_a.get(INPUT_SHA) != summary_b.get(INPUT_SHA):
+    if summary_a.get("input_sha256") != summary_b.get("input_sha256"):
         notes.append("the plans come from different input workbooks")
-    if summary_a.get("Scenario") != summary_b.get("Scenario"):
-        notes.append(f"scenarios differ: {summary_a.get('Scenario')} -> {summary_b.get('Scenario')}")
-    return PlanDiff(figures, moves, (str(summary_a.get(STATUS, "")), str(summary_b.get(STATUS, ""))), notes)
+    if summary_a.get("scenario") != summary_b.get("scenario"):
+        notes.append(f"scenarios differ: {summary_a.get('scenario')} -> {summary_b.get('scenario')}")
+    for name, summary in (("A", summary_a), ("B", summary_b)):
+        if summary.get("scenarios") is not None:
+            notes.append(f"plan {name} is a stochastic plan of {summary.get('scenarios')} scenarios: its figures are "
+                         "expectations and its purchases are weighted by their decision node's probability")
+    return PlanDiff(figures, moves, (str(summary_a.get("status", "")), str(summary_b.get("status", ""))), notes)
 
 
 def _grouped(allocation: pd.DataFrame) -> pd.DataFrame:
@@ -77,8 +81,12 @@ def _grouped(allocation: pd.DataFrame) -> pd.DataFrame:
     frame = allocation[KEY].copy()
     frame["period"] = frame["period"].map(fmt.period)
     frame["unit"] = allocation["unit"].astype(str) if "unit" in allocation else ""
-    frame["quantity"] = pd.to_numeric(allocation["quantity"], errors="coerce").fillna(0.0)
-    frame["cost"] = pd.to_numeric(allocation.get("cost_usd", 0.0), errors="coerce").fillna(0.0)
+    # a stochastic plan's Allocation holds one row per decision node: weighted by its probability
+    weight = (pd.to_numeric(allocation["probability"], errors="coerce").fillna(0.0)
+              if "probability" in allocation else 1.0)
+    frame["quantity"] = pd.to_numeric(allocation["quantity"], errors="coerce").fillna(0.0) * weight
+    cost = allocation["cost_usd"] if "cost_usd" in allocation else pd.Series(0.0, index=allocation.index)
+    frame["cost"] = pd.to_numeric(cost, errors="coerce").fillna(0.0) * weight
     grouped = frame.groupby(KEY, sort=True).agg(unit=("unit", "first"), quantity=("quantity", "sum"),
                                                 cost=("cost", "sum"))
     grouped["price_usd"] = grouped["cost"] / grouped["quantity"].where(grouped["quantity"] != 0)

@@ -42,7 +42,7 @@ def what_binds(inst, shortfall: np.ndarray, bought: np.ndarray, constraints: pd.
     names = inst.data.names
     minerals = [names.mineral(k) for k in inst.mineral_keys]
     by_title = {f.title: f for f in FAMILIES}
-    binding = constraints[constraints["binding"] == "yes"] if len(constraints) else constraints
+    binding = constraints[constraints["binding"].astype(bool)] if len(constraints) else constraints
     findings = [_mineral_finding(inst, m, minerals[m], shortfall, bought, binding, by_title)
                 for m in range(len(minerals)) if shortfall[m].sum() > SHORT_TOL * max(inst.demand[m].sum(), 1.0)]
     for title, rows in (binding.groupby("constraint", sort=False) if len(binding) else []):
@@ -92,7 +92,7 @@ def _capacity(inst, m: int, periods: np.ndarray, non_chinese_only: bool) -> floa
 
 
 def _rule_finding(inst, family, rows: pd.DataFrame) -> Finding:
-    cost = float(rows["cost_of_tightening_usd"].fillna(0.0).sum())
+    cost = float(rows["cost_of_tightening"].fillna(0.0).sum())
     if family.measure == Measure.BUDGET:
         limit = float(rows["limit"].iloc[0])
         one_percent = max(cost, 0.0) * 0.01 * limit

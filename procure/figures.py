@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from procure.extensive import ExtensiveForm
 from procure.instance import Instance
 from procure.program import LinearProgram
+from procure.stochastic import Fan
 
 
 @dataclass(frozen=True)
@@ -60,4 +62,31 @@ def plan_figures(inst: Instance, program: LinearProgram, x: np.ndarray) -> PlanF
         shortfall_value_usd=float((np.maximum(shortfall, 0.0) * price).sum()),
         reserve_gap_value_usd=float((np.maximum(gap, 0.0) * price).sum()),
         china_share_by_value=exposure / total_value if total_value > 0 else None,
+    )
+
+
+def expected_figures(fan: Fan, form: ExtensiveForm, x: np.ndarray) -> PlanFigures:
+    """The figures of plan ``x`` of the extensive form ``form`` of ``fan``: each the probability-weighted
+    expectation of the scenarios' own (spend, shortfall value, reserve-gap value, penalty terms), the
+    objective the extensive form's (its risk measure), the China share the expected China-exposed value
+    over the expected purchase value. A fan of one scenario: exactly :func:`plan_figures`."""
+    if len(fan.instances) == 1:
+        return plan_figures(fan.instances[0], form.program, x)
+    pi = fan.probabilities
+    parts = [plan_figures(inst, lp, x[cols])
+             for inst, lp, cols in zip(fan.instances, form.scenario_programs, form.col_map)]
+    value = china = 0.0
+    for p, inst, lp, cols in zip(pi, fan.instances, form.scenario_programs, form.col_map):
+        bought = x[cols][lp.columns["x"].slice()] * inst.op_price_usd
+        value += p * float(bought.sum())
+        china += p * float((bought * inst.offer_exposure[inst.op_offer]).sum())
+    spend = float(sum(p * f.spend_usd for p, f in zip(pi, parts)))
+    objective = form.program.objective_value(x)
+    return PlanFigures(
+        objective_usd=objective,
+        spend_usd=spend,
+        penalty_usd=objective - spend,
+        shortfall_value_usd=float(sum(p * f.shortfall_value_usd for p, f in zip(pi, parts))),
+        reserve_gap_value_usd=float(sum(p * f.reserve_gap_value_usd for p, f in zip(pi, parts))),
+        china_share_by_value=china / value if value > 0 else None,
     )

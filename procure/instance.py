@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from procure.data import Offer, OfferKind, Period, Policy, WorkbookData
-from procure.scenario import shock_factors
+from procure.data import Offer, OfferKind, Period, Policy, Shock, WorkbookData, period_in_range, shock_matches_offer
 
 CHINA_KEY = "china"
 
@@ -132,6 +131,27 @@ def _canonical(offer: Offer) -> tuple:
             offer.period is not None, str(offer.period) if offer.period is not None else "",
             offer.agreement, offer.price_usd, offer.capacity, offer.min_volume, offer.fixed_cost_usd,
             none_last(offer.china_share), none_last(offer.esg_score), offer.blocked, offer.row)
+
+
+def shock_factors(shocks: list[Shock], offers: list[Offer], periods: list[Period],
+                  offer_index: np.ndarray, period_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Price and capacity multipliers for each offer-period ``(offer_index[k], period_index[k])``.
+
+    A shock with a period filter applies only to the matching periods of an
+    offer that covers every period, so its price and capacity become per period.
+    """
+    price = np.ones(len(offer_index))
+    capacity = np.ones(len(offer_index))
+    for shock in shocks:
+        matching_offers = np.array([shock_matches_offer(shock, o) for o in offers], dtype=bool)
+        matching_periods = np.array([period_in_range(p, shock.period_from, shock.period_to) for p in periods],
+                                    dtype=bool)
+        if not len(offer_index):
+            continue
+        hit = matching_offers[offer_index] & matching_periods[period_index]
+        price[hit] *= shock.price_factor
+        capacity[hit] *= shock.capacity_factor
+    return price, capacity
 
 
 def build_instance(data: WorkbookData) -> Instance:

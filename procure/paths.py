@@ -55,9 +55,12 @@ def check_output_path(output: Path, inputs: list[Path]) -> Path:
     return output
 
 
-def check_json_path(path: Path, inputs: list[Path]) -> Path:
-    """Refuse a JSON path that is one of the inputs."""
+def check_json_path(path: Path, inputs: list[Path], outputs: list[Path] = ()) -> Path:
+    """Refuse a JSON path that is one of the inputs, or another path the same command writes."""
     resolved = Path(path).resolve()
     if any(resolved == Path(p).resolve() for p in inputs):
         raise OutputError(f"the JSON path '{path}' is an input file; choose another path")
+    if any(resolved == Path(p).resolve() for p in outputs):
+        raise OutputError(f"the JSON path '{path}' is also where this command writes its workbook; "
+                          "choose another path")
     return Path(path)

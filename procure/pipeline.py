@@ -1,62 +1,94 @@
-"""The main job as one library call: read, check, apply a scenario, build, solve, explain.
+"""The product's flow as library calls: load -> optimize -> report -> write.
 
-``cli`` calls these; so can scripts and tests. Nothing here prints or writes files.
+Every command uses these (``cli``, ``batch``, ``stress``), and so can scripts
+and tests. A deterministic plan and a stochastic plan take the same path: the
+loaded data carries its scenarios (none for a plain plan, which is then the
+base data as one scenario of probability 1). Nothing here prints.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from procure import formulation, scenario as scenarios
+from procure import analysis, scenario as scenario_files_module
 from procure.data import WorkbookData
-from procure.instance import Instance, build_instance
-from procure.program import LinearProgram
-from procure.solve import Solution, SolveOptions, Status, solve
-from procure.validate import validate
-from procure.workbook import read_workbook
+from procure.errors import InputError, Problem
+from procure.outcome import Outcome, optimize
+from procure.plan import write_json, write_plan
+from procure.report import Report, build_report
+from procure.scenario import check_scenarios
+from procure.scenario_sheets import collect_scenario_sheets
+from procure.solve import SolveOptions, Status
+from procure.validate import Collector, validate
+from procure.workbook import RawWorkbook, read_workbook
+
+__all__ = ["load", "optimize", "report", "write", "solve", "Outcome", "Report"]
 
 
-def load(workbook: str | Path, model: str | Path | None = None, *, raw=None) -> WorkbookData:
-    """Read and check ``workbook``, and apply scenario file ``model`` when given.
+def load(workbook: str | Path, model: str | Path | None = None, scenario_files=(), *,
+         raw: RawWorkbook | None = None) -> WorkbookData:
+    """Read and check ``workbook``, apply scenario file ``model`` (``--model``), and gather the scenarios
+    of its ``Scenarios`` and ``Shocks`` sheets and of each ``--scenario`` file into ``data.scenarios``
+    ([] for a plain plan). Every problem of all of them is raised at once as :class:`InputError`.
 
     ``raw``: the workbook already read (:func:`procure.workbook.read_workbook`), so it is read once.
     """
-    data = validate(raw if raw is not None else read_workbook(workbook))
+    raw = raw if raw is not None else read_workbook(workbook)
+    data = validate(raw)
     if model is not None:
-        data = scenarios.apply(data, scenarios.load_scenario(model, data))
-    return data
+        data = scenario_files_module.apply(data, scenario_files_module.load_scenario(model, data))
+    out = Collector(raw.path.name)
+    scenarios = collect_scenario_sheets(raw, data, out)
+    problems = list(out.problems)
+    for path in scenario_files:
+        try:
+            scenarios.append(scenario_files_module.load_stochastic_scenario(path, data))
+        except InputError as exc:
+            problems += exc.problems + exc.warnings
+    commit = data.policy.commit_through
+    if commit is not None and data.periods and type(commit) is not type(data.periods[0]):
+        problems.append(Problem("is not comparable with the workbook's periods ("
+                                + ", ".join(str(p) for p in data.periods[:4]) + ", ...)",
+                                sheet="Policy", column="commit_through", value=commit))
+    if scenarios:
+        try:
+            check_scenarios(scenarios)
+        except InputError as exc:
+            problems += exc.problems
+    if any(p.severity == "error" for p in problems):
+        raise InputError(problems)
+    return data.with_changes(scenarios=scenarios,
+                             warnings=list(data.warnings) + [p for p in problems if p.severity == "warning"])
 
 
-@dataclass
-class Outcome:
-    """A solved (or explained) plan: the instance, the program, and what the solver proved.
-
-    ``status`` is optimal, infeasible or not_solved. When infeasible,
-    ``relaxed`` holds the elastic re-solve whose nonzero slacks explain why.
-    """
-
-    data: WorkbookData
-    instance: Instance
-    program: LinearProgram
-    solution: Solution
-    options: SolveOptions
-    strict: bool = False
-    relaxed_program: LinearProgram | None = None
-    relaxed: Solution | None = None
-
-    @property
-    def status(self) -> str:
-        return self.solution.status
+def report(outcome: Outcome, *, input_name: str, price_rules: bool = False) -> Report:
+    """The plan's tables, Summary and JSON; with ``price_rules``, each active rule priced and each
+    optional agreement valued by re-solving (only when the plan was solved)."""
+    rule_costs = agreement_values = None
+    if price_rules and outcome.solution.has_plan:
+        rule_costs, agreement_values = analysis.price_rules(outcome), analysis.agreement_values(outcome)
+    return build_report(outcome, input_name=input_name, rule_costs=rule_costs, agreement_values=agreement_values)
 
 
-def optimize(data: WorkbookData, options: SolveOptions = SolveOptions(), *, strict: bool = False) -> Outcome:
-    """Build and solve the model of ``data``; when it is infeasible, re-solve with priced slacks to explain it."""
-    instance = build_instance(data)
-    program = formulation.build(instance, strict=strict)
-    solution = solve(program, options)
-    outcome = Outcome(data, instance, program, solution, options, strict)
-    if solution.status == Status.INFEASIBLE:
-        outcome.relaxed_program = formulation.build(instance, strict=strict, elastic=True)
-        outcome.relaxed = solve(outcome.relaxed_program, options, with_duals=False)
-    return outcome
+def written(outcome: Outcome) -> bool:
+    """Whether a plan workbook is written: a plan was found, or the relaxed plan explains infeasibility."""
+    return outcome.solution.has_plan or outcome.status == Status.INFEASIBLE
+
+
+def write(outcome: Outcome, result: Report, plan_path: Path | None, json_path: Path | None = None) -> bool:
+    """Write the plan workbook (when there is a plan to write) and the JSON; True when the plan was written."""
+    wrote = plan_path is not None and written(outcome)
+    if wrote:
+        write_plan(result, plan_path)
+    if json_path is not None:
+        write_json(result.json, json_path)
+    return wrote
+
+
+def solve(workbook: str | Path, model: str | Path | None = None, scenario_files=(),
+          options: SolveOptions = SolveOptions(), *, strict: bool = False,
+          price_rules: bool = False) -> tuple[Outcome, Report]:
+    """load, optimize and report in one call (what ``procure solve`` does before writing)."""
+    data = load(workbook, model, scenario_files)
+    outcome = optimize(data, options, strict=strict)
+    return outcome, report(outcome, input_name=Path(workbook).name, price_rules=price_rules)

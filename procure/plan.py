@@ -29,11 +29,12 @@ import numpy as np
 import pandas as pd
 
 from procure.errors import OutputError
-from procure.report import Report
+from procure.items import Item, Kind
+from procure.report import EXPECTED, Report
 from procure.sheet_xml import EXCEL_MAX_ROWS, SheetRows, fill_sheets
 
 SHEET_ORDER = ("Summary", "Allocation", "Minerals", "Countries", "Offers", "Agreements", "Constraints",
-               "Relaxations", "Excluded", "RuleCosts")
+               "Relaxations", "Excluded", "RuleCosts", "Scenarios", "Recourse", "Reserve")
 USD_FORMAT = "#,##0"  # money in whole dollars (CLI.md)
 USD_RATE_FORMAT = "#,##0.00"  # USD per unit of a mineral (prices, marginal costs): cents matter per kg
 SHARE_FORMAT = "0.0%"
@@ -94,10 +95,23 @@ def _json_default(value):
 
 
 def write_plan(report: Report, path: Path, max_rows: int = EXCEL_MAX_ROWS) -> None:
-    """Write every table of ``report`` to ``path`` atomically, with its charts (``max_rows``: see
-    :func:`write_tables`)."""
-    tables = {name: report.tables[name] for name in SHEET_ORDER[1:] if name in report.tables}
-    write_tables(path, tables, summary=report.summary, charts=_plan_charts, max_rows=max_rows)
+    """Write every table of ``report`` to ``path`` atomically, each column formatted by its kind, with
+    the charts (``max_rows``: see :func:`write_tables`). A table the writer has no sheet for is refused
+    (a bug in procure, not a table to lose silently)."""
+    unknown = [name for name in report.tables if name not in SHEET_ORDER]
+    if unknown:
+        raise ValueError(f"the plan writer has no sheet for table(s) {', '.join(unknown)} (add it to SHEET_ORDER)")
+    tables, kinds = {}, {}
+    for name in SHEET_ORDER[1:]:
+        if name not in report.tables:
+            continue
+        kinds[name] = report.kinds(name)
+        table = report.tables[name]
+        flags = [c for c, kind in kinds[name].items() if kind == Kind.FLAG]
+        if flags:  # written as words, as a planner reads them
+            table = table.assign(**{c: np.where(table[c].astype(bool), "yes", "no") for c in flags})
+        tables[name] = table
+    write_tables(path, tables, summary=report.summary, charts=_plan_charts, max_rows=max_rows, kinds=kinds)
 
 
 @dataclass
@@ -200,10 +214,14 @@ def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
     on top and demand as a line, in the mineral's unit), China share against its cap (0-100%), and reserve
     against target (in the unit), over the periods. Native Excel charts whose series come from the hidden
     ChartData sheet (see :func:`chart_data`)."""
-    minerals = tables.get("Minerals")
+    minerals, countries = tables.get("Minerals"), tables.get("Countries")
+    if minerals is not None and "scenario" in minerals.columns:  # a plan of several scenarios: the expectation
+        minerals = minerals[minerals["scenario"] == EXPECTED].drop(columns="scenario")
+        if countries is not None:
+            countries = countries[countries["scenario"] == EXPECTED].drop(columns="scenario")
     if minerals is None or minerals.empty:
         return
-    data = chart_data(minerals, tables.get("Countries"))
+    data = chart_data(minerals, countries)
     sheet = book.xlsx.add_worksheet(_sheet_title("Charts", book.titles))
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
@@ -283,8 +301,11 @@ def _write_chart_table(book: _PlanBook, data: pd.DataFrame) -> str:
 
 
 def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None, charts=None,
-                 max_rows: int = EXCEL_MAX_ROWS) -> None:
+                 max_rows: int = EXCEL_MAX_ROWS, kinds: dict[str, dict[str, Kind]] | None = None) -> None:
     """A workbook of ``tables`` (one sheet each), after an item/value Summary if given.
+
+    ``kinds``: per table, each column's :class:`~procure.items.Kind` (how it is formatted); a table
+    without them is formatted from its column names.
 
     A table longer than ``max_rows - 1`` data rows (Excel's sheet limit, the header row aside) goes on
     as many sheets as it needs, ``Allocation``, ``Allocation 2``, ...: never truncated.
@@ -296,7 +317,7 @@ def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None, char
         if summary is not None:
             _write_summary(book, summary)
         for name, table in tables.items():
-            _write_table(book, name, table)
+            _write_table(book, name, table, (kinds or {}).get(name))
         if charts is not None:
             charts(book, tables)
         _close(book, temp, path)
@@ -343,9 +364,17 @@ def column_kind(column: str) -> str:
     return "quantity"
 
 
-def _value_format(formats: _Formats, column: str):
-    kind = column_kind(column)
-    return formats.text if kind == "label" else getattr(formats, kind)
+_KIND_FORMAT = {Kind.MONEY: "usd", Kind.OBJECTIVE: "usd", Kind.RATE: "usd_rate", Kind.QUANTITY: "quantity",
+                Kind.SHARE: "share", Kind.DAYS: "days", Kind.COUNT: "days", Kind.SECONDS: "quantity",
+                Kind.NUMBER: "quantity", Kind.PERIOD: "label", Kind.TEXT: "label", Kind.FLAG: "label"}
+_KIND_SUMMARY = {Kind.MONEY: "usd", Kind.OBJECTIVE: "usd", Kind.RATE: "number", Kind.QUANTITY: "number",
+                 Kind.SHARE: "share", Kind.DAYS: "whole", Kind.COUNT: "whole", Kind.SECONDS: "seconds",
+                 Kind.NUMBER: "number", Kind.PERIOD: "period", Kind.TEXT: "text", Kind.FLAG: "text"}
+
+
+def _value_format(formats: _Formats, column: str, kind: Kind | None = None):
+    shown = _KIND_FORMAT[kind] if kind is not None else column_kind(column)
+    return formats.text if shown == "label" else getattr(formats, shown)
 
 
 def summary_kind(label: str, value) -> str:
@@ -412,10 +441,14 @@ def _write_summary(book: _PlanBook, items) -> None:
     book.titles.add("summary")
     sheet.write_string(0, 0, "item", formats.header)
     sheet.write_string(0, 1, "value", formats.header)
-    for r, (item, value) in enumerate(items, start=1):
-        label = str(item)
+    for r, entry in enumerate(items, start=1):
+        label, value = (entry.label, entry.value) if isinstance(entry, Item) else entry
+        label = str(label)
         sheet.write_string(r, 0, label, formats.summary_label)
-        kind = summary_kind(label, value)
+        if isinstance(entry, Item):
+            kind = "text" if isinstance(value, str) or value is None else _KIND_SUMMARY[entry.kind]
+        else:
+            kind = summary_kind(label, value)
         if kind == "text":
             text = "" if value is None else str(value)
             if text:
@@ -427,6 +460,13 @@ def _write_summary(book: _PlanBook, items) -> None:
             _write_cell(sheet, r, 1, value, formats.summary[kind], formats)
     sheet.set_column(0, 0, SUMMARY_LABEL_WIDTH)
     sheet.set_column(1, 1, SUMMARY_VALUE_WIDTH)
+    if any(isinstance(entry, Item) for entry in items):  # the keys procure reads its plans back by, hidden
+        sheet.write_string(0, 2, "key", formats.header)
+        for r, entry in enumerate(items, start=1):
+            if isinstance(entry, Item):
+                sheet.write_string(r, 2, entry.key, formats.text)
+        sheet.set_column(2, 2, 30, None, {"hidden": True})
+        sheet.print_area(0, 0, len(items), 1)
     sheet.freeze_panes(1, 0)
     _print_setup(sheet)
     sheet.fit_to_pages(1, 1)  # the Summary is one printed page
@@ -449,7 +489,7 @@ def _print_setup(sheet) -> None:
     sheet.set_footer("&L&A&RPage &P of &N")
 
 
-def _write_header(book: _PlanBook, sheet, table: pd.DataFrame) -> None:
+def _write_header(book: _PlanBook, sheet, table: pd.DataFrame, kinds: dict | None = None) -> None:
     """A table sheet's template: header row, each column's width and format, frozen pane, print setup."""
     formats = book.formats
     columns = [str(c) for c in table.columns]
@@ -459,12 +499,12 @@ def _write_header(book: _PlanBook, sheet, table: pd.DataFrame) -> None:
         width = max([len(header)] + [len(_shown(v)) for v in sample.iloc[:, c].tolist()])
         is_text = pd.api.types.infer_dtype(sample.iloc[:, c], skipna=True) in ("string", "empty")
         sheet.set_column(c, c, min(max(width + 2, 10), 60),
-                         formats.text if is_text else _value_format(formats, header))
+                         formats.text if is_text else _value_format(formats, header, (kinds or {}).get(header)))
     sheet.freeze_panes(1, 0)
     _print_setup(sheet)
 
 
-def _write_table(book: _PlanBook, name: str, table: pd.DataFrame) -> None:
+def _write_table(book: _PlanBook, name: str, table: pd.DataFrame, kinds: dict | None = None) -> None:
     """One table; split over several sheets when longer than ``book.max_rows`` allows (never truncated).
 
     XlsxWriter writes the header, each column's width and format, the frozen pane and the filter;
@@ -480,7 +520,7 @@ def _write_table(book: _PlanBook, name: str, table: pd.DataFrame) -> None:
         part = start // capacity
         title = _sheet_title(name if part == 0 else f"{name} {part + 1}", book.titles)
         sheet = book.xlsx.add_worksheet(title)
-        _write_header(book, sheet, chunk)
+        _write_header(book, sheet, chunk, kinds)
         if len(columns):
             sheet.autofilter(0, 0, max(len(chunk), 1), len(columns) - 1)
         book.rows.append(SheetRows(sheet_name=title, table=chunk))

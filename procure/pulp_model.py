@@ -68,6 +68,7 @@ import numpy as np
 
 from procure.errors import OutputError, ProcureError, SolverError
 from procure.program import LinearProgram
+from procure.result import RawKind, RawResult, quiet_stdout
 
 # ---------------------------------------------------------------------------------------------------------
 # Readable names
@@ -593,14 +594,13 @@ def _takes_any_keyword(parameters) -> bool:
 
 
 def solve_with_pulp(lp: LinearProgram, options):
-    """Solve ``lp`` with the PuLP solver ``options.solver``; return procure.solve's ``_Raw`` record.
+    """Solve ``lp`` with the PuLP solver ``options.solver``; return procure.solve's ``RawResult`` record.
 
     Values are read back by position. Duals (``pi``, ``dj``) are returned for an
     LP when the solver provides them for every row and column, else None.
     """
     import pulp
 
-    from procure.solve import RawKind, _Raw, quiet_stdout
 
     solver_name, class_name = _alias(options.solver)
     class_name = class_name or _available_interface(solver_name)
@@ -628,9 +628,9 @@ def solve_with_pulp(lp: LinearProgram, options):
             dj = [v.dj for v in model.variables]
             if all(p is not None for p in pi) and all(d is not None for d in dj):
                 row_dual, col_dual = np.array(pi, dtype=float), np.array(dj, dtype=float)
-        return _Raw(RawKind.OPTIMAL, stats.status_str, values, best_bound, row_dual, col_dual)
+        return RawResult(RawKind.OPTIMAL, stats.status_str, values, best_bound, row_dual, col_dual)
     if stats.status == S.GapLimit and values is not None:
-        return _Raw(RawKind.GAP_LIMIT, stats.status_str, values, best_bound)
+        return RawResult(RawKind.GAP_LIMIT, stats.status_str, values, best_bound)
     if stats.status == S.Infeasible or (stats.status in (S.Unbounded, S.Undefined) and values is None):
-        return _Raw(RawKind.INFEASIBLE, stats.status_str)
-    return _Raw(RawKind.STOPPED, stats.status_str, values, best_bound)
+        return RawResult(RawKind.INFEASIBLE, stats.status_str)
+    return RawResult(RawKind.STOPPED, stats.status_str, values, best_bound)

@@ -14,87 +14,40 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-import procure
+from procure import fmt, stochastic_report
 from procure.data import OfferKind
-from procure import fmt
 from procure.explain import what_binds
-from procure.families import FAMILIES, Measure, Sense, family_of
-from procure.figures import plan_figures
-from procure.program import LinearProgram, block_of
-from procure.pipeline import Outcome
+from procure.facts import ZERO_TOL, Facts, clean, row_duals, scenario_facts
+from procure.families import FAMILIES, Measure, Sense
+from procure.figures import PlanFigures, plan_figures
+from procure.items import Item, Kind
+from procure.outcome import Outcome
+from procure.relaxation import relaxation_table, scenario_relaxations
 from procure.solve import Status
-
-ZERO_TOL = 1e-9  # values below this (relative) are printed as 0
-
-
-def clean(values: np.ndarray, scale: float = 1.0) -> np.ndarray:
-    """Solver noise below ZERO_TOL x scale becomes an exact 0 (and -0.0 becomes 0.0)."""
-    values = np.asarray(values, dtype=float).copy()
-    values[np.abs(values) <= ZERO_TOL * max(scale, 1.0)] = 0.0
-    return values + 0.0
+from procure.version import tool_version
 
 
 @dataclass
 class Report:
-    """Every table of the plan workbook, and the figures of its Summary."""
+    """Every table of the plan workbook (machine columns, typed by :data:`COLUMN_KINDS`), the Summary
+    items (typed, keyed), the JSON document and the "what binds" findings."""
 
-    summary: list[tuple[str, object]]
+    summary: list[Item]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     json: dict = field(default_factory=dict)
     findings: list = field(default_factory=list)  # the "what binds" sentences, most costly first
 
+    def item(self, key: str, default=None):
+        """The value of the Summary item ``key`` (``default`` when the plan has none)."""
+        return next((i.value for i in self.summary if i.key == key), default)
 
-def _block_values(program: LinearProgram, x: np.ndarray, name: str) -> np.ndarray:
-    block = program.columns.get(name)
-    return x[block.slice()] if block is not None else np.zeros(0)
-
-
-def _row_duals(program: LinearProgram, duals: np.ndarray | None, name: str) -> np.ndarray | None:
-    block = program.rows.get(name)
-    if duals is None or block is None:
-        return None
-    return duals[block.slice()]
-
-
-def scenario_facts(inst, program: LinearProgram, x: np.ndarray) -> "_Facts":
-    """Facts of plan ``x`` of ``program`` (e.g. one scenario's columns of a stochastic plan)."""
-    from procure.solve import Solution
-
-    return _Facts(inst, program, Solution(Status.OPTIMAL, "", 0.0, x=x))
-
-
-class _Facts:
-    """The solution's numbers organised per offer-period, mineral-period and country."""
-
-    def __init__(self, inst, program: LinearProgram, solution):
-        self.program, self.solution = program, solution
-        self.inst = inst
-        self.names = inst.data.names
-        x = solution.x
-        self.n_m, self.n_t = len(inst.mineral_keys), len(inst.periods)
-        self.buy = clean(_block_values(program, x, "x"))
-        self.shortfall = clean(_block_values(program, x, "shortfall")).reshape(self.n_m, self.n_t)
-        self.reserve = clean(_block_values(program, x, "reserve")).reshape(self.n_m, self.n_t)
-        self.reserve_gap = clean(_block_values(program, x, "reserve_gap")).reshape(self.n_m, self.n_t)
-        self.signed_y = np.round(_block_values(program, x, "y")).astype(int)
-        self.mt = inst.offer_mineral[inst.op_offer] * self.n_t + inst.op_period
-        self.weight = inst.weights()
-        self.bought = np.bincount(self.mt, weights=self.buy, minlength=self.n_m * self.n_t).astype(float).reshape(self.n_m, self.n_t)
-        weighted = self.buy * self.weight
-        self.bought_weighted = np.bincount(self.mt, weights=weighted, minlength=self.n_m * self.n_t).astype(float)
-        exposure = weighted * inst.offer_exposure[inst.op_offer]
-        self.exposure_weighted = np.bincount(self.mt, weights=exposure, minlength=self.n_m * self.n_t).astype(float)
-        self.cost = self.buy * inst.op_price_usd
-        self.row_dual = solution.row_dual
-        self.col_dual = solution.col_dual
-
-    def share(self, numerator, denominator):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(denominator > ZERO_TOL, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+    def kinds(self, table: str) -> dict[str, Kind]:
+        """Each column's kind in ``table`` (KeyError for a column the report does not declare)."""
+        return {column: column_kind(str(column)) for column in self.tables[table].columns}
 
 
 RULE_COST_COLUMNS = ["item", "what", "compared", "status", "spend_difference_usd",
-                     "shortfall_value_difference_usd", "objective_difference_usd"]
+                     "shortfall_value_difference_usd", "objective_difference"]
 
 
 def rule_costs_table(rule_costs, agreement_values) -> pd.DataFrame:
@@ -108,7 +61,7 @@ def rule_costs_table(rule_costs, agreement_values) -> pd.DataFrame:
                 "item": c.description, "what": kind, "compared": compared,
                 "status": f"{c.first_status} / {c.second_status}",
                 "spend_difference_usd": c.spend_usd, "shortfall_value_difference_usd": c.shortfall_usd,
-                "objective_difference_usd": c.objective_usd,
+                "objective_difference": c.objective_usd,
             })
     return pd.DataFrame(rows, columns=RULE_COST_COLUMNS)
 
@@ -121,35 +74,57 @@ def _comparison_json(c, status_keys: tuple[str, str]) -> dict:
 
 def build_report(outcome: Outcome, *, input_name: str, run_date: _dt.datetime | None = None,
                  rule_costs=None, agreement_values=None) -> Report:
-    """All tables of the plan for ``outcome``.
+    """All tables of the plan for ``outcome``, whatever its kind.
 
-    An infeasible model's tables come from its elastic re-solve (the relaxed
-    plan), marked as such in the Summary, beside the Relaxations sheet.
+    A plan of one scenario has the deterministic tables. A plan of two or more
+    scenarios has the same tables with a ``scenario`` column: each scenario's
+    rows, and for Minerals, Countries and Constraints the ``expected`` rows
+    first (:func:`expected_rows`); its Allocation is one row per decision node;
+    and the Scenarios, Recourse and Reserve sheets. An infeasible model's tables
+    come from its elastic re-solve (the relaxed plan), marked as such in the
+    Summary, beside the Relaxations sheet.
     """
-    inst, solution = outcome.instance, outcome.solution
     report = Report(summary=[])
     tables = report.tables
-    tables["Excluded"] = excluded_table(outcome)
-    relaxations = relaxation_table(outcome) if outcome.relaxed is not None else _empty_relaxations()
-    facts = None
-    if solution.has_plan:
-        facts = _Facts(inst, outcome.program, solution)
-    elif outcome.relaxed is not None and outcome.relaxed.has_plan:
-        facts = _Facts(inst, outcome.relaxed_program, outcome.relaxed)
+    relaxed = not outcome.solution.has_plan
+    facts = scenario_facts(outcome, relaxed=relaxed and outcome.relaxed is not None and outcome.relaxed.has_plan)
+    pi = outcome.fan.probabilities
+    names = outcome.fan.names
     findings = []
-    if facts is not None:
-        tables["Allocation"] = allocation_table(facts)
-        tables["Minerals"] = minerals_table(facts, outcome)
-        tables["Countries"] = countries_table(facts)
-        tables["Offers"] = offers_table(facts, outcome)
-        tables["Agreements"] = agreements_table(facts, outcome)
-        tables["Constraints"] = constraints_table(facts, outcome)
-        findings = what_binds(inst, facts.shortfall, facts.bought, tables["Constraints"])
+    if facts:
+        if not outcome.stochastic:
+            f = facts[0]
+            tables["Allocation"] = allocation_table(f)
+            tables["Minerals"] = minerals_table(f)
+            tables["Countries"] = countries_table(f)
+            tables["Offers"] = offers_table(f)
+            tables["Agreements"] = agreements_table(f)
+            tables["Constraints"] = constraints_table(f)
+            expected_constraints = tables["Constraints"]
+        else:
+            tables["Allocation"] = stochastic_report.allocation_table(outcome, relaxed=relaxed)
+            tables["Minerals"] = _stacked([minerals_table(f) for f in facts], names, pi, MINERAL_KEYS)
+            tables["Countries"] = _stacked([countries_table(f) for f in facts], names, pi, COUNTRY_KEYS,
+                                           missing_is_zero=("share",))
+            tables["Offers"] = _stacked([offers_table(f) for f in facts], names, pi, None)
+            tables["Agreements"] = _expected_agreements(facts, pi)
+            tables["Constraints"] = _stacked([constraints_table(f) for f in facts], names, pi, CONSTRAINT_KEYS)
+            expected_constraints = tables["Constraints"][tables["Constraints"]["scenario"] == EXPECTED]
+        shortfall = sum(p * f.shortfall for p, f in zip(pi, facts))
+        bought = sum(p * f.bought for p, f in zip(pi, facts))
+        findings = what_binds(outcome.instance, shortfall, bought, expected_constraints)
+        if outcome.stochastic and not relaxed:
+            parts = stochastic_report.scenario_parts(outcome)
+            tables["Scenarios"] = stochastic_report.scenarios_table(outcome, parts)
+            tables["Recourse"] = stochastic_report.recourse_table(outcome, parts)
+            tables["Reserve"] = stochastic_report.reserve_table(outcome, parts)
     if outcome.relaxed is not None:
-        tables["Relaxations"] = relaxations
+        tables["Relaxations"] = scenario_relaxations(outcome) if outcome.stochastic else relaxation_table(outcome)
+    tables["Excluded"] = excluded_table(outcome)
+    figures = [plan_figures(f.inst, f.program, f.x) for f in facts]
     report.findings = findings
-    report.summary = summary_items(outcome, facts, relaxations, findings, input_name, run_date)
-    report.json = json_summary(outcome, facts, relaxations)
+    report.summary = summary_items(outcome, facts, figures, tables, findings, input_name, run_date)
+    report.json = json_summary(outcome, facts, figures, tables)
     if rule_costs is not None or agreement_values is not None:
         tables["RuleCosts"] = rule_costs_table(rule_costs, agreement_values)
         report.json["rule_costs"] = [_comparison_json(c, ("status_with", "status_without"))
@@ -159,10 +134,75 @@ def build_report(outcome: Outcome, *, input_name: str, run_date: _dt.datetime | 
     return report
 
 
+EXPECTED = "expected"  # the scenario column's value on the probability-weighted rows
+MINERAL_KEYS = ["mineral", "period", "unit"]
+COUNTRY_KEYS = ["mineral", "period", "country", "unit"]
+CONSTRAINT_KEYS = ["constraint", "mineral", "period", "country", "supplier", "unit", "shadow_price_unit"]
+_SUMMED = (Kind.MONEY, Kind.QUANTITY, Kind.OBJECTIVE)
+
+
+def expected_rows(frames: list[pd.DataFrame], pi: np.ndarray, keys: list[str],
+                  missing_is_zero: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The probability-weighted rows of per-scenario tables, one per key.
+
+    Quantities and money are expectations, ``sum_s pi[s] v[s]``, a scenario
+    without the row counting 0. Prices, shares, days and limits are
+    probability-weighted means over the scenarios that have a value,
+    ``sum pi v / sum pi`` (a share with no purchases has none), except the
+    columns named in ``missing_is_zero``, which are expectations. A yes/no
+    column becomes True where it holds in any scenario.
+    """
+    stacked = pd.concat([frame.assign(_pi=p) for frame, p in zip(frames, pi)], ignore_index=True)
+    if stacked.empty:
+        return frames[0].iloc[0:0].copy()
+    kinds = {c: column_kind(str(c)) for c in frames[0].columns}
+    groups = stacked.groupby(keys, sort=False, dropna=False)
+    out = groups[[]].size().reset_index()[keys]
+    for column, kind in kinds.items():
+        if column in keys:
+            continue
+        values = stacked[column]
+        if kind == Kind.FLAG:
+            out[column] = groups[column].any().to_numpy()
+        elif kind in _SUMMED or column in missing_is_zero:
+            weighted = pd.to_numeric(values, errors="coerce").fillna(0.0) * stacked["_pi"]
+            out[column] = weighted.groupby([stacked[k] for k in keys], sort=False, dropna=False).sum().to_numpy()
+        elif kind in (Kind.TEXT, Kind.PERIOD):
+            out[column] = groups[column].first().to_numpy()
+        else:
+            numbers = pd.to_numeric(values, errors="coerce")
+            weight = stacked["_pi"].where(numbers.notna(), 0.0)
+            by = [stacked[k] for k in keys]
+            total = (numbers.fillna(0.0) * weight).groupby(by, sort=False, dropna=False).sum().to_numpy()
+            mass = weight.groupby(by, sort=False, dropna=False).sum().to_numpy()
+            out[column] = np.where(mass > 0, total / np.where(mass > 0, mass, 1.0), np.nan)
+    return out[list(frames[0].columns)]
+
+
+def _stacked(frames: list[pd.DataFrame], names: list[str], pi: np.ndarray, keys: list[str] | None,
+             missing_is_zero: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One table of every scenario's rows with a ``scenario`` column, the expected rows first (when
+    ``keys`` say how rows match across scenarios)."""
+    parts = [frame.assign(scenario=name) for frame, name in zip(frames, names)]
+    if keys is not None:
+        parts.insert(0, expected_rows(frames, pi, keys, missing_is_zero).assign(scenario=EXPECTED))
+    table = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+    return table[["scenario"] + [c for c in table.columns if c != "scenario"]]
+
+
+def _expected_agreements(facts: list[Facts], pi: np.ndarray) -> pd.DataFrame:
+    """The agreements (decided once for every scenario), with the expected quantity bought under each."""
+    table = agreements_table(facts[0])
+    if len(table):
+        table["bought_total"] = sum(p * agreements_table(f)["bought_total"].to_numpy(float)
+                                    for p, f in zip(pi, facts))
+    return table
+
+
 # ---------------------------------------------------------------- tables
 
 
-def _offer_labels(f: _Facts) -> dict[str, np.ndarray]:
+def _offer_labels(f: Facts) -> dict[str, np.ndarray]:
     """Per kept offer, its display texts, as object arrays to be taken by offer index."""
     inst, names = f.inst, f.names
     return {
@@ -175,7 +215,7 @@ def _offer_labels(f: _Facts) -> dict[str, np.ndarray]:
     }
 
 
-def allocation_table(f: _Facts) -> pd.DataFrame:
+def allocation_table(f: Facts) -> pd.DataFrame:
     """One row per bought (offer, period)."""
     inst = f.inst
     k = np.flatnonzero(f.buy > 0)
@@ -198,7 +238,7 @@ def allocation_table(f: _Facts) -> pd.DataFrame:
     })
 
 
-def _hhi(f: _Facts) -> np.ndarray:
+def _hhi(f: Facts) -> np.ndarray:
     inst = f.inst
     n_c = len(inst.country_keys)
     key = f.mt * max(n_c, 1) + inst.offer_country[inst.op_offer]
@@ -208,7 +248,7 @@ def _hhi(f: _Facts) -> np.ndarray:
     return np.where(f.bought_weighted > ZERO_TOL, np.nansum(shares ** 2, axis=1), np.nan)
 
 
-def minerals_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
+def minerals_table(f: Facts) -> pd.DataFrame:
     """Per mineral and period: demand, supply, reserve, cover, China share against its cap, HHI, marginal cost."""
     inst = f.inst
     m, t = np.divmod(np.arange(f.n_m * f.n_t), f.n_t)
@@ -216,7 +256,7 @@ def minerals_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     demand = inst.demand.ravel()
     days = np.where(demand > 0, f.reserve.ravel() / np.where(demand > 0, demand, 1)
                     * inst.policy.days_per_period, np.nan)
-    marginal = _row_duals(f.program, f.row_dual, "balance")
+    marginal = row_duals(f.program, f.row_dual, "balance")
     cap = inst.china_cap[m]
     return pd.DataFrame({
         "mineral": [f.names.mineral(inst.mineral_keys[i]) for i in m],
@@ -241,7 +281,7 @@ def minerals_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
 COUNTRY_COLUMNS = ["mineral", "period", "country", "unit", "quantity", "share"]
 
 
-def countries_table(f: _Facts) -> pd.DataFrame:
+def countries_table(f: Facts) -> pd.DataFrame:
     """A long table: per mineral, period and origin country, the quantity bought and its share of the
     mineral's purchases (share basis). Countries sorted by name within each mineral and period."""
     inst = f.inst
@@ -267,7 +307,7 @@ def countries_table(f: _Facts) -> pd.DataFrame:
     })
 
 
-def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
+def offers_table(f: Facts) -> pd.DataFrame:
     """Every kept offer: bought per period and in total, use of capacity, reduced cost."""
     inst = f.inst
     n_o = len(inst.offers)
@@ -303,7 +343,7 @@ def offers_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def agreements_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
+def agreements_table(f: Facts) -> pd.DataFrame:
     inst = f.inst
     chosen = np.flatnonzero(inst.offer_kind != OfferKind.SPOT)
     y_block = f.program.columns["y"]
@@ -330,7 +370,7 @@ def agreements_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
 
 
 CONSTRAINT_COLUMNS = ["constraint", "mineral", "period", "country", "supplier", "limit", "value", "unit", "binding",
-                      "shadow_price", "shadow_price_unit", "cost_of_tightening_usd"]
+                      "shadow_price", "shadow_price_unit", "cost_of_tightening"]
 
 
 def _labels(keys: dict, name: str, labels: list[str], size: int) -> list[str]:
@@ -339,7 +379,7 @@ def _labels(keys: dict, name: str, labels: list[str], size: int) -> list[str]:
     return [labels[i] for i in keys[name].tolist()]
 
 
-def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
+def constraints_table(f: Facts) -> pd.DataFrame:
     """Each row of every family the registry gives a measure: limit, value reached, binding or not, shadow price.
 
     Shares: the value is the share reached; the shadow price is the row dual
@@ -349,7 +389,7 @@ def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
     Budgets: the cost of tightening is -dual, USD of objective per USD of budget.
     """
     inst, program = f.inst, f.program
-    activity = program.row_activity(f.solution.x)
+    activity = program.row_activity(f.x)
     mineral_names = [f.names.mineral(k) for k in inst.mineral_keys]
     country_names = [f.names.country(k) for k in inst.country_keys]
     supplier_names = [f.names.supplier(k) for k in inst.supplier_keys]
@@ -359,7 +399,7 @@ def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
         if family.measure is None or block is None or not block.size:
             continue
         keys, n = block.keys, block.size
-        duals = _row_duals(program, f.row_dual, family.name)
+        duals = row_duals(program, f.row_dual, family.name)
         dual = clean(duals) if duals is not None else np.full(n, np.nan)
         rows = activity[block.slice()]
         limit = block.meta["limit"].astype(float)
@@ -395,8 +435,8 @@ def constraints_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
             "period": [inst.periods[t] for t in keys["period"].tolist()] if "period" in keys else [""] * n,
             "country": _labels(keys, "country", country_names, n),
             "supplier": _labels(keys, "supplier", supplier_names, n),
-            "limit": limit, "value": value, "unit": limit_unit, "binding": np.where(binding, "yes", "no"),
-            "shadow_price": dual, "shadow_price_unit": unit, "cost_of_tightening_usd": clean(tightening),
+            "limit": limit, "value": value, "unit": limit_unit, "binding": binding,
+            "shadow_price": dual, "shadow_price_unit": unit, "cost_of_tightening": clean(tightening),
         }))
     if not frames:
         return pd.DataFrame(columns=CONSTRAINT_COLUMNS)
@@ -413,63 +453,10 @@ def excluded_table(outcome: Outcome) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["offer", "supplier", "country", "processing_country", "mineral", "reason"])
 
 
-def _empty_relaxations() -> pd.DataFrame:
-    return pd.DataFrame(columns=["constraint", "mineral", "period", "country", "supplier", "amount", "unit",
-                                 "meaning"])
-
-
-def relaxation_table(outcome: Outcome) -> pd.DataFrame:
-    """Each nonzero slack of the elastic re-solve: which constraint, where, and by how much to relax it."""
-    program, solution, inst = outcome.relaxed_program, outcome.relaxed, outcome.instance
-    if solution is None or solution.x is None or "slack" not in program.columns:
-        return _empty_relaxations()
-    f = _Facts(inst, program, solution)
-    block = program.columns["slack"]
-    slack = clean(solution.x[block.slice()], 1.0)
-    rows = []
-    for local in np.flatnonzero(slack > 1e-7):
-        row_block, row_local = block_of(program.rows, int(block.keys["row"][local]))
-        rows.append(describe_relaxation(f, row_block, row_local, float(slack[local])))
-    return pd.DataFrame(rows, columns=list(_empty_relaxations().columns))
-
-
-def describe_relaxation(f: _Facts, row_block, row_local: int, slack: float) -> dict:
-    """One relaxation in the constraint's own unit (its family's sentence in the registry): percentage
-    points of a share cap (the slack over the (m, t) purchases of the relaxed plan ``f``), ESG points
-    of the average rule, USD of a budget, the mineral's unit for demand."""
-    inst, names = f.inst, f.names
-    family = family_of(row_block.name)
-    keys = {k: v[row_local] for k, v in row_block.keys.items()}
-    row = {"constraint": family.title, "mineral": "", "period": "", "country": "", "supplier": "",
-           "amount": slack}
-    if "mineral" in keys:
-        row["mineral"] = names.mineral(inst.mineral_keys[keys["mineral"]])
-    if "period" in keys:
-        row["period"] = inst.periods[keys["period"]]
-    if "country" in keys:
-        row["country"] = names.country(inst.country_keys[keys["country"]])
-    if "supplier" in keys:
-        row["supplier"] = names.supplier(inst.supplier_keys[keys["supplier"]])
-    if family.measure in (Measure.SHARE, Measure.ESG_AVERAGE):
-        mt = keys["mineral"] * f.n_t + keys["period"]
-        total = f.bought_weighted[mt] if family.measure == Measure.SHARE else f.bought.ravel()[mt]
-        # slack / purchases: share points (x 100) or ESG points; with no purchases the row needs none
-        if total > ZERO_TOL:
-            row["amount"] = slack / total * (100.0 if family.measure == Measure.SHARE else 1.0)
-    fields = dict(row, where=" ".join(fmt.period(row[k]) for k in ("mineral", "period") if row[k] != ""),
-                  basis="USD" if inst.policy.share_basis == "value" else "units",
-                  unit=inst.units[keys["mineral"]] if "mineral" in keys else "",
-                  limit=float(row_block.meta["limit"][row_local]) if "limit" in row_block.meta else np.nan,
-                  slack=slack)
-    row["unit"] = family.relaxation_unit.format(**fields)
-    row["meaning"] = family.relaxation.format(**fields)
-    return row
-
-
 # ---------------------------------------------------------------- summary and JSON
 
 
-def _spend_by_period(f: _Facts) -> np.ndarray:
+def _spend_by_period(f: Facts) -> np.ndarray:
     """Constraint 10's left side per period, committed fixed costs included (USD)."""
     inst = f.inst
     spend = np.bincount(inst.op_period, weights=f.cost, minlength=f.n_t).astype(float)
@@ -482,7 +469,7 @@ def _spend_by_period(f: _Facts) -> np.ndarray:
     return spend
 
 
-def reserve_days_at_end(f: _Facts) -> float | None:
+def reserve_days_at_end(f: Facts) -> float | None:
     """Days of cover at the end of the horizon, for the mineral with the least (minerals with demand then)."""
     inst = f.inst
     last_demand = inst.demand[:, -1]
@@ -491,7 +478,7 @@ def reserve_days_at_end(f: _Facts) -> float | None:
     return float(np.nanmin(days)) if np.isfinite(days).any() else None
 
 
-def _worst_mineral(f: _Facts) -> tuple[str, float] | None:
+def _worst_mineral(f: Facts) -> tuple[str, float] | None:
     """The mineral with the highest China share of its purchases over the horizon (share basis)."""
     per_mineral = f.share(f.exposure_weighted.reshape(f.n_m, f.n_t).sum(axis=1),
                           f.bought_weighted.reshape(f.n_m, f.n_t).sum(axis=1))
@@ -501,73 +488,113 @@ def _worst_mineral(f: _Facts) -> tuple[str, float] | None:
     return f.names.mineral(f.inst.mineral_keys[worst]), float(per_mineral[worst])
 
 
-# Summary labels that scripts and tests read back (CLI.md: labelled in words, with the unit)
-STATUS, RUN_DATE, SOLVE_TIME, INPUT_SHA = "Status", "Run date (UTC)", "Solve time (s)", "Input SHA-256"
-VOLATILE_SUMMARY_ITEMS = (RUN_DATE, SOLVE_TIME)  # the only cells two runs may differ in (CLI.md)
+VOLATILE_SUMMARY_ITEMS = ("run_date", "solve_time")  # the only items two runs may differ in (CLI.md)
 
 
-def summary_items(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame, findings, input_name: str,
-                  run_date) -> list[tuple[str, object]]:
-    """The Summary sheet: the headline, then what binds, then the rest (CLI.md)."""
-    data, inst, solution, policy = outcome.data, outcome.instance, outcome.solution, outcome.instance.policy
-    relaxed = not solution.has_plan and f is not None
-    items: list[tuple[str, object]] = [
-        (STATUS, str(solution.status)),
-        ("Status detail", solution.message or ("optimal plan" if solution.status == Status.OPTIMAL else "")),
-        ("Scenario", policy.scenario),
+def _expected(pi: np.ndarray, values: list) -> float:
+    return float(sum(p * v for p, v in zip(pi, values)))
+
+
+def summary_items(outcome: Outcome, facts: list[Facts], figures: list[PlanFigures], tables: dict,
+                  findings, input_name: str, run_date) -> list[Item]:
+    """The Summary sheet: the headline, then what binds, then the rest (CLI.md). Figures of a plan of
+    several scenarios are expectations over them (the scenarios' own on the Scenarios sheet)."""
+    data, inst, solution, policy = outcome.data, outcome.instance, outcome.solution, outcome.data.policy
+    pi = outcome.fan.probabilities
+    relaxed = not solution.has_plan and bool(facts)
+    several = outcome.stochastic
+    expected = ", expected over scenarios" if several else ""
+    items: list[Item] = [
+        Item("status", "Status", str(solution.status)),
+        Item("status_detail", "Status detail",
+             solution.message or ("optimal plan" if solution.status == Status.OPTIMAL else "")),
+        Item("scenario", "Scenario", policy.scenario),
     ]
     if data.scenario_description:
-        items.append(("Scenario description", data.scenario_description))
+        items.append(Item("scenario_description", "Scenario description", data.scenario_description))
     if relaxed:
-        items.append(("Plan shown", "the relaxed plan of the infeasibility report: the rules listed on the "
-                                    "Relaxations sheet are broken by the amounts shown there"))
-    if f is not None:
-        figures = plan_figures(inst, f.program, f.solution.x)
-        by_period = _spend_by_period(f)
-        items.append(("Spend (USD)", figures.spend_usd))
+        items.append(Item("plan_shown", "Plan shown", "the relaxed plan of the infeasibility report: the rules "
+                                                      "listed on the Relaxations sheet are broken by the amounts "
+                                                      "shown there"))
+    if facts:
+        spend = _expected(pi, [fig.spend_usd for fig in figures])
+        by_period = sum(p * _spend_by_period(f) for p, f in zip(pi, facts))
+        items.append(Item("spend", f"Spend{expected} (USD)", spend, Kind.MONEY))
+        if several:
+            worst = max(fig.spend_usd for fig in figures)
+            items.append(Item("spend_worst", "Spend, highest scenario (USD)", worst, Kind.MONEY))
+            first = outcome.form.classes is not None and bool((outcome.form.classes[:, 0] == outcome.form.classes[0, 0]).all())
+            if first and inst.periods:
+                items.append(Item("spend_first_period", f"Spend committed in {fmt.period(inst.periods[0])}, "
+                                  "common to every scenario (USD)", float(_spend_by_period(facts[0])[0]), Kind.MONEY))
         if policy.budget_total is not None:
-            items += [("Horizon budget (USD)", policy.budget_total),
-                      ("Budget used (share of horizon budget)",
-                       figures.spend_usd / policy.budget_total if policy.budget_total > 0 else np.nan)]
+            items += [Item("budget_total", "Horizon budget (USD)", policy.budget_total, Kind.MONEY),
+                      Item("budget_total_used", f"Budget used{expected} (share of horizon budget)",
+                           spend / policy.budget_total if policy.budget_total > 0 else np.nan, Kind.SHARE)]
         if policy.budget_per_period is not None:
-            items += [("Budget per period (USD)", policy.budget_per_period),
-                      ("Budget used, highest period (share)",
-                       by_period.max() / policy.budget_per_period if policy.budget_per_period > 0 else np.nan)]
-        items += [("Shortfall value (USD at reference prices)", figures.shortfall_value_usd),
-                  ("Reserve below target (USD at reference prices, per period)", figures.reserve_gap_value_usd),
-                  ("China share of purchases (by value)", figures.china_share_by_value
-                   if figures.china_share_by_value is not None else "")]
-        worst = _worst_mineral(f)
+            highest = max(float(_spend_by_period(f).max()) for f in facts)
+            items += [Item("budget_per_period", "Budget per period (USD)", policy.budget_per_period, Kind.MONEY),
+                      Item("budget_period_used", "Budget used, highest period (share)",
+                           highest / policy.budget_per_period if policy.budget_per_period > 0 else np.nan,
+                           Kind.SHARE)]
+        shortfall = _expected(pi, [fig.shortfall_value_usd for fig in figures])
+        items.append(Item("shortfall_usd", f"Shortfall value{expected} (USD at reference prices)", shortfall,
+                          Kind.MONEY))
+        if several:
+            items.append(Item("shortfall_worst_usd", "Shortfall value, worst scenario (USD at reference prices)",
+                              max(fig.shortfall_value_usd for fig in figures), Kind.MONEY))
+        china = _china_share(facts, pi)
+        items += [Item("reserve_gap_usd", f"Reserve below target{expected} (USD at reference prices, per period)",
+                       _expected(pi, [fig.reserve_gap_value_usd for fig in figures]), Kind.MONEY),
+                  Item("china_share", f"China share of purchases{expected} (by value)",
+                       china if china is not None else "", Kind.SHARE)]
+        worst = _worst_mineral(facts[0]) if not several else None
         if worst is not None:
-            items += [("Highest China share: mineral", worst[0]),
-                      (f"Highest China share: share ({policy.share_basis})", worst[1])]
-        items += [(f"What binds {i}", finding.sentence) for i, finding in enumerate(findings, start=1)] or [
-            ("What binds", "nothing: every mineral is supplied in full and no rule binds")]
-        items += [("Objective with penalties (USD)", figures.objective_usd),
-                  ("Penalty terms (USD, at the model's penalties)", figures.penalty_usd)]
-        items += [(f"Spend in {fmt.period(p)} (USD)", by_period[t]) for t, p in enumerate(inst.periods)]
-        days = reserve_days_at_end(f)
+            items += [Item("highest_china_share_mineral", "Highest China share: mineral", worst[0]),
+                      Item("highest_china_share", f"Highest China share: share ({policy.share_basis})", worst[1],
+                           Kind.SHARE)]
+        items += [Item(f"what_binds_{i}", f"What binds {i}", finding.sentence)
+                  for i, finding in enumerate(findings, start=1)] or [
+            Item("what_binds", "What binds", "nothing: every mineral is supplied in full and no rule binds")]
+        items += [Item("objective", "Objective (spend plus penalty terms)" + (", expected" if several else ""),
+                       _expected(pi, [fig.objective_usd for fig in figures]), Kind.OBJECTIVE),
+                  Item("penalty", "Penalty terms (objective terms, not spend)" + (", expected" if several else ""),
+                       _expected(pi, [fig.penalty_usd for fig in figures]), Kind.OBJECTIVE)]
+        items += [Item(f"spend_{fmt.period(p)}", f"Spend in {fmt.period(p)}{expected} (USD)", by_period[t],
+                       Kind.MONEY) for t, p in enumerate(inst.periods)]
+        days = reserve_days_at_end(facts[0]) if not several else None
         if days is not None:
-            items.append(("Reserve cover at the end, lowest mineral (days)", days))
-        items.append(("Share basis of the caps", policy.share_basis))
+            items.append(Item("reserve_days_min", "Reserve cover at the end, lowest mineral (days)", days, Kind.DAYS))
+        items.append(Item("share_basis", "Share basis of the caps", policy.share_basis))
+    if several:
+        items += stochastic_report.summary_items(outcome)
     if outcome.relaxed is not None:
-        items.append(("Relaxations needed", len(relaxations)))
+        items.append(Item("relaxations", "Relaxations needed", len(tables.get("Relaxations", [])), Kind.COUNT))
     items += [
-        ("Solver", solution.solver),
-        ("MIP gap", solution.gap if solution.gap is not None else ""),
-        ("Shadow prices", "from the LP with agreement decisions fixed at their optimum"
-         if solution.duals_from_fixed_lp else ("from the LP" if solution.row_dual is not None else "not available")),
-        (SOLVE_TIME, round(solution.seconds, 3)),
-        ("Strict (demand met in full)", "yes" if outcome.strict else "no"),
-        ("Input file", input_name),
-        (INPUT_SHA, data.sha256),
-        ("Offers kept", len(inst.offers)),
-        ("Offers excluded", len(inst.excluded)),
-        ("Purchase variables", inst.n_offer_periods),
-        ("Tool version", f"procure {procure.__version__}"),
-        (RUN_DATE, (run_date or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M:%S")),
+        Item("solver", "Solver", solution.solver),
+        Item("gap", "MIP gap", solution.gap if solution.gap is not None else "", Kind.SHARE),
+        Item("shadow_prices", "Shadow prices", "from the LP with agreement decisions fixed at their optimum"
+             if solution.duals_from_fixed_lp else ("from the LP" if solution.row_dual is not None
+                                                   else "not available")),
+        Item("solve_time", "Solve time (s)", round(solution.seconds, 3), Kind.SECONDS),
+        Item("strict", "Strict (demand met in full)", "yes" if outcome.strict else "no"),
+        Item("input_file", "Input file", input_name),
+        Item("input_sha256", "Input SHA-256", data.sha256),
+        Item("offers_kept", "Offers kept", len(inst.offers), Kind.COUNT),
+        Item("offers_excluded", "Offers excluded", len(inst.excluded), Kind.COUNT),
+        Item("purchase_variables", "Purchase variables", inst.n_offer_periods, Kind.COUNT),
+        Item("tool_version", "Tool version", tool_version()),
+        Item("run_date", "Run date (UTC)",
+             (run_date or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M:%S")),
     ]
     return items
+
+
+def _china_share(facts: list[Facts], pi: np.ndarray) -> float | None:
+    """China share of purchases by value: expected China-exposed purchase value over expected purchase value."""
+    value = sum(p * float(f.cost.sum()) for p, f in zip(pi, facts))
+    china = sum(p * float((f.cost * f.inst.offer_exposure[f.inst.op_offer]).sum()) for p, f in zip(pi, facts))
+    return china / value if value > 0 else None
 
 
 def _json_number(value):
@@ -577,47 +604,91 @@ def _json_number(value):
     return value if np.isfinite(value) else None
 
 
-def json_summary(outcome: Outcome, f: _Facts | None, relaxations: pd.DataFrame) -> dict:
-    """CLI.md's JSON: money in USD only; quantities per mineral in its unit."""
+def json_summary(outcome: Outcome, facts: list[Facts], figures: list[PlanFigures], tables: dict) -> dict:
+    """CLI.md's JSON: money in USD only; quantities per mineral in its unit. A plan of several scenarios
+    gives expectations over them, and the ``stochastic`` object (STOCKPILE.md)."""
     inst, solution = outcome.instance, outcome.solution
-    has_plan = solution.has_plan and f is not None
-    figures = plan_figures(inst, f.program, f.solution.x) if has_plan else None
+    pi = outcome.fan.probabilities
+    has_plan = solution.has_plan and bool(facts)
+    relaxations = tables.get("Relaxations")
     result = {
         "status": str(solution.status),
-        "objective": _json_number(figures.objective_usd) if figures else None,
-        "spend": _json_number(figures.spend_usd) if figures else None,
-        "shortfall_usd": _json_number(figures.shortfall_value_usd) if figures else None,
-        "china_share": _json_number(figures.china_share_by_value) if figures else None,
+        "objective": _json_number(solution.objective) if has_plan else None,
+        "spend": _json_number(_expected(pi, [f.spend_usd for f in figures])) if has_plan else None,
+        "shortfall_usd": _json_number(_expected(pi, [f.shortfall_value_usd for f in figures])) if has_plan else None,
+        "china_share": _json_number(_china_share(facts, pi)) if has_plan else None,
         "minerals": {},
         "relaxations": [
             {"constraint": r["constraint"], "mineral": r["mineral"] or None,
              "period": r["period"] if r["period"] != "" else None,
              "country": r["country"] or None, "supplier": r["supplier"] or None, "amount": r["amount"],
-             "unit": r["unit"]}
-            for r in relaxations.to_dict("records")] if outcome.relaxed is not None else [],
-        "scenario": inst.policy.scenario,
+             "unit": r["unit"], **({"scenario": r["scenario"]} if "scenario" in r else {})}
+            for r in relaxations.to_dict("records")] if relaxations is not None else [],
+        "scenario": outcome.data.policy.scenario,
         "solver": solution.solver,
         "input_sha256": outcome.data.sha256,
         "gap": _json_number(solution.gap),
         "message": solution.message,
     }
     if has_plan:
-        balance = _row_duals(f.program, f.row_dual, "balance")
+        n_t = len(inst.periods)
         for m, key in enumerate(inst.mineral_keys):
-            bought_w = f.bought_weighted.reshape(f.n_m, f.n_t)[m].sum()
-            exposure = f.exposure_weighted.reshape(f.n_m, f.n_t)[m].sum()
+            bought_w = sum(p * f.bought_weighted.reshape(f.n_m, f.n_t)[m].sum() for p, f in zip(pi, facts))
+            exposure = sum(p * f.exposure_weighted.reshape(f.n_m, f.n_t)[m].sum() for p, f in zip(pi, facts))
+            marginal = {}
+            for t, period in enumerate(inst.periods):
+                duals = [row_duals(f.program, f.row_dual, "balance") for f in facts]
+                marginal[fmt.period(period)] = (
+                    _json_number(sum(p * clean(d[m * n_t + t:m * n_t + t + 1])[0] for p, d in zip(pi, duals)))
+                    if all(d is not None for d in duals) else None)
             result["minerals"][inst.data.names.mineral(key)] = {
                 "unit": inst.units[m],
-                "bought": float(f.bought[m].sum()),
-                "shortfall": float(f.shortfall[m].sum()),
-                "shortfall_usd": float(f.shortfall[m].sum() * inst.reference_price_usd[m]),
+                "bought": float(sum(p * f.bought[m].sum() for p, f in zip(pi, facts))),
+                "shortfall": float(sum(p * f.shortfall[m].sum() for p, f in zip(pi, facts))),
+                "shortfall_usd": float(sum(p * f.shortfall[m].sum() for p, f in zip(pi, facts))
+                                       * inst.reference_price_usd[m]),
                 "china_share": exposure / bought_w if bought_w > ZERO_TOL else None,
-                "reserve_end": float(f.reserve[m, -1]) if f.n_t else 0.0,
-                "marginal_cost": {fmt.period(p): (_json_number(clean(balance[m * f.n_t + t:m * f.n_t + t + 1])[0])
-                                                  if balance is not None else None)
-                                  for t, p in enumerate(inst.periods)},
+                "reserve_end": float(sum(p * f.reserve[m, -1] for p, f in zip(pi, facts))) if n_t else 0.0,
+                "marginal_cost": marginal,
             }
-        if inst.policy.budget_total is not None:
-            result["budget_total_used"] = (_json_number(figures.spend_usd / inst.policy.budget_total)
-                                           if inst.policy.budget_total > 0 else None)
+        budget = outcome.data.policy.budget_total
+        if budget is not None:
+            result["budget_total_used"] = _json_number(result["spend"] / budget) if budget > 0 else None
+    if outcome.stochastic:
+        stochastic = stochastic_report.json_stochastic(outcome, tables)
+        for name, minerals in stochastic.pop("minerals_expected", {}).items():
+            result["minerals"].setdefault(name, {}).update(minerals)
+        result["stochastic"] = stochastic
     return result
+
+
+# Each table column's kind (how the writer formats it, how expected rows combine it): by name, since
+# the same column means the same thing in every table. A column not declared here is refused.
+COLUMN_KINDS: dict[str, Kind] = {
+    **dict.fromkeys(["scenario", "supplier", "country", "processing_country", "mineral", "unit", "offer",
+                     "agreement", "decision", "constraint", "shadow_price_unit", "reason", "meaning", "item",
+                     "what", "compared", "status", "description", "decided_with", "signed"], Kind.TEXT),
+    **dict.fromkeys(["period", "offer_row", "first_shock_period"], Kind.PERIOD),
+    **dict.fromkeys(["binding"], Kind.FLAG),
+    **dict.fromkeys(["quantity", "demand", "bought", "shortfall", "reserve_start", "reserve_end", "reserve_target",
+                     "reserve_below_target", "china_exposure", "bought_total", "capacity_total",
+                     "min_volume_per_period", "reserve_released", "shortfall_expected", "shortfall_worst",
+                     "reserve_bought_expected", "reserve_before_shock", "amount"], Kind.QUANTITY),
+    **dict.fromkeys(["cost_usd", "spend_usd", "fixed_cost_usd", "shortfall_value_usd", "reserve_gap_value_usd",
+                     "reserve_released_usd", "shortfall_expected_usd", "shortfall_worst_usd",
+                     "spend_difference_usd", "shortfall_value_difference_usd"], Kind.MONEY),
+    **dict.fromkeys(["objective", "objective_difference", "alone_optimum", "cost_of_tightening"], Kind.OBJECTIVE),
+    **dict.fromkeys(["price_usd", "price_usd_mean", "marginal_cost_usd", "reduced_cost_usd", "shadow_price",
+                     "balance_dual_usd"], Kind.RATE),
+    **dict.fromkeys(["share", "share_of_mineral", "china_share", "china_cap", "hhi", "capacity_used",
+                     "china_exposure_share", "probability", "china_share_by_value"], Kind.SHARE),
+    **dict.fromkeys(["days_of_cover", "days_of_cover_before_shock"], Kind.DAYS),
+    **dict.fromkeys(["limit", "value"], Kind.NUMBER),
+}
+
+
+def column_kind(column: str) -> Kind:
+    """The kind of a table column (``bought 2027`` of the Offers table is a quantity)."""
+    if column.startswith("bought "):
+        return Kind.QUANTITY
+    return COLUMN_KINDS[column]

@@ -14,9 +14,17 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
-from procure.data import DemandRow, Period, Shock, WorkbookData, normalize_key
+from procure.data import (
+    DemandFactor,
+    DemandRow,
+    Period,
+    Shock,
+    StochasticScenario,
+    WorkbookData,
+    normalize_key,
+    period_in_range,
+    shock_matches_offer,
+)
 from procure.errors import InputError, Problem
 from procure.validate import (
     POLICY_KEYS,
@@ -29,6 +37,7 @@ from procure.validate import (
     parse_period,
 )
 
+PROBABILITY_TOL = 1e-6  # scenario probabilities must sum to 1 within this
 TOP_KEYS = {"name", "description", "probability", "policy", "minerals", "shock", "demand"}
 SHOCK_FILTERS = {"supplier", "country", "processing_country", "mineral"}
 SHOCK_KEYS = SHOCK_FILTERS | {"period_from", "period_to", "capacity", "price"}
@@ -42,18 +51,6 @@ MINERAL_FIELDS = {
     "holding_cost": "holding_cost_usd",
     "initial_reserve": "initial_reserve",
 }
-
-
-@dataclass(frozen=True)
-class DemandFactor:
-    """A ``[[demand]]`` entry: demand of matching (mineral, period) pairs is multiplied by ``factor``
-    and then ``add`` units are added (per period), as :func:`apply` combines them."""
-
-    factor: float = 1.0
-    add: float = 0.0  # units of the mineral per period
-    minerals: tuple[str, ...] | None = None
-    period_from: Period | None = None
-    period_to: Period | None = None
 
 
 @dataclass
@@ -221,14 +218,10 @@ def _period_bound(entry: dict, name: str, data: WorkbookData, where: str, out: C
 def _period_range_ok(low, high, data, where, out) -> bool:
     if low is None and high is None:
         return True
-    if not any(_in_range(p, low, high) for p in data.periods):
+    if not any(period_in_range(p, low, high) for p in data.periods):
         out.error(f"period_from/period_to ({low} .. {high}) match no period of the workbook", where)
         return False
     return True
-
-
-def _in_range(period, low, high) -> bool:
-    return (low is None or period >= low) and (high is None or period <= high)
 
 
 def _factor(entry: dict, name: str, where: str, out: Collector) -> float:
@@ -282,7 +275,7 @@ def _check_shock(entry: dict, where: str, data: WorkbookData, out: Collector) ->
     )
     if not _period_range_ok(shock.period_from, shock.period_to, data, where, out):
         return None
-    if not any(_shock_matches_offer(shock, o) for o in offers):
+    if not any(shock_matches_offer(shock, o) for o in offers):
         out.warn("its filters together match no offer; it changes nothing", where)
     return shock
 
@@ -304,15 +297,6 @@ def _check_demand(entry: dict, where: str, data: WorkbookData, out: Collector) -
     if not _period_range_ok(factor.period_from, factor.period_to, data, where, out):
         return None
     return factor
-
-
-def _shock_matches_offer(shock: Shock, offer) -> bool:
-    """Whether a shock's key filters match an offer (periods are matched per offer-period)."""
-    return ((shock.suppliers is None or offer.supplier_key in shock.suppliers)
-            and (shock.countries is None or offer.country_key in shock.countries)
-            and (shock.processing_countries is None
-                 or offer.processing_country_key in shock.processing_countries)
-            and (shock.minerals is None or offer.mineral_key in shock.minerals))
 
 
 def apply(data: WorkbookData, scenario: Scenario) -> WorkbookData:
@@ -344,7 +328,7 @@ def changed_demand(data: WorkbookData, changes: list[DemandFactor]) -> dict[tupl
     for mineral_key in data.minerals:
         for period in data.periods:
             matching = [c for c in changes if (c.minerals is None or mineral_key in c.minerals)
-                        and _in_range(period, c.period_from, c.period_to)]
+                        and period_in_range(period, c.period_from, c.period_to)]
             if not matching:
                 continue
             pair = (mineral_key, period)
@@ -359,27 +343,6 @@ def changed_demand(data: WorkbookData, changes: list[DemandFactor]) -> dict[tupl
     return demand
 
 
-def shock_factors(shocks: list[Shock], offers: list, periods: list[Period],
-                  offer_index: np.ndarray, period_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Price and capacity multipliers for each offer-period ``(offer_index[k], period_index[k])``.
-
-    A shock with a period filter applies only to the matching periods of an
-    offer that covers every period, so its price and capacity become per period.
-    """
-    price = np.ones(len(offer_index))
-    capacity = np.ones(len(offer_index))
-    for shock in shocks:
-        matching_offers = np.array([_shock_matches_offer(shock, o) for o in offers], dtype=bool)
-        matching_periods = np.array([_in_range(p, shock.period_from, shock.period_to) for p in periods],
-                                    dtype=bool)
-        if not len(offer_index):
-            continue
-        hit = matching_offers[offer_index] & matching_periods[period_index]
-        price[hit] *= shock.price_factor
-        capacity[hit] *= shock.capacity_factor
-    return price, capacity
-
-
 
 def load_stochastic_scenario(path: str | Path, data: WorkbookData):
     """One scenario of a stochastic plan from a ``--scenario FILE`` (STOCKPILE.md, "Scenarios").
@@ -387,10 +350,8 @@ def load_stochastic_scenario(path: str | Path, data: WorkbookData):
     The file holds ``name``, ``description``, ``probability`` (0..1, required),
     ``[[shock]]`` and ``[[demand]]``; ``[policy]`` or ``[minerals.X]`` is an error,
     since rules are the plan's (use ``--model`` for them). Raises :class:`InputError`
-    listing every problem. Returns a :class:`procure.stochastic.StochasticScenario`.
+    listing every problem. Returns a :class:`procure.data.StochasticScenario`.
     """
-    from procure.stochastic import StochasticScenario  # stochastic imports this module
-
     path = Path(path)
     out = Collector(str(path))
     try:
@@ -417,3 +378,24 @@ def load_stochastic_scenario(path: str | Path, data: WorkbookData):
         shocks=list(parsed.shocks),
         demand_changes=list(parsed.demand_factors),
         source=str(path))
+
+
+def check_scenarios(scenarios: list[StochasticScenario]) -> None:
+    """Names unique and probabilities summing to 1 (within 1e-6); raise InputError naming the culprits."""
+    problems = []
+    seen: dict[str, str] = {}
+    for sc in scenarios:
+        key = sc.name.strip().casefold()
+        if key in seen:
+            problems.append(Problem(f"scenario name '{sc.name}' is used twice (also {seen[key]}); names must "
+                                    "be unique", sheet=sc.source or None, value=sc.name))
+        else:
+            seen[key] = sc.source or "elsewhere"
+    total = math.fsum(sc.probability for sc in scenarios)
+    if scenarios and abs(total - 1.0) > PROBABILITY_TOL:
+        problems.append(Problem(
+            f"scenario probabilities sum to {total:.9g}; they must sum to 1 (within 1e-6): "
+            + ", ".join(f"{sc.name} {sc.probability:g}" for sc in scenarios),
+            sheet="Scenarios" if any(sc.source.startswith("sheet") for sc in scenarios) else None, value=total))
+    if problems:
+        raise InputError(problems)

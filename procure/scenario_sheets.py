@@ -2,7 +2,7 @@
 
 Parsed from the raw workbook after :func:`procure.validate.validate` has checked
 the rest (filters are matched against its data), into typed
-:class:`~procure.stochastic.StochasticScenario` objects. Every problem names
+:class:`~procure.data.StochasticScenario` objects. Every problem names
 its sheet, Excel row, column and value and says what is expected; all of them
 are raised together as one :class:`~procure.errors.InputError`.
 """
@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from procure.data import Period, Shock, WorkbookData, normalize_key
+from procure.data import DemandFactor, Period, Shock, StochasticScenario, WorkbookData, normalize_key
 from procure.errors import InputError, Problem
-from procure.scenario import DemandFactor
-from procure.stochastic import StochasticScenario
 from procure.validate import Collector, Invalid, parse_number, parse_period, parse_text
 from procure.workbook import ExcelError, RawSheet, RawWorkbook, normalize_name
 

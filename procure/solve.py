@@ -13,133 +13,24 @@ every plan is re-checked against every constraint and bound from its own numbers
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import sys
 import time
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from dataclasses import replace
 
 import numpy as np
 
 from procure.errors import SolverError
 from procure.program import LinearProgram, block_of
+from procure.pulp_model import solve_with_pulp
+from procure.result import RawKind, RawResult, Solution, SolveOptions, Status, Step, quiet_stdout
+
+__all__ = ["SOLVERS", "RawKind", "RawResult", "Solution", "SolveOptions", "Status", "Step", "quiet_stdout", "solve",
+           "verify", "row_scale", "pass_model"]
 
 SOLVERS = ("highs", "cbc")  # the two always installed; procure.pulp_model.available_solvers() lists all
 _log = logging.getLogger("procure.solve")
 FEASIBILITY_TOL = 1e-6  # relative to the row's scale
 INTEGRALITY_TOL = 1e-6
-
-
-class Status(StrEnum):
-    """What procure concludes about a model (CLI.md exit codes 0, 2, 3)."""
-
-    OPTIMAL = "optimal"
-    INFEASIBLE = "infeasible"
-    NOT_SOLVED = "not_solved"
-
-
-class RawKind(StrEnum):
-    """What one solver run reported, before procure judges it."""
-
-    OPTIMAL = "optimal"
-    GAP_LIMIT = "gap_limit"
-    INFEASIBLE = "infeasible"
-    STOPPED = "stopped"
-
-
-@dataclass(frozen=True)
-class SolveOptions:
-    """How to solve. ``time_limit_s`` is the wall-clock limit of the whole command (every re-solve
-    included); ``deadline`` is the epoch second it ends, set once by :meth:`started` when the command
-    starts and shared by every solve of the command (frontier points, batch scenarios)."""
-
-    solver: str = "highs"
-    time_limit_s: float | None = None
-    gap: float = 1e-6  # relative MIP gap
-    verbose: bool = False
-    deadline: float | None = None
-
-    def started(self) -> "SolveOptions":
-        """These options with the deadline fixed from now, unless already fixed."""
-        if self.time_limit_s is None or self.deadline is not None:
-            return self
-        return replace(self, deadline=time.time() + self.time_limit_s)
-
-    def remaining_s(self) -> float | None:
-        """Seconds left before the deadline (None: no limit)."""
-        return None if self.deadline is None else max(self.deadline - time.time(), 0.0)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One named step of a solve: how long it took and what came of it (``skipped``: the deadline had passed)."""
-
-    name: str
-    seconds: float
-    outcome: str
-
-
-@dataclass
-class Solution:
-    """What the solver proved. ``status``: optimal | infeasible | not_solved.
-
-    ``x`` is set whenever the solver returned a plan (``has_plan``); a plan
-    that is not proven optimal has status ``not_solved``. ``steps`` lists every
-    solver call made for it, in order.
-    """
-
-    status: Status
-    solver: str
-    seconds: float
-    x: np.ndarray | None = None
-    objective: float | None = None
-    best_bound: float | None = None
-    gap: float | None = None
-    row_dual: np.ndarray | None = None
-    col_dual: np.ndarray | None = None
-    duals_from_fixed_lp: bool = False
-    message: str = ""
-    violations: list[str] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
-
-    @property
-    def has_plan(self) -> bool:
-        return self.x is not None
-
-    def add_message(self, text: str) -> None:
-        self.message = f"{self.message}; {text}" if self.message else text
-
-
-@contextlib.contextmanager
-def quiet_stdout(enabled: bool):
-    """Silence the solver's own output at the file-descriptor level (HiGHS prints a banner even with logging off)."""
-    if not enabled:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-@dataclass
-class _Raw:
-    """What one solver run returned, before procure judges it."""
-
-    kind: RawKind
-    detail: str
-    values: np.ndarray | None = None
-    best_bound: float | None = None
-    row_dual: np.ndarray | None = None
-    col_dual: np.ndarray | None = None
 
 
 def row_scale(lp: LinearProgram) -> np.ndarray:
@@ -201,7 +92,7 @@ def pass_model(highs, lp: LinearProgram, scale: np.ndarray) -> None:
         raise SolverError("HiGHS refused the model (a bug in procure; please report it)")
 
 
-def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:
+def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> RawResult:
     """Hand the row-scaled matrix to HiGHS in one call and run it; deterministic settings."""
     import highspy
 
@@ -227,22 +118,21 @@ def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> _Raw:
         solution = highs.getSolution()
         duals = (np.asarray(solution.row_dual) * scale, np.asarray(solution.col_dual)) \
             if not lp.is_mip and solution.dual_valid else (None, None)
-        return _Raw(RawKind.OPTIMAL, detail, values, bound, *duals)
+        return RawResult(RawKind.OPTIMAL, detail, values, bound, *duals)
     if status == M.kInfeasible or (status in (M.kUnboundedOrInfeasible, M.kUnbounded) and values is None):
         # every cost and every variable is >= 0, so the model cannot be unbounded:
         # "unbounded or infeasible" from presolve means infeasible
-        return _Raw(RawKind.INFEASIBLE, detail)
-    return _Raw(RawKind.STOPPED, detail, values, bound)
+        return RawResult(RawKind.INFEASIBLE, detail)
+    return RawResult(RawKind.STOPPED, detail, values, bound)
 
 
-def _run_pulp(lp: LinearProgram, options: SolveOptions) -> _Raw:
+def _run_pulp(lp: LinearProgram, options: SolveOptions) -> RawResult:
     """Solve through PuLP with any solver it can run here (CBC, GLPK, ...): see procure.pulp_model."""
-    from procure.pulp_model import solve_with_pulp
 
     return solve_with_pulp(lp, options)
 
 
-class _Steps:
+class Steps:
     """The solver calls of one :func:`solve`, each a named step under the command's one deadline.
 
     A step that cannot start before the deadline is skipped and recorded; a
@@ -254,7 +144,7 @@ class _Steps:
         self.options = options.started()
         self.log: list[Step] = []
 
-    def run(self, name: str, lp: LinearProgram, solver: str, presolve: str = "on") -> _Raw | None:
+    def run(self, name: str, lp: LinearProgram, solver: str, presolve: str = "on") -> RawResult | None:
         remaining = self.options.remaining_s()
         if remaining is not None and remaining <= 0 and self.log:
             self._record(Step(name, 0.0, "skipped: the time limit was reached before it could start"))
@@ -282,13 +172,13 @@ def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_dua
        on and "Infeasible" with it off (see :func:`row_scale` for the upstream
        issues); row scaling cures both, the second run is kept as a guard.
     2. ``polish``: for a MIP plan, the LP with every agreement decision fixed (two ways,
-       see :func:`_polish`), for an exact plan and the shadow prices of FORMULATION.md.
+       see :func:`polish`), for an exact plan and the shadow prices of FORMULATION.md.
     3. ``verify``: every plan is re-checked against every bound and row (no solver call).
     4. ``probe`` and ``fallback``: a MIP reported infeasible is re-checked with no
        optional agreement signed; if that LP is feasible the report was wrong, and
        the other solver solves the model.
     """
-    steps = _Steps(options)
+    steps = Steps(options)
     started = time.perf_counter()
     solver = steps.options.solver
     if lp.is_mip and solver == "highs":
@@ -319,7 +209,7 @@ def solve(lp: LinearProgram, options: SolveOptions = SolveOptions(), *, with_dua
     return result
 
 
-def _feasible_unsigned(lp: LinearProgram, steps: _Steps, solver: str) -> bool:
+def _feasible_unsigned(lp: LinearProgram, steps: Steps, solver: str) -> bool:
     """Whether the LP with every integer variable at 0 (no optional agreement signed) has a plan."""
     unsigned = _with_integers_fixed(lp, np.zeros(int(lp.col_integer.sum())))
     raw = steps.run("probe: LP with no optional agreement signed", unsigned, solver)
@@ -334,7 +224,7 @@ def _with_integers_fixed(lp: LinearProgram, values: np.ndarray) -> LinearProgram
     return replace(lp, col_lower=lower, col_upper=upper, col_integer=np.zeros(lp.n_cols, dtype=bool))
 
 
-def _solve_once(lp: LinearProgram, steps: _Steps, solver: str, with_duals: bool, presolve: str = "on",
+def _solve_once(lp: LinearProgram, steps: Steps, solver: str, with_duals: bool, presolve: str = "on",
                 step: str | None = None) -> Solution | None:
     """One solver run judged: proven optimal, infeasible or not solved; a MIP plan polished; every plan verified.
 
@@ -348,7 +238,7 @@ def _solve_once(lp: LinearProgram, steps: _Steps, solver: str, with_duals: bool,
     gap_ok = raw.kind == RawKind.GAP_LIMIT and _within_gap(lp, values, raw.best_bound, steps.options)
     if (raw.kind == RawKind.OPTIMAL or gap_ok) and values is not None:
         result = Solution(Status.OPTIMAL, solver, 0.0, x=values, objective=lp.objective_value(values),
-                          best_bound=raw.best_bound, gap=_gap(lp, values, raw.best_bound))
+                          best_bound=raw.best_bound, gap=relative_gap(lp, values, raw.best_bound))
         if with_duals and raw.row_dual is not None:
             result.row_dual, result.col_dual = raw.row_dual, raw.col_dual
     elif raw.kind == RawKind.INFEASIBLE:
@@ -357,10 +247,10 @@ def _solve_once(lp: LinearProgram, steps: _Steps, solver: str, with_duals: bool,
         result = Solution(Status.NOT_SOLVED, solver, 0.0, x=values,
                           objective=lp.objective_value(values) if values is not None else None,
                           best_bound=raw.best_bound,
-                          gap=_gap(lp, values, raw.best_bound) if values is not None else None,
+                          gap=relative_gap(lp, values, raw.best_bound) if values is not None else None,
                           message=f"the solver stopped without proving optimality ({raw.detail})")
     if result.x is not None and lp.is_mip:
-        _polish(lp, result, steps, solver, with_duals)
+        polish(lp, result, steps, solver, with_duals)
     if result.x is not None:
         result.violations = verify(lp, result.x)
         if result.violations:
@@ -372,11 +262,11 @@ def _solve_once(lp: LinearProgram, steps: _Steps, solver: str, with_duals: bool,
 
 def _within_gap(lp: LinearProgram, x: np.ndarray, best_bound: float | None, options: SolveOptions) -> bool:
     """A MIP stopped at its gap limit is proven within ``--gap`` when its bound says so."""
-    gap = _gap(lp, x, best_bound)
+    gap = relative_gap(lp, x, best_bound)
     return lp.is_mip and gap is not None and gap <= options.gap * (1 + 1e-9) + 1e-12
 
 
-def _gap(lp: LinearProgram, x: np.ndarray, best_bound: float | None) -> float | None:
+def relative_gap(lp: LinearProgram, x: np.ndarray, best_bound: float | None) -> float | None:
     if not lp.is_mip:
         return 0.0
     if best_bound is None:
@@ -385,7 +275,7 @@ def _gap(lp: LinearProgram, x: np.ndarray, best_bound: float | None) -> float | 
     return abs(objective - best_bound) / max(abs(objective), 1e-9)
 
 
-def _polish(lp: LinearProgram, result: Solution, steps: _Steps, solver: str, with_duals: bool) -> None:
+def polish(lp: LinearProgram, result: Solution, steps: Steps, solver: str, with_duals: bool) -> None:
     """Fix every integer variable and re-solve the LP; keep the better of two ways of fixing them.
 
     The MIP's incumbent carries integrality noise: with a capacity of 1e8, a y of
@@ -414,7 +304,7 @@ def _polish(lp: LinearProgram, result: Solution, steps: _Steps, solver: str, wit
     raw = best[1]
     result.x = raw.values
     result.objective = lp.objective_value(raw.values)
-    result.gap = _gap(lp, result.x, result.best_bound)
+    result.gap = relative_gap(lp, result.x, result.best_bound)
     if with_duals and raw.row_dual is not None:
         result.row_dual = raw.row_dual
         result.col_dual = raw.col_dual

@@ -14,13 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from procure.data import OfferKind
-from procure.program import block_of
-from procure.report import INPUT_SHA, SOLVE_TIME, STATUS, clean, describe_relaxation, scenario_facts
-from procure.stochastic import StochasticOutcome
+from procure.facts import clean
+from procure.items import Item, Kind
+from procure.outcome import Outcome
 
-SCENARIO_COLUMNS = ["scenario", "probability", "description", "cost_usd", "spend_usd", "shortfall_value_usd",
-                    "reserve_gap_value_usd", "china_share_by_value", "reserve_released_usd", "alone_optimum_usd"]
+SCENARIO_COLUMNS = ["scenario", "probability", "description", "objective", "spend_usd", "shortfall_value_usd",
+                    "reserve_gap_value_usd", "china_share_by_value", "reserve_released_usd", "alone_optimum"]
 RECOURSE_COLUMNS = ["scenario", "mineral", "unit", "period", "decided_with", "bought", "shortfall", "reserve_end",
                     "reserve_released", "reserve_below_target", "balance_dual_usd"]
 RESERVE_COLUMNS = ["mineral", "unit", "shortfall_expected", "shortfall_worst", "shortfall_expected_usd",
@@ -31,7 +30,7 @@ RESERVE_COLUMNS = ["mineral", "unit", "shortfall_expected", "shortfall_worst", "
 class _Scenario:
     """One scenario's share of the plan, per mineral (rows) and period (columns), in the mineral's unit."""
 
-    def __init__(self, outcome: StochasticOutcome, s: int):
+    def __init__(self, outcome: Outcome, s: int):
         inst = outcome.fan.instances[s]
         lp = outcome.form.scenario_programs[s]
         x = outcome.scenario_solution(s)
@@ -54,14 +53,12 @@ class _Scenario:
         self.reserve_gap_usd = float((self.reserve_gap.sum(axis=1) * inst.reserve_penalty_usd).sum())
 
 
-SPEND_EXPECTED = "Spend, expected over scenarios (USD)"
-SHORTFALL_EXPECTED = "Shortfall value, expected (USD at reference prices)"
 
-def _scenarios(outcome: StochasticOutcome) -> list[_Scenario]:
+def scenario_parts(outcome: Outcome) -> list[_Scenario]:
     return [_Scenario(outcome, s) for s in range(len(outcome.fan.scenarios))]
 
 
-def _decided_with(outcome: StochasticOutcome) -> np.ndarray:
+def _decided_with(outcome: Outcome) -> np.ndarray:
     """Per (scenario, period): who shares that period's decisions ("all", or the scenarios' names)."""
     classes = outcome.form.classes
     names = outcome.fan.names
@@ -73,29 +70,29 @@ def _decided_with(outcome: StochasticOutcome) -> np.ndarray:
     return labels
 
 
-def scenarios_table(outcome: StochasticOutcome, parts: list[_Scenario] | None = None) -> pd.DataFrame:
+def scenarios_table(outcome: Outcome, parts: list[_Scenario] | None = None) -> pd.DataFrame:
     """Per scenario: probability, cost, spend, shortfall value (USD at reference prices), China share
     of purchases by value, reserve released (USD at reference prices), and its optimum alone (WS[s])."""
-    parts = parts or _scenarios(outcome)
+    parts = parts or scenario_parts(outcome)
     ref = outcome.fan.reference_price_usd
     alone = outcome.measures.ws_by_scenario if outcome.measures is not None else None
     rows = []
     for s, (sc, part) in enumerate(zip(outcome.fan.scenarios, parts)):
         rows.append({
             "scenario": sc.name, "probability": sc.probability, "description": sc.description,
-            "cost_usd": part.cost_usd, "spend_usd": part.cost_usd - part.penalty_usd,
+            "objective": part.cost_usd, "spend_usd": part.cost_usd - part.penalty_usd,
             "shortfall_value_usd": float(part.shortfall.sum(axis=1) @ ref),
             "reserve_gap_value_usd": part.reserve_gap_usd,
             "china_share_by_value": part.china_usd / part.purchase_usd if part.purchase_usd > 0 else np.nan,
             "reserve_released_usd": float(part.released.sum(axis=1) @ ref),
-            "alone_optimum_usd": float(alone[s]) if alone is not None else np.nan,
+            "alone_optimum": float(alone[s]) if alone is not None else np.nan,
         })
     return pd.DataFrame(rows, columns=SCENARIO_COLUMNS)
 
 
-def recourse_table(outcome: StochasticOutcome, parts: list[_Scenario] | None = None) -> pd.DataFrame:
+def recourse_table(outcome: Outcome, parts: list[_Scenario] | None = None) -> pd.DataFrame:
     """Per scenario, mineral and period: the decisions, and which scenarios share them (one node)."""
-    parts = parts or _scenarios(outcome)
+    parts = parts or scenario_parts(outcome)
     inst = outcome.fan.base
     names = inst.data.names
     shared = _decided_with(outcome)
@@ -122,19 +119,19 @@ def recourse_table(outcome: StochasticOutcome, parts: list[_Scenario] | None = N
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RECOURSE_COLUMNS)
 
 
-def first_shock(outcome: StochasticOutcome) -> int | None:
+def first_shock(outcome: Outcome) -> int | None:
     """Index of the first period whose decisions differ between scenarios (None: the data never differ)."""
     classes = outcome.form.classes
     split = np.flatnonzero((classes != classes[:1]).any(axis=0))
     return int(split[0]) if len(split) else None
 
 
-def reserve_table(outcome: StochasticOutcome, parts: list[_Scenario] | None = None) -> pd.DataFrame:
+def reserve_table(outcome: Outcome, parts: list[_Scenario] | None = None) -> pd.DataFrame:
     """Per mineral: expected and worst shortfall (units, and USD at the reference price), the reserve bought
     (expected sum of the increases of the reserve), and the reserve and days of cover held at the end of
     the last period before the first shock (``days = reserve / expected demand of the shock's period x
     days_per_period``; before the first period: the initial reserve)."""
-    parts = parts or _scenarios(outcome)
+    parts = parts or scenario_parts(outcome)
     fan = outcome.fan
     inst, pi, ref = fan.base, fan.probabilities, fan.reference_price_usd
     shortfall = np.array([p.shortfall.sum(axis=1) for p in parts])  # scenario x mineral
@@ -162,31 +159,6 @@ def reserve_table(outcome: StochasticOutcome, parts: list[_Scenario] | None = No
     return pd.DataFrame(rows, columns=RESERVE_COLUMNS)
 
 
-def relaxations_table(outcome: StochasticOutcome) -> pd.DataFrame:
-    """Each nonzero slack of the elastic re-solve of an infeasible stochastic model, naming its scenario;
-    amounts in the constraint's own unit, taken over that scenario's purchases."""
-    columns = ["scenario", "constraint", "mineral", "period", "country", "supplier", "amount", "unit", "meaning"]
-    form, solution = outcome.relaxed_form, outcome.relaxed
-    if form is None or solution is None or solution.x is None or "slack" not in form.program.columns:
-        return pd.DataFrame(columns=columns)
-    program = form.program
-    block = program.columns["slack"]
-    slack = clean(solution.x[block.slice()], 1.0)
-    facts = {}
-    rows = []
-    for local in np.flatnonzero(slack > 1e-7):
-        s = int(block.keys["scenario"][local])
-        if s not in facts:  # the scenario's own plan, read through its columns of the extensive form
-            own = form.scenario_programs[s]
-            facts[s] = scenario_facts(outcome.fan.instances[s], own, solution.x[form.col_map[s]])
-        row_block, row_local = block_of(program.rows, int(block.keys["row"][local]))
-        row = {"scenario": outcome.fan.scenarios[s].name,
-               **describe_relaxation(facts[s], row_block, row_local, float(slack[local]))}
-        row["meaning"] = f"scenario {row['scenario']}: {row['meaning']}"
-        rows.append(row)
-    return pd.DataFrame(rows, columns=columns)
-
-
 def _number(value):
     if value is None:
         return None
@@ -194,46 +166,50 @@ def _number(value):
     return value if np.isfinite(value) else None
 
 
-def summary_items(outcome: StochasticOutcome, scenarios: pd.DataFrame | None = None) -> list[tuple[str, object]]:
-    """The Summary sheet's stochastic items: the risk settings, RP, WS, EEV, EVPI, VSS and the model size."""
+def summary_items(outcome: Outcome) -> list[Item]:
+    """The Summary's stochastic items: the risk settings, RP, WS, EEV, EVPI, VSS (objective values:
+    spend plus penalty terms) and the model's size."""
     stats = outcome.form.stats
-    items: list[tuple[str, object]] = [
-        ("Plan", "stochastic (STOCKPILE.md)"), ("Scenarios", len(outcome.fan.scenarios)),
-        ("Risk measure", outcome.risk)]
+    items = [Item("plan_kind", "Plan", "stochastic (STOCKPILE.md)"),
+             Item("scenarios", "Scenarios", len(outcome.fan.scenarios), Kind.COUNT),
+             Item("risk", "Risk measure", outcome.risk)]
     if outcome.risk == "cvar":
-        items += [("CVaR level (alpha)", outcome.risk_level), ("CVaR weight (lambda)", outcome.risk_weight)]
-    items.append(("Purchases committed through", outcome.commit_through if outcome.commit_through is not None
-                  else ""))
-    if scenarios is not None and len(scenarios):
-        pi = scenarios["probability"].to_numpy(float)
-        items += [(SPEND_EXPECTED, float(pi @ scenarios["spend_usd"].to_numpy(float))),
-                  (SHORTFALL_EXPECTED, float(pi @ scenarios["shortfall_value_usd"].to_numpy(float)))]
+        items += [Item("risk_level", "CVaR level (alpha)", outcome.risk_level, Kind.NUMBER),
+                  Item("risk_weight", "CVaR weight (lambda)", outcome.risk_weight, Kind.NUMBER)]
+    items.append(Item("commit_through", "Purchases committed through",
+                      outcome.commit_through if outcome.commit_through is not None else "", Kind.PERIOD))
     m = outcome.measures
     if m is not None:
-        items += [("RP: recourse problem optimum (USD)", m.rp),
-                  ("WS: wait-and-see, perfect foresight (USD)", m.ws),
-                  ("EEV: the average-scenario plan in every scenario (USD)",
-                   m.eev if m.eev is not None else "infinite"),
-                  ("EVPI: value of perfect information (USD)", m.evpi),
-                  ("VSS: value of planning for uncertainty (USD)", m.vss if m.vss is not None else "infinite")]
+        items += [Item("RP", "RP: recourse problem optimum (objective: spend plus penalties)", m.rp, Kind.OBJECTIVE),
+                  Item("WS", "WS: wait-and-see, perfect foresight (objective)", m.ws, Kind.OBJECTIVE),
+                  Item("EEV", "EEV: the average-scenario plan in every scenario (objective)",
+                       m.eev if m.eev is not None else "infinite", Kind.OBJECTIVE),
+                  Item("EVPI", "EVPI: value of perfect information (objective)", m.evpi, Kind.OBJECTIVE),
+                  Item("VSS", "VSS: value of planning for uncertainty (objective)",
+                       m.vss if m.vss is not None else "infinite", Kind.OBJECTIVE)]
         if m.eev_reason:
-            items.append(("EEV note", m.eev_reason))
-    items += [("Columns before node sharing", stats["columns_before_sharing"]), ("Columns", stats["columns"]),
-              ("Rows before node sharing", stats["rows_before_sharing"]), ("Rows", stats["rows"])]
+            items.append(Item("eev_note", "EEV note", m.eev_reason))
+    items += [Item("columns_before_sharing", "Columns before node sharing", stats["columns_before_sharing"],
+                   Kind.COUNT),
+              Item("columns", "Columns", stats["columns"], Kind.COUNT),
+              Item("rows_before_sharing", "Rows before node sharing", stats["rows_before_sharing"], Kind.COUNT),
+              Item("rows", "Rows", stats["rows"], Kind.COUNT)]
     return items
 
 
 ALLOCATION_COLUMNS = ["offer_row", "supplier", "country", "mineral", "unit", "period", "decided_with",
-                      "probability", "quantity", "price_usd_mean", "agreement"]
+                      "probability", "quantity", "price_usd_mean", "cost_usd", "agreement"]
 
 
-def allocation_table(outcome: StochasticOutcome) -> pd.DataFrame:
+def allocation_table(outcome: Outcome, *, relaxed: bool = False) -> pd.DataFrame:
     """Each purchase decision once per decision node: who shares it, their total probability, the quantity
-    (in the mineral's unit) and the node's probability-weighted mean price (USD/unit)."""
-    form, fan = outcome.form, outcome.fan
+    (in the mineral's unit) and the node's probability-weighted mean price (USD/unit); ``relaxed``: of the
+    elastic re-solve's relaxed plan."""
+    form, fan = (outcome.relaxed_form, outcome.fan) if relaxed else (outcome.form, outcome.fan)
+    solution = outcome.relaxed if relaxed else outcome.solution
     program = form.program
     block = program.columns["x"]
-    bought = clean(outcome.solution.x[block.slice()])
+    bought = clean(solution.x[block.slice()])
     chosen = np.flatnonzero(bought > 0)
     inst = fan.base
     names = inst.data.names
@@ -262,88 +238,18 @@ def allocation_table(outcome: StochasticOutcome) -> pd.DataFrame:
                 fan.scenarios[s].name for s in np.flatnonzero(members[i])),
             "probability": float(probability[i]), "quantity": float(bought[g]),
             "price_usd_mean": float(price[i] / probability[i]) if probability[i] > 0 else np.nan,
+            "cost_usd": float(bought[g] * price[i] / probability[i]) if probability[i] > 0 else np.nan,
             "agreement": offer.agreement,
         })
     return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
 
 
-AGREEMENT_COLUMNS = ["offer", "supplier", "country", "mineral", "agreement", "signed", "decision", "fixed_cost_usd"]
-
-
-def agreements_table(outcome: StochasticOutcome) -> pd.DataFrame:
-    """Each optional or signed offer: signed or not. Agreement decisions are shared by every scenario."""
-    inst = outcome.fan.base
-    names = inst.data.names
-    y_block = outcome.form.program.columns["y"]
-    signed_y = np.round(outcome.solution.x[y_block.slice()]).astype(int) if y_block.size else np.zeros(0, int)
-    y_of_offer = dict(zip(y_block.keys["offer"].tolist(), signed_y.tolist())) if "offer" in y_block.keys else {}
-    rows = []
-    for o, offer in enumerate(inst.offers):
-        if offer.agreement == OfferKind.SPOT:
-            continue
-        signed = offer.agreement == OfferKind.SIGNED or bool(y_of_offer.get(o, 0))
-        rows.append({"offer": offer.offer_id(names), "supplier": offer.supplier,
-                     "country": names.country(offer.country_key), "mineral": names.mineral(offer.mineral_key),
-                     "agreement": str(offer.agreement), "signed": "yes" if signed else "no",
-                     "decision": "already in force" if offer.agreement == OfferKind.SIGNED
-                     else ("sign" if signed else "do not sign"),
-                     "fixed_cost_usd": offer.fixed_cost_usd})
-    return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
-
-
-def plan(outcome: StochasticOutcome, *, input_name: str, input_sha256: str, message: str = "") -> tuple[
-        dict[str, pd.DataFrame], list[tuple[str, object]], dict]:
-    """Everything a stochastic plan writes: the tables (Allocation per node first), the Summary items and
-    the JSON document (``objective`` = RP; ``spend`` and ``shortfall_usd`` probability-weighted)."""
-    tables, items, doc = build(outcome)
-    if outcome.solution.has_plan:
-        tables = {"Allocation": allocation_table(outcome), **tables, "Agreements": agreements_table(outcome)}
-    solution = outcome.solution
-    summary = [(STATUS, str(solution.status)),
-               ("Status detail", solution.message or ("optimal plan" if solution.status == "optimal" else "")),
-               ("Scenario", outcome.fan.base_data.policy.scenario),
-               *items, ("Solver", solution.solver), (SOLVE_TIME, round(solution.seconds, 3)),
-               ("Strict (demand met in full)", "yes" if outcome.strict else "no"), ("Input file", input_name),
-               (INPUT_SHA, input_sha256)]
-    document = {
-        "status": solution.status,
-        "objective": doc["RP"] if solution.has_plan else None,
-        "spend": doc["spend"], "shortfall_usd": doc["shortfall_usd"],
-        # expectations over the scenarios: China share by value, per mineral in its unit
-        "china_share": _number(sum(v["probability"] * v["china_share"] for v in doc["scenarios"].values()
-                                   if v["china_share"] is not None)) if doc["scenarios"] else None,
-        "minerals": {name: {"unit": v["unit"], "shortfall": v["shortfall_expected"],
-                            "shortfall_usd": v["shortfall_expected_usd"], "reserve_bought": v["reserve_bought"]}
-                     for name, v in doc["minerals"].items()},
-        "scenario": outcome.fan.base_data.policy.scenario, "solver": solution.solver,
-        "input_sha256": input_sha256, "message": message or solution.message,
-        "relaxations": doc["relaxations"], "stochastic": doc,
-    }
-    return tables, summary, document
-
-
-def build(outcome: StochasticOutcome) -> tuple[dict[str, pd.DataFrame], list[tuple[str, object]], dict]:
-    """(tables, Summary items, JSON ``stochastic`` object) of a stochastic plan."""
-    tables: dict[str, pd.DataFrame] = {}
-    scenarios = None
-    if outcome.solution.has_plan:
-        parts = _scenarios(outcome)
-        scenarios = scenarios_table(outcome, parts)
-        tables["Scenarios"] = scenarios
-        tables["Recourse"] = recourse_table(outcome, parts)
-        tables["Reserve"] = reserve_table(outcome, parts)
-    if outcome.relaxed is not None:
-        tables["Relaxations"] = relaxations_table(outcome)
-    summary = summary_items(outcome, scenarios)
-    return tables, summary, json_stochastic(outcome, tables, summary)
-
-
-def json_stochastic(outcome: StochasticOutcome, tables: dict[str, pd.DataFrame],
-                    summary: list[tuple[str, object]]) -> dict:
+def json_stochastic(outcome: Outcome, tables: dict[str, pd.DataFrame]) -> dict:
     """The JSON ``stochastic`` object (the plan's top-level ``objective`` is RP; ``spend`` and
     ``shortfall_usd`` are the probability-weighted expectations given here as well)."""
     m = outcome.measures
-    items = dict(summary)
+    scenarios = tables.get("Scenarios")
+    pi = outcome.fan.probabilities
     result = {
         "risk": outcome.risk, "risk_level": outcome.risk_level, "risk_weight": outcome.risk_weight,
         "commit_through": outcome.commit_through,
@@ -351,8 +257,9 @@ def json_stochastic(outcome: StochasticOutcome, tables: dict[str, pd.DataFrame],
         "WS": _number(m.ws) if m else None, "EEV": _number(m.eev) if m else None,
         "EVPI": _number(m.evpi) if m else None, "VSS": _number(m.vss) if m else None,
         "eev_reason": m.eev_reason if m else "",
-        "spend": _number(items.get(SPEND_EXPECTED)),
-        "shortfall_usd": _number(items.get(SHORTFALL_EXPECTED)),
+        "spend": _number(pi @ scenarios["spend_usd"].to_numpy(float)) if scenarios is not None else None,
+        "shortfall_usd": (_number(pi @ scenarios["shortfall_value_usd"].to_numpy(float))
+                          if scenarios is not None else None),
         "scenarios": {}, "minerals": {},
         "model": {k: outcome.form.stats[k] for k in ("columns_before_sharing", "columns", "rows_before_sharing",
                                                      "rows", "nonzeros_before_sharing", "nonzeros", "nodes")},
@@ -361,11 +268,11 @@ def json_stochastic(outcome: StochasticOutcome, tables: dict[str, pd.DataFrame],
     if "Scenarios" in tables:
         for r in tables["Scenarios"].to_dict("records"):
             result["scenarios"][r["scenario"]] = {
-                "probability": r["probability"], "description": r["description"], "cost": _number(r["cost_usd"]),
+                "probability": r["probability"], "description": r["description"], "objective": _number(r["objective"]),
                 "spend": _number(r["spend_usd"]), "shortfall_usd": _number(r["shortfall_value_usd"]),
                 "china_share": _number(r["china_share_by_value"]),
                 "reserve_released_usd": _number(r["reserve_released_usd"]),
-                "alone": _number(r["alone_optimum_usd"])}
+                "alone": _number(r["alone_optimum"])}
     if "Reserve" in tables:
         for r in tables["Reserve"].to_dict("records"):
             result["minerals"][r["mineral"]] = {

@@ -50,11 +50,12 @@ from pathlib import Path
 
 import numpy as np
 
-from procure import formulation
+from procure import formulation, pipeline
 from procure.errors import InputError, Problem, SolverError
-from procure.instance import Instance
-from procure.risks import RiskEvent, RiskMasks, risk_masks
-from procure.solve import quiet_stdout, row_scale
+from procure.instance import Instance, build_instance
+from procure.risks import RiskEvent, RiskMasks, read_risks, risk_masks
+from procure.solve import SolveOptions, Status, quiet_stdout, row_scale
+from procure.workbook import file_sha256, read_plan, read_workbook
 
 DEFAULT_CHUNK = 250  # draws per Dask task: a few seconds of work, small results
 PRICE_ROW_FAMILIES = ("budget_total", "budget_period")
@@ -121,7 +122,6 @@ def commitment_from_plan(path: Path, inst: Instance, program: formulation.Linear
     """
     import re
 
-    from procure.workbook import read_plan
 
     path = Path(path)
     summary, allocation = read_plan(path)
@@ -778,45 +778,27 @@ def _period_index(inst: Instance, label: object | None) -> int:
 def prepare(workbook: str | Path, model: str | Path | None = None, plan: str | Path | None = None,
             commit_through: object | None = None, options=None) -> StressSetup:
     """Read and check the workbook (and ``--model``) and its Risks sheet, and fix the committed plan:
-    read back from ``plan`` when given, else solved here as ``procure solve`` would."""
-    from procure.instance import build_instance
-    from procure.pipeline import optimize
-    from procure.risks import read_risks
-    from procure.solve import SolveOptions
-    from procure.stochastic import load_stochastic, optimize_stochastic
-    from procure.workbook import file_sha256, read_workbook
-
+    read back from ``plan`` when given, else solved here as ``procure solve`` would (the plan of the
+    workbook's scenarios when it has any: its decisions through the committed period are shared by
+    every scenario up to the first period where their data differ, and through its own commit_through)."""
     raw = read_workbook(workbook)
-    data, fan = load_stochastic(workbook, model, raw=raw)  # fan: the Scenarios sheet's scenarios, if any
+    data = pipeline.load(workbook, model, raw=raw)
     events = read_risks(raw, data)
     hashes = {"input": data.sha256}
     if model is not None:
         hashes["model"] = file_sha256(Path(model))
+    inst = build_instance(data)
+    through = _period_index(inst, commit_through)
     if plan is not None:
-        inst = build_instance(data)
-        through = _period_index(inst, commit_through)
         program = formulation.build(inst)
         commitment = commitment_from_plan(Path(plan), inst, program, through)
         hashes["plan"] = file_sha256(Path(plan))
-    elif fan:
-        # the stochastic plan `procure solve` would write; its decisions through the committed period are
-        # read from the first scenario's columns (shared by every scenario up to the first period where
-        # their data differ, and through the plan's own commit_through)
-        outcome = optimize_stochastic(data, fan, options or SolveOptions(), with_measures=False)
-        if outcome.status != "optimal":
-            raise SolverError(f"the stochastic plan to stress could not be solved ({outcome.status}: "
+    else:
+        outcome = pipeline.optimize(data, options or SolveOptions(), with_measures=False)
+        if outcome.status != Status.OPTIMAL:
+            raise SolverError(f"the plan to stress could not be solved ({outcome.status}: "
                               f"{outcome.solution.message}); run procure solve to see why")
-        inst = build_instance(data)
-        through = _period_index(inst, commit_through)
         form = outcome.form
         commitment = commitment_from_values(form.scenario_programs[0], inst,
                                             outcome.solution.x[form.col_map[0]], through)
-    else:
-        outcome = optimize(data, options or SolveOptions())
-        if outcome.status != "optimal":
-            raise SolverError(f"the plan to stress could not be solved ({outcome.status}: "
-                              f"{outcome.solution.message}); run procure solve to see why")
-        inst = outcome.instance
-        through = _period_index(inst, commit_through)
-        commitment = commitment_from_values(outcome.program, inst, outcome.solution.x, through)
     return StressSetup(inst, events, build_base(inst, commitment, events), through, hashes)

@@ -34,7 +34,7 @@ from dataclasses import replace
 import numpy as np
 
 from procure.program import INF, LinearProgram
-from procure.solve import (Solution, SolveOptions, Status, Step, _gap, _polish, _Steps, pass_model, quiet_stdout,
+from procure.solve import (Solution, SolveOptions, Status, Step, relative_gap, polish, Steps, pass_model, quiet_stdout,
                            row_scale, solve, verify)
 
 _log = logging.getLogger("procure.sweep")
@@ -114,11 +114,11 @@ class WarmModel:
         its plan is then polished by the fixed-agreement LP, as ``solve()`` does.
         """
         started = time.perf_counter()
-        steps = _Steps(self.options)
+        steps = Steps(self.options)
         lp = self.program
         result = self._run(steps, label, start)
         if result is not None and result.x is not None and lp.is_mip:
-            _polish(lp, result, steps, "highs", False)
+            polish(lp, result, steps, "highs", False)
         if result is not None and result.x is not None:
             result.violations = verify(lp, result.x)
         if result is None or result.status != Status.OPTIMAL or result.violations:
@@ -134,7 +134,7 @@ class WarmModel:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _run(self, steps: _Steps, label: str, start: np.ndarray | None) -> Solution | None:
+    def _run(self, steps: Steps, label: str, start: np.ndarray | None) -> Solution | None:
         highspy = self._highspy
         lp = self.program
         remaining = self.options.remaining_s()
@@ -167,5 +167,5 @@ class WarmModel:
         bound = info.mip_dual_bound if lp.is_mip and np.isfinite(info.mip_dual_bound) else None
         optimal = status == highspy.HighsModelStatus.kOptimal  # a MIP within mip_rel_gap reports optimal
         return Solution(Status.OPTIMAL if optimal else Status.NOT_SOLVED, "highs", 0.0, x=x,
-                        objective=lp.objective_value(x), best_bound=bound, gap=_gap(lp, x, bound),
+                        objective=lp.objective_value(x), best_bound=bound, gap=relative_gap(lp, x, bound),
                         message="" if optimal else detail)

@@ -381,10 +381,11 @@ def read_plan(path: str | Path):
     try:
         if "Summary" not in book.sheetnames:
             raise InputError([Problem("is not a procure plan (no Summary sheet)", file=str(path))])
-        summary = {}
+        summary = {}  # by the key procure writes beside each item (column C), else by its label
         for row in book["Summary"].iter_rows(min_row=2, values_only=True):
             if row and row[0] is not None:
-                summary[str(row[0])] = row[1] if len(row) > 1 else None
+                key = row[2] if len(row) > 2 and row[2] is not None else row[0]
+                summary[str(key)] = row[1] if len(row) > 1 else None
         frames = []
         for title in book.sheetnames:  # Allocation, and its continuation sheets when split
             if title == "Allocation" or re.fullmatch(r"Allocation \d+", title):

@@ -45,7 +45,6 @@ def test_random_stochastic_workbooks_match_the_reference(tmp_path):
     same check through the CLI on more seeds."""
     from oracle.random_workbooks import random_stochastic_workbook
     from oracle.stochastic_reference import stochastic_measures
-    from procure.stochastic import load_stochastic, optimize_stochastic
 
     mismatches, compared = [], 0
     for seed in STOCHASTIC_SEEDS:
@@ -53,8 +52,7 @@ def test_random_stochastic_workbooks_match_the_reference(tmp_path):
         path.parent.mkdir()
         files = random_stochastic_workbook(seed, path)
         expected = stochastic_measures(path, files)
-        data, scenarios = load_stochastic(path, None, files)
-        outcome = optimize_stochastic(data, scenarios)
+        outcome = optimize(load(path, None, files))
         if str(outcome.status) != expected["status"]:
             mismatches.append((seed, "status", expected["status"], str(outcome.status)))
             continue

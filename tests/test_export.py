@@ -141,10 +141,9 @@ def test_a_stochastic_plan_exports_its_extensive_form(tmp_path, suffix):
     """The bundled reserve program is stochastic: the file holds the extensive form (one column per
     decision node), and read back into HiGHS it gives RP, the optimum procure solve reports."""
     from procure.starter import bundled_sample
-    from procure.stochastic import load_stochastic, optimize_stochastic
 
-    data, scenarios = load_stochastic(bundled_sample())
-    solved = optimize_stochastic(data, scenarios, with_measures=False)
+    data = load(bundled_sample())
+    solved = optimize(data, with_measures=False)
     assert solved.status == "optimal" and len(scenarios) == 6
     out = tmp_path / f"reserve{suffix}"
     result = runner.invoke(app, ["export", str(bundled_sample()), "-o", str(out)])

@@ -88,7 +88,7 @@ def test_number_formats_follow_the_column_kind(book):
         ("Countries", "share"): "0.0%",
         ("Offers", "capacity_used"): "0.0%",
         ("Agreements", "fixed_cost_usd"): "#,##0",
-        ("Constraints", "cost_of_tightening_usd"): "#,##0",
+        ("Constraints", "cost_of_tightening"): "#,##0",
     }
     for (name, column), number_format in expected.items():
         sheet = book[name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from procure.errors import InputError
-from procure.stochastic import load_stochastic, optimize_stochastic
+from procure.pipeline import load, optimize
 
 MINERALS = [{"mineral": "Ga", "shortfall_penalty": 100, "holding_cost": 0.5}]
 DEMAND = [{"mineral": "Ga", "period": 2027, "demand": 0}, {"mineral": "Ga", "period": 2028, "demand": 10}]
@@ -25,17 +25,19 @@ def sheets(scenarios=SCENARIOS, shocks=SHOCKS, **more):
 
 def test_sheets_make_the_hand_worked_fan(book):
     # As tests/test_stochastic.py's first case: pre-buy 10 in 2027 (shared), RP = 15, WS = 12.5, EEV = 30.
-    data, scenarios = load_stochastic(book(**sheets()))
+    data = load(book(**sheets()))
+    scenarios = data.scenarios
     assert [(s.name, s.probability, s.description) for s in scenarios] == [
         ("calm", 0.5, "no shock"), ("ban", 0.5, "China stops gallium from 2028")]
-    m = optimize_stochastic(data, scenarios).measures
+    m = optimize(data).measures
     assert (m.rp, m.ws, m.eev) == pytest.approx((15.0, 12.5, 30.0), rel=1e-9)
 
 
 def test_demand_rows_of_the_shocks_sheet(book):
     # surge: 2028 demand 10 x 1.5 + 2 = 17 (only a mineral and period filter).
     shocks = [{"scenario": "ban", "mineral": "Ga", "period_from": 2028, "demand": 1.5, "extra_demand": 2}]
-    data, scenarios = load_stochastic(book(**sheets(shocks=shocks)))
+    data = load(book(**sheets(shocks=shocks)))
+    scenarios = data.scenarios
     [change] = scenarios[1].demand_changes
     assert (change.factor, change.add, change.minerals, change.period_from) == (1.5, 2.0, ("ga",), 2028)
     assert scenarios[1].shocks == []
@@ -51,7 +53,7 @@ def test_every_problem_at_once_by_cell(book):
               {"scenario": "ban", "period_from": 2040, "price": 2},
               {"scenario": "ban", "price": -1}]
     with pytest.raises(InputError) as caught:
-        load_stochastic(book(**sheets(scenarios, shocks)))
+        load(book(**sheets(scenarios, shocks)))
     found = {(p.sheet, p.row, p.column, p.value): p.message for p in caught.value.problems}
     assert "names must be unique" in found[("Scenarios", 3, "scenario", "Calm")]
     assert "probability from 0 to 1" in found[("Scenarios", 4, "probability", "lots")] or \
@@ -67,14 +69,14 @@ def test_every_problem_at_once_by_cell(book):
 def test_probabilities_that_do_not_sum_to_one_show_the_sum(book):
     scenarios = [{"scenario": "calm", "probability": 0.5}, {"scenario": "ban", "probability": 0.3}]
     with pytest.raises(InputError) as caught:
-        load_stochastic(book(**sheets(scenarios)))
+        load(book(**sheets(scenarios)))
     [problem] = caught.value.problems
     assert "sum to 0.8" in problem.message and problem.sheet == "Scenarios"
 
 
 def test_shocks_without_scenarios_is_an_error(book):
     with pytest.raises(InputError) as caught:
-        load_stochastic(book(minerals=MINERALS, demand=DEMAND, offers=OFFERS, extra_sheets={"Shocks": SHOCKS}))
+        load(book(minerals=MINERALS, demand=DEMAND, offers=OFFERS, extra_sheets={"Shocks": SHOCKS}))
     assert "needs a Scenarios sheet" in str(caught.value.problems[0])
 
 
@@ -83,7 +85,8 @@ def test_scenario_files_join_the_sheet(book, tmp_path):
     scenarios = [{"scenario": "calm", "probability": 0.5}, {"scenario": "ban", "probability": 0.3}]
     surge = tmp_path / "surge.toml"
     surge.write_text('probability = 0.2\ndescription = "dearer"\n[[shock]]\nsupplier = "Maple"\nprice = 2\n')
-    data, fan = load_stochastic(book(**sheets(scenarios)), scenario_files=[surge])
+    data = load(book(**sheets(scenarios)), scenario_files=[surge])
+    fan = data.scenarios
     assert [(s.name, s.probability) for s in fan] == [("calm", 0.5), ("ban", 0.3), ("surge", 0.2)]
     assert fan[2].shocks[0].price_factor == 2.0 and fan[2].description == "dearer"
 
@@ -92,7 +95,7 @@ def test_scenario_file_rules_are_refused(book, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[policy]\nmax_china_share = 0.1\n[minerals.Ga]\nholding_cost = 1\n')
     with pytest.raises(InputError) as caught:
-        load_stochastic(book(**sheets()), scenario_files=[bad])
+        load(book(**sheets()), scenario_files=[bad])
     text = [str(p) for p in caught.value.problems]
     assert any("[policy]" in t and "--model" in t for t in text)
     assert any("[minerals.X]" in t for t in text)

@@ -13,16 +13,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from procure.data import Shock
+from procure import stochastic_report
+from procure.data import DemandFactor, Shock, StochasticScenario
 from procure.errors import InputError
-from procure.pipeline import load
-from procure.scenario import DemandFactor
-from procure.stochastic import (
-    StochasticScenario,
-    optimize_stochastic,
-    prepare,
-    scenario_data,
-)
+from procure.pipeline import load, optimize
+from procure.relaxation import scenario_relaxations
+from procure.report import build_report
+from procure.instance import build_instance
+from procure.stochastic import prepare, scenario_data
 
 REL = 1e-9
 BAN_2028 = Shock(capacity_factor=0.0, countries=("china",), period_from=2028)
@@ -56,7 +54,7 @@ def test_non_anticipativity_makes_the_plan_pre_buy(book):
     # calm: 1.5q + 1 (10 - q);  ban: 1.5q + 5 (10 - q) (Maple).  E = 30 - 1.5q  ->  q = 10, RP = 15.
     # Alone: calm buys Sino in 2028 (10), ban pre-buys (15): WS = 12.5, EVPI = 2.5.
     # EV (Sino 2028 capacity 50) buys in 2028, so 2027 is fixed at 0: EEV = (10 + 50) / 2 = 30, VSS = 15.
-    outcome = optimize_stochastic(load(two_period_book(book)), fan(0.5, 0.5))
+    outcome = optimize(load(two_period_book(book)), scenarios=fan(0.5, 0.5))
     m = outcome.measures
     assert outcome.status == "optimal"
     assert m.rp == pytest.approx(15.0, rel=REL)
@@ -76,8 +74,7 @@ def capped(book, risk: str, **policy):
     # Sino capacity 6 per period: q <= 6. Probabilities calm 0.9, ban 0.1.
     # calm(q) = 26 - 3.5q on [0, 4] (Sino 2028 takes 6, Maple the rest), 10 + 0.5q on [4, 6];
     # ban(q) = 1.5q + 5 (10 - q) = 50 - 3.5q.
-    return optimize_stochastic(load(two_period_book(book, sino_capacity=6, policy={"risk": risk, **policy})),
-                               fan(0.9, 0.1))
+    return optimize(load(two_period_book(book, sino_capacity=6, policy={"risk": risk, **policy})), scenarios=fan(0.9, 0.1))
 
 
 def test_expected_cost_with_a_capacity_cap(book):
@@ -118,9 +115,9 @@ def test_commit_through_makes_later_purchases_common(book):
     # is capped at min(100, 0) = 0; pre-buying 10 in 2027 (15) beats Maple (50): RP = 15.
     # WS ignores commitments: 0.9 x 10 + 0.1 x 15 = 10.5. The EV plan buys Sino in 2028, which the
     # committed bound forbids: EEV and VSS are infinite, naming the scenario.
-    free = optimize_stochastic(load(two_period_book(book)), fan(0.9, 0.1))
+    free = optimize(load(two_period_book(book)), scenarios=fan(0.9, 0.1))
     assert free.measures.rp == pytest.approx(14.0, rel=REL)
-    outcome = optimize_stochastic(load(two_period_book(book, policy={"commit_through": 2028})), fan(0.9, 0.1))
+    outcome = optimize(load(two_period_book(book, policy={"commit_through": 2028})), scenarios=fan(0.9, 0.1))
     m = outcome.measures
     assert m.rp == pytest.approx(15.0, rel=REL) and m.ws == pytest.approx(10.5, rel=REL)
     assert m.eev is None and m.vss is None and "ban" in m.eev_reason
@@ -136,7 +133,7 @@ def test_a_committed_order_is_deliverable_in_every_scenario(book):
         {"supplier": "Deal", "country": "Chile", "mineral": "Ga", "price": 2, "capacity": 10,
          "agreement": "signed", "min_volume": 8}])
     cut = StochasticScenario("cut", 0.5, shocks=[Shock(capacity_factor=0.5, period_from=2028)])
-    outcome = optimize_stochastic(load(path), [StochasticScenario("calm", 0.5), cut], with_measures=False)
+    outcome = optimize(load(path), scenarios=[StochasticScenario("calm", 0.5), cut], with_measures=False)
     x = outcome.program.columns["x"]
     assert x.size == 2 and list(x.keys["period"]) == [0, 1]
     assert outcome.program.col_lower[x.slice()].tolist() == [8.0, 5.0]
@@ -155,7 +152,7 @@ def test_an_agreement_worth_signing_only_under_uncertainty(book):
         {"supplier": "Sino", "country": "China", "mineral": "Ga", "price": 1, "capacity": 100},
         {"supplier": "Deal", "country": "Chile", "mineral": "Ga", "price": 2, "capacity": 100,
          "agreement": "optional", "fixed_cost": 15}])
-    outcome = optimize_stochastic(load(path), fan(0.7, 0.3))
+    outcome = optimize(load(path), scenarios=fan(0.7, 0.3))
     m = outcome.measures
     assert (m.rp, m.ws, m.eev, m.vss) == pytest.approx((28.0, 17.5, 37.0, 9.0), rel=REL)
     y = outcome.program.columns["y"]
@@ -166,8 +163,7 @@ def test_identical_scenarios_make_one_program(book):
     # Two scenarios without shocks share every node: the extensive form is the deterministic program
     # (same size), and RP = WS = EEV = the deterministic optimum 10 (Sino buys 10 t in 2028 at 1 USD/t).
     # The 2028 balance dual is the marginal cost: 1 USD/t (Sino), summed over both scenarios' probability.
-    from procure import stochastic_report
-    outcome = optimize_stochastic(load(two_period_book(book)), [StochasticScenario("a", 0.25),
+    outcome = optimize(load(two_period_book(book)), scenarios=[StochasticScenario("a", 0.25),
                                                                StochasticScenario("b", 0.75)])
     single = outcome.form.scenario_programs[0]
     assert (outcome.program.n_cols, outcome.program.n_rows) == (single.n_cols, single.n_rows)
@@ -189,8 +185,55 @@ def test_demand_changes_multiply_then_add_and_targets_ignore_additions(book):
         DemandFactor(add=4.0, minerals=("ge",))])
     changed = scenario_data(data, sc)
     assert changed.demand[("ga", 2027)].demand == pytest.approx(10 * 2 * 1.5 + 3)
-    assert changed.demand[("ga", 2027)].reserve_target == pytest.approx(0.2 * 30)
+    assert changed.demand[("ga", 2027)].reserve_basis == pytest.approx(30)  # the target's basis: before adds
     assert changed.demand[("ge", 2027)].demand == pytest.approx(4.0)  # a missing pair gets the addition
+    inst = build_instance(changed)
+    assert inst.reserve_target[inst.mineral_keys.index("ga"), 0] == pytest.approx(0.2 * 30)
+    assert inst.reserve_target[inst.mineral_keys.index("ge"), 0] == pytest.approx(0.0)
+
+
+def test_one_scenario_with_no_shocks_is_the_plain_plan(book, tmp_path):
+    # STOCKPILE.md: a plan of one scenario of probability 1 and no shocks is the base data. One mineral,
+    # reserve_days = 365 (a full period: target = demand), demand 100, and a --model adding 50 to demand:
+    # demand 150, target 100 (reserve_days applies to the demand before additions); one offer at 1 USD/t:
+    # buy 150 + 100 = 250, objective 250. As one scenario of probability 1 the same, not 300.
+    path = book(minerals=[{"mineral": "Ga", "shortfall_penalty": 100}],
+                demand=[{"mineral": "Ga", "period": 2027, "demand": 100}],
+                offers=[{"supplier": "A", "country": "Chile", "mineral": "Ga", "price": 1, "capacity": 1000}],
+                policy={"reserve_days": 365})
+    model = tmp_path / "surge.toml"
+    model.write_text('name = "surge"\n[[demand]]\nmineral = "Ga"\nadd = 50\n')
+    data = load(path, model)
+    plain = optimize(data)
+    alone = optimize(data, scenarios=[StochasticScenario("surge", 1.0)])
+    extra = tmp_path / "extra.toml"
+    extra.write_text('name = "extra"\nprobability = 1\n[[demand]]\nmineral = "Ga"\nadd = 50\n')
+    as_scenario = optimize(load(path, None, [extra]))  # the addition made by the scenario, not --model
+    for outcome in (plain, alone, as_scenario):
+        assert outcome.solution.objective == pytest.approx(250.0, rel=REL)
+        report = build_report(outcome, input_name="t")
+        assert report.item("spend") == pytest.approx(250.0, rel=REL)
+        assert report.tables["Allocation"]["quantity"].sum() == pytest.approx(250.0, rel=REL)
+        assert set(report.tables) >= {"Allocation", "Minerals", "Countries", "Offers", "Constraints", "Excluded"}
+    assert not plain.stochastic and not alone.stochastic and not as_scenario.stochastic
+
+
+def test_a_stochastic_plan_has_every_sheet_and_key_of_a_plain_plan(book):
+    # The first hand-worked fan (calm/ban, 0.5 each): every deterministic sheet, with expected rows.
+    outcome = optimize(load(two_period_book(book)), scenarios=fan(0.5, 0.5))
+    report = build_report(outcome, input_name="t")
+    plain = build_report(optimize(load(two_period_book(book))), input_name="t")
+    assert set(plain.tables) - set(report.tables) == set()
+    assert {"Scenarios", "Recourse", "Reserve"} <= set(report.tables)
+    minerals = report.tables["Minerals"]
+    expected = minerals[minerals["scenario"] == "expected"].set_index("period")
+    # 10 t bought in 2027 in both scenarios (one node), held and released in 2028
+    assert expected.loc[2027, "bought"] == pytest.approx(10.0, rel=REL)
+    assert expected.loc[2028, "reserve_end"] == pytest.approx(0.0, abs=1e-9)
+    for key in ("bought", "china_share", "reserve_end", "marginal_cost"):
+        assert key in report.json["minerals"]["Ga"]
+    assert {i.key for i in plain.summary} - {i.key for i in report.summary} <= {
+        "highest_china_share_mineral", "highest_china_share", "reserve_days_min"}
 
 
 def test_penalty_defaults_are_shared_by_every_scenario(book):
@@ -250,7 +293,7 @@ def stochastic_books(draw):
 @given(case=stochastic_books())
 def test_ws_rp_eev_are_ordered(book, case):
     sheets, scenarios = case
-    outcome = optimize_stochastic(load(book(**sheets)), scenarios)
+    outcome = optimize(load(book(**sheets)), scenarios=scenarios)
     assert outcome.status == "optimal"
     m = outcome.measures
     tol = 1e-6 * max(1.0, abs(m.rp))
@@ -263,7 +306,7 @@ def test_ws_rp_eev_are_ordered(book, case):
 
 
 def _risk(costs, outcome):
-    from procure.stochastic import _risk_measure
+    from procure.extensive import risk_value as _risk_measure
     return _risk_measure(costs, outcome.fan.probabilities, outcome.risk, outcome.risk_level, outcome.risk_weight)
 
 
@@ -274,7 +317,7 @@ def test_sharing_changes_nothing_but_size(book, case):
     # and sharing never adds columns beyond the risk columns (z, or eta and one u per scenario).
     from procure.solve import verify
     sheets, scenarios = case
-    outcome = optimize_stochastic(load(book(**sheets)), scenarios, with_measures=False)
+    outcome = optimize(load(book(**sheets)), scenarios=scenarios, with_measures=False)
     for s, lp in enumerate(outcome.form.scenario_programs):
         assert verify(lp, outcome.scenario_solution(s)) == []
     assert outcome.form.stats["columns"] <= outcome.form.stats["columns_before_sharing"] + 1 + len(scenarios)
@@ -286,15 +329,15 @@ def test_sharing_changes_nothing_but_size(book, case):
 def test_reported_figures_per_scenario_and_mineral(book):
     # The first hand-worked case: 10 t of Sino bought in 2027 (1 USD/t), held through 2027 (0.5 USD/t),
     # released in 2028 in both scenarios. Reference price: median of 1, 1, 5, 5 = 3 USD/t.
-    from procure import stochastic_report
-    outcome = optimize_stochastic(load(two_period_book(book)), fan(0.5, 0.5))
-    tables, summary, doc = stochastic_report.build(outcome)
+    outcome = optimize(load(two_period_book(book)), scenarios=fan(0.5, 0.5))
+    report = build_report(outcome, input_name="t")
+    tables, doc = report.tables, report.json["stochastic"]
     scen = tables["Scenarios"].set_index("scenario")
-    assert scen.loc["calm", "cost_usd"] == pytest.approx(15.0, rel=REL)
+    assert scen.loc["calm", "objective"] == pytest.approx(15.0, rel=REL)
     assert scen.loc["ban", "spend_usd"] == pytest.approx(15.0, rel=REL)
     assert scen.loc["ban", "china_share_by_value"] == pytest.approx(1.0)
     assert scen.loc["ban", "reserve_released_usd"] == pytest.approx(10 * 3.0, rel=REL)
-    assert list(scen["alone_optimum_usd"]) == pytest.approx([10.0, 15.0], rel=REL)
+    assert list(scen["alone_optimum"]) == pytest.approx([10.0, 15.0], rel=REL)
     reserve = tables["Reserve"].iloc[0]
     assert reserve["first_shock_period"] == 2028
     assert reserve["reserve_before_shock"] == pytest.approx(10.0, rel=REL)
@@ -303,18 +346,16 @@ def test_reported_figures_per_scenario_and_mineral(book):
     recourse = tables["Recourse"]
     assert set(recourse.loc[recourse["period"] == 2027, "decided_with"]) == {"all"}
     assert set(recourse.loc[recourse["period"] == 2028, "decided_with"]) == {"calm", "ban"}
-    measures = {label.split(":")[0]: value for label, value in summary if ":" in label}
-    assert (measures["RP"], measures["WS"], measures["EEV"], measures["VSS"]) == pytest.approx(
+    assert tuple(report.item(k) for k in ("RP", "WS", "EEV", "VSS")) == pytest.approx(
         (15.0, 12.5, 30.0, 15.0), rel=REL)
     assert doc["RP"] == pytest.approx(15.0) and doc["spend"] == pytest.approx(15.0)
-    assert doc["scenarios"]["ban"]["cost"] == pytest.approx(15.0)
+    assert doc["scenarios"]["ban"]["objective"] == pytest.approx(15.0)
     assert doc["model"]["columns"] == 15 and doc["model"]["columns_before_sharing"] == 20
 
 
 def test_an_infeasible_stochastic_model_names_the_scenario(book):
     # A signed deal must take 8 t in 2028 at 2 USD/t; the period budget is 20 USD. In "dear" the deal's
     # price doubles: 8 x 4 = 32 USD, so that scenario's 2028 budget must rise by 12 USD (calm: 16 fits).
-    from procure import stochastic_report
     path = book(minerals=[{"mineral": "Ga", "shortfall_penalty": 100}],
                 demand=[{"mineral": "Ga", "period": 2027, "demand": 0},
                         {"mineral": "Ga", "period": 2028, "demand": 10}],
@@ -322,9 +363,9 @@ def test_an_infeasible_stochastic_model_names_the_scenario(book):
                          "period": 2028, "agreement": "signed", "min_volume": 8}],
                 policy={"budget_per_period": 20})
     dear = StochasticScenario("dear", 0.4, shocks=[Shock(price_factor=2.0, suppliers=("deal",))])
-    outcome = optimize_stochastic(load(path), [StochasticScenario("calm", 0.6), dear])
+    outcome = optimize(load(path), scenarios=[StochasticScenario("calm", 0.6), dear])
     assert outcome.status == "infeasible"
-    table = stochastic_report.relaxations_table(outcome)
+    table = scenario_relaxations(outcome)
     assert len(table) == 1
     row = table.iloc[0]
     assert (row["scenario"], row["period"]) == ("dear", 2028)

@@ -340,13 +340,12 @@ def test_without_a_plan_a_stochastic_workbook_commits_its_stochastic_plan():
     has Scenarios. The bundled reserve program commits its first year (commit_through = 2027): the
     committed purchases are the stochastic plan's 2027 decisions, which every scenario shares."""
     from procure.starter import bundled_sample
-    from procure.stochastic import load_stochastic, optimize_stochastic
     from procure.stress import prepare
 
     setup = prepare(bundled_sample())
-    data, fan = load_stochastic(bundled_sample())
+    data = load(bundled_sample())
     assert fan  # the sample is stochastic
-    outcome = optimize_stochastic(data, fan, with_measures=False)
+    outcome = optimize(data, with_measures=False)
     form = outcome.form
     first_year = setup.instance.op_period == 0
     committed = setup.base.committed_x[first_year]
