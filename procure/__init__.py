@@ -2,18 +2,32 @@
 
 The flow is one way: ``workbook`` (read) -> ``validate`` (typed data) ->
 ``scenario`` (variants) -> ``instance`` (sets and data of the model) ->
-``formulation`` (the linear program) -> ``solve`` -> ``report`` (tables) ->
-``plan`` (the Excel plan). ``cli`` is the only module that knows about Typer.
+``formulation`` and ``extensive`` (the linear program) -> ``solve`` ->
+``outcome`` -> ``report`` (typed tables and items) -> ``plan`` (the Excel plan).
+:mod:`procure.pipeline` is the library call every command uses; ``cli`` (Typer)
+and ``console`` (rendering) sit on top. A deterministic plan is a stochastic
+plan with one scenario of probability 1.
+
+    import procure
+    data = procure.load("inputs/sample.xlsx")
+    outcome = procure.optimize(data)
+    report = procure.report(outcome, input_name="sample.xlsx")
+    procure.write(outcome, report, "plan.xlsx")
 """
+
+from procure.errors import InputError, ProcureError, Problem
+from procure.outcome import Outcome
+from procure.pipeline import load, optimize, report, solve, write
+from procure.report import Report
+from procure.result import Solution, SolveOptions, Status
+from procure.version import tool_version
+
+__all__ = ["InputError", "Outcome", "Problem", "ProcureError", "Report", "Solution", "SolveOptions", "Status",
+           "__version__", "load", "optimize", "report", "solve", "write"]
 
 
 def __getattr__(name: str):
-    # the version is looked up only when asked for: importlib.metadata costs ~25 ms at start-up
+    # the version is looked up only when asked for (importlib.metadata at start-up costs time)
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return version("procure")
-        except PackageNotFoundError:  # running from a source tree that was not installed
-            return "0+unknown"
+        return tool_version().removeprefix("procure ")
     raise AttributeError(f"module 'procure' has no attribute {name!r}")

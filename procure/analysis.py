@@ -64,8 +64,8 @@ class Comparison:
         return self._difference("shortfall_value_usd")
 
     @property
-    def objective_usd(self) -> float | None:
-        return self._difference("objective_usd")
+    def objective(self) -> float | None:
+        return self._difference("objective")
 
 
 def _figures(fan: Fan, form: ExtensiveForm, program: LinearProgram, solution: Solution) -> PlanFigures | None:
@@ -173,7 +173,7 @@ class FrontierPoint:
     status: str
     spend_usd: float | None
     shortfall_value_usd: float | None
-    objective_usd: float | None
+    objective: float | None
     china_share: float | None
     reserve_days_min: float | None
     reserve_days_mean: float | None
@@ -248,7 +248,7 @@ def _fan_point(cap: float, fan: Fan, form: ExtensiveForm, solution: Solution) ->
         days = np.where(demand[:, -1] > 0, reserve[:, -1] / demand[:, -1] * fan.base.policy.days_per_period, np.nan)
     has_days = np.isfinite(days).any()
     return FrontierPoint(cap=cap, status=solution.status, spend_usd=figures.spend_usd,
-                         shortfall_value_usd=figures.shortfall_value_usd, objective_usd=figures.objective_usd,
+                         shortfall_value_usd=figures.shortfall_value_usd, objective=figures.objective,
                          china_share=figures.china_share_by_value,
                          reserve_days_min=float(np.nanmin(days)) if has_days else None,
                          reserve_days_mean=float(np.nanmean(days)) if has_days else None)
@@ -312,7 +312,7 @@ def _point(cap: float, inst: Instance, program, solution: Solution) -> FrontierP
         cap=cap, status=solution.status,
         spend_usd=figures.spend_usd,
         shortfall_value_usd=figures.shortfall_value_usd,
-        objective_usd=figures.objective_usd,
+        objective=figures.objective,
         china_share=figures.china_share_by_value,
         reserve_days_min=float(np.nanmin(days)) if has_days else None,
         reserve_days_mean=float(np.nanmean(days)) if has_days else None,

@@ -9,7 +9,6 @@ unless ``--verbose``.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import sys
 import traceback
 from contextlib import nullcontext
@@ -20,7 +19,7 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
-from procure import fmt, pipeline
+from procure import console, fmt, pipeline
 from procure.version import tool_version
 from procure.analysis import frontier as solve_frontier, parse_caps
 from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
@@ -99,76 +98,25 @@ class RunOptions:
                             verbose=self.verbose).started()
 
 
-class _Context:
-    def __init__(self, quiet: bool, verbose: bool):
-        self.quiet = quiet
-        self.verbose = verbose
-        self._out = self._err = None
-        if verbose:  # the solve steps (procure.solve) and anything else procure logs, on stderr
-            logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
-
-    # consoles are made on first use: a quiet run that prints nothing never imports rich's console
-    @property
-    def out(self):
-        if self._out is None:
-            from rich.console import Console
-
-            self._out = Console(highlight=False, soft_wrap=True)
-        return self._out
-
-    @property
-    def err(self):
-        if self._err is None:
-            from rich.console import Console
-
-            self._err = Console(stderr=True, highlight=False, soft_wrap=True)
-        return self._err
-
-    def say(self, *args, **kwargs):
-        if not self.quiet:
-            self.out.print(*args, **kwargs)
-
-
-def Table(*args, **kwargs):
-    """rich's Table, imported when a table is printed."""
-    from rich.table import Table as RichTable
-
-    return RichTable(*args, **kwargs)
-
-
-def _print_problems(ctx: _Context, problems: list[Problem], warnings: list[Problem]) -> None:
-    for problem in problems:
-        ctx.err.print(f"[bold red]error[/]: {_escape(str(problem))}")
-    if not ctx.quiet:
-        for warning in warnings:
-            ctx.err.print(f"[yellow]warning[/]: {_escape(str(warning))}")
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
 def _run(quiet: bool, verbose: bool, body) -> None:
     """Run ``body(ctx)``, mapping every failure to its exit code and a message; a traceback only with --verbose."""
-    ctx = _Context(quiet, verbose)
+    ctx = console.Context(quiet, verbose)
     try:
         code = body(ctx)
     except InputError as exc:
-        _print_problems(ctx, exc.problems, exc.warnings)
-        ctx.err.print(f"[bold red]{_escape(str(exc))}[/]")
+        console.print_problems(ctx, exc.problems, exc.warnings)
+        ctx.err.print(f"[bold red]{console.escape(str(exc))}[/]")
         code = EXIT_INPUT
     except ProcureError as exc:
-        ctx.err.print(f"[bold red]error[/]: {_escape(str(exc))}")
+        ctx.err.print(f"[bold red]error[/]: {console.escape(str(exc))}")
         code = exc.exit_code
     except KeyboardInterrupt:
         ctx.err.print("interrupted; no plan was written")
         code = 130
     except Exception as exc:  # a bug: say so plainly, show the traceback only when asked
         if ctx.verbose:
-            ctx.err.print(_escape(traceback.format_exc()))
-        ctx.err.print(f"[bold red]internal error[/]: {_escape(f'{type(exc).__name__}: {exc}')} "
+            ctx.err.print(console.escape(traceback.format_exc()))
+        ctx.err.print(f"[bold red]internal error[/]: {console.escape(f'{type(exc).__name__}: {exc}')} "
                       "(a bug in procure; run with --verbose for details and please report it)")
         code = EXIT_INTERNAL
     raise typer.Exit(code or 0)
@@ -195,14 +143,14 @@ def init(
     _run(quiet, verbose, lambda ctx: _init(ctx, directory, force))
 
 
-def _init(ctx: _Context, directory: Path, force: bool) -> int:
+def _init(ctx: console.Context, directory: Path, force: bool) -> int:
 
     written = write_starter(directory, force=force)
     for path in written:
-        ctx.say(f"wrote {_escape(str(path))}")
-    ctx.say(f"next: procure solve {_escape(str(directory / 'inputs' / 'sample.xlsx'))} (the reserve program),"
-            f" or procure solve {_escape(str(directory / 'inputs' / 'imports.xlsx'))}"
-            f" --model {_escape(str(directory / 'models' / 'china-export-controls.toml'))}")
+        ctx.say(f"wrote {console.escape(str(path))}")
+    ctx.say(f"next: procure solve {console.escape(str(directory / 'inputs' / 'sample.xlsx'))} (the reserve program),"
+            f" or procure solve {console.escape(str(directory / 'inputs' / 'imports.xlsx'))}"
+            f" --model {console.escape(str(directory / 'models' / 'china-export-controls.toml'))}")
     return EXIT_OK
 
 
@@ -217,7 +165,7 @@ def validate(
     _run(quiet, verbose, lambda ctx: _validate(ctx, workbook, model))
 
 
-def _validate(ctx: _Context, workbook: Path, model: Path | None) -> int:
+def _validate(ctx: console.Context, workbook: Path, model: Path | None) -> int:
     raw = read_workbook(workbook)
     problems: list[Problem] = []
     try:  # the plan's sheets, the Scenarios and Shocks sheets...
@@ -234,17 +182,17 @@ def _validate(ctx: _Context, workbook: Path, model: Path | None) -> int:
             problems += exc.problems + exc.warnings
     if any(p.severity == "error" for p in problems):
         raise InputError(problems + data.warnings)
-    _print_problems(ctx, [], data.warnings)
+    console.print_problems(ctx, [], data.warnings)
     inst = build_instance(data)
-    table = Table(title=f"{workbook.name}: valid", show_header=False)
-    table.add_row("scenario", _escape(data.policy.scenario))
+    table = console.Table(title=f"{workbook.name}: valid", show_header=False)
+    table.add_row("scenario", console.escape(data.policy.scenario))
     table.add_row("minerals", str(len(data.minerals)))
     table.add_row("periods", f"{len(data.periods)} ({data.periods[0]} .. {data.periods[-1]})")
     table.add_row("offers", f"{len(data.offers)} ({len(inst.excluded)} excluded)")
     table.add_row("optional agreements", str(int((inst.offer_kind == OfferKind.OPTIONAL).sum())))
     table.add_row("purchase variables", f"{inst.n_offer_periods:,}")
     if scenarios:
-        table.add_row("scenarios (stochastic plan)", _escape(", ".join(s.name for s in scenarios)))
+        table.add_row("scenarios (stochastic plan)", console.escape(", ".join(s.name for s in scenarios)))
     if events:
         table.add_row("risk events (for procure stress)", str(len(events)))
     table.add_row("warnings", str(len(data.warnings)))
@@ -275,13 +223,13 @@ def solve(
                                             scenario_files or []))
 
 
-def _solve(ctx: _Context, run: RunOptions, workbook, model, output, json_path, price_rules, scenario_files) -> int:
+def _solve(ctx: console.Context, run: RunOptions, workbook, model, output, json_path, price_rules, scenario_files) -> int:
     """The main job, one flow for every plan kind: load, optimize, report, write, render."""
     options = run.solve_options()
     workbook = workbook if workbook is not None else bundled_sample()
     inputs = [workbook] + ([model] if model else []) + list(scenario_files)
     data = pipeline.load(workbook, model, scenario_files)
-    _print_problems(ctx, [], data.warnings)
+    console.print_problems(ctx, [], data.warnings)
     plan_path = check_output_path(output or default_plan_path(workbook, data.policy.scenario), inputs)
     if json_path is not None:
         check_json_path(json_path, inputs, [plan_path])
@@ -289,7 +237,7 @@ def _solve(ctx: _Context, run: RunOptions, workbook, model, output, json_path, p
         outcome = pipeline.optimize(data, options, strict=run.strict)
         report = pipeline.report(outcome, input_name=workbook.name, price_rules=price_rules)
     written = pipeline.write(outcome, report, plan_path, json_path)
-    _print_summary(ctx, outcome, report, plan_path if written else None)
+    console.plan_summary(ctx, outcome, report, plan_path if written else None)
     return STATUS_EXIT[outcome.status]
 
 
@@ -313,13 +261,13 @@ def frontier(
     _run(quiet, verbose, lambda ctx: _frontier(ctx, run, workbook, caps, model, output, json_path))
 
 
-def _frontier(ctx: _Context, run: RunOptions, workbook, caps, model, output, json_path) -> int:
+def _frontier(ctx: console.Context, run: RunOptions, workbook, caps, model, output, json_path) -> int:
     try:
         cap_values = parse_caps(caps)
     except ValueError as exc:
         raise ProcureError(str(exc)) from None
     data = pipeline.load(workbook, model)
-    _print_problems(ctx, [], data.warnings)
+    console.print_problems(ctx, [], data.warnings)
     suffix = "" if data.policy.scenario in ("", "base") else f"-{_safe_stem(data.policy.scenario)}"
     inputs = [workbook] + ([model] if model else [])
     out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}{suffix}-frontier.xlsx", inputs)
@@ -327,24 +275,14 @@ def _frontier(ctx: _Context, run: RunOptions, workbook, caps, model, output, jso
         check_json_path(json_path, inputs, [out_path])
     options = run.solve_options()
     fan = prepare_fan(data, data.scenarios)  # a plan of several scenarios is re-solved whole at each cap
-    with _progress(ctx, "frontier", len(cap_values)) as advance:
+    with console.progress(ctx, "frontier", len(cap_values)) as advance:
         points = solve_frontier(fan, cap_values, options, run.strict, progress=lambda cap: advance())
     table = pd.DataFrame([dataclasses.asdict(p) for p in points])
     write_frontier(table, out_path, f"China-cap frontier: {data.policy.scenario}")
     if json_path is not None:
         write_json({"scenario": data.policy.scenario, "points": table.astype(object).where(table.notna(), None)
                     .to_dict("records")}, json_path)
-    if not ctx.quiet:
-        view = Table(title="China-cap frontier", show_edge=False)
-        for column in ("cap", "status", "spend", "shortfall value", "objective", "China share (value)",
-                       "reserve days (min)"):
-            view.add_column(column, justify="right", overflow="fold")
-        for p in points:
-            view.add_row(f"{p.cap:.0%}", p.status, fmt.usd(p.spend_usd), fmt.usd(p.shortfall_value_usd),
-                         fmt.usd(p.objective_usd), fmt.share(p.china_share),
-                         "-" if p.reserve_days_min is None else f"{p.reserve_days_min:,.0f}")
-        ctx.say(view)
-        ctx.say(f"frontier written to {_escape(str(out_path))}")
+    console.frontier_summary(ctx, points, out_path)
     return EXIT_OK if all(p.status != Status.NOT_SOLVED for p in points) else EXIT_NOT_SOLVED
 
 
@@ -375,7 +313,7 @@ def batch(
                                             fail_on))
 
 
-def _batch(ctx: _Context, run: RunOptions, workbook, models, out_dir, workers, scheduler, baseline, fail_on) -> int:
+def _batch(ctx: console.Context, run: RunOptions, workbook, models, out_dir, workers, scheduler, baseline, fail_on) -> int:
 
 
     conditions = [c.strip() for c in fail_on.split(",") if c.strip()]
@@ -387,7 +325,7 @@ def _batch(ctx: _Context, run: RunOptions, workbook, models, out_dir, workers, s
     if not workbook.is_file():
         raise ProcureError(f"{workbook}: no such workbook")
     jobs = [Job(workbook, model, out_dir, options, run.strict) for model in models]
-    with _progress(ctx, "batch", len(jobs)) as advance:
+    with console.progress(ctx, "batch", len(jobs)) as advance:
         rows, base_name = compare(run_batch(jobs, workers, progress=lambda row: advance(), scheduler=scheduler),
                                   baseline)
     comparison = pd.DataFrame([{k: v for k, v in r.items() if k != "traceback"} for r in rows])
@@ -398,27 +336,15 @@ def _batch(ctx: _Context, run: RunOptions, workbook, models, out_dir, workers, s
     write_json({"workbook": str(workbook), "baseline": base_name, "scenarios": rows, "fail_on": conditions,
                 "failed": met},
                out_dir / f"{stem}.json")
-    if not ctx.quiet:
-        view = Table(title=f"scenarios (baseline: {_escape(base_name)})", show_edge=False)
-        for column in ("scenario", "status", "spend", "vs baseline", "shortfall value", "vs baseline ",
-                       "China share (value)", "budget used"):
-            view.add_column(column, justify="left" if column in ("scenario", "status") else "right",
-                            overflow="fold")
-        for r in rows:
-            view.add_row(_escape(str(r["scenario"])), r["status"], fmt.usd(r.get("spend_usd")),
-                         fmt.usd(r.get("spend_usd_vs_baseline")), fmt.usd(r.get("shortfall_usd")),
-                         fmt.usd(r.get("shortfall_usd_vs_baseline")),
-                         fmt.share(r.get("china_share")), fmt.share(r.get("budget_used")))
-        ctx.say(view)
-        ctx.say(f"comparison written to {_escape(str(out_dir / (stem + '.xlsx')))}")
+    console.batch_summary(ctx, rows, base_name, out_dir, stem)
     for r in rows:
         if r["status"] == "error":
-            ctx.err.print(f"[bold red]error[/] in {_escape(str(r['scenario']))}: {_escape(r.get('message', ''))}")
+            ctx.err.print(f"[bold red]error[/] in {console.escape(str(r['scenario']))}: {console.escape(r.get('message', ''))}")
             if ctx.verbose and r.get("traceback"):
-                ctx.err.print(_escape(r["traceback"]))
+                ctx.err.print(console.escape(r["traceback"]))
     if met:
         for line in met:
-            ctx.err.print(f"[bold red]fail-on[/]: {_escape(line)}")
+            ctx.err.print(f"[bold red]fail-on[/]: {console.escape(line)}")
         return EXIT_FAIL_ON
     return EXIT_INPUT if any(r["status"] == "error" for r in rows) else EXIT_OK
 
@@ -445,143 +371,8 @@ def _diff(ctx, plan_a, plan_b, top, json_path, output) -> int:
         write_json(result.to_json(), json_path)
     if output is not None:
         write_tables(check_output_path(output, [plan_a, plan_b]), {"Figures": result.figures, "Moves": result.moves})
-    if not ctx.quiet:
-        figures = Table(title=f"{_escape(plan_a.name)} -> {_escape(plan_b.name)}", show_edge=False)
-        for column in ("figure", "plan A", "plan B", "change"):
-            figures.add_column(column, justify="left" if column == "figure" else "right", overflow="fold")
-        for r in result.figures.to_dict("records"):
-            shown = fmt.share if "share" in r["figure"] else fmt.usd
-            figures.add_row(r["figure"], shown(r["plan_a"]), shown(r["plan_b"]), shown(r["change"]))
-        ctx.say(figures)
-        for note in result.notes:
-            ctx.say(f"note: {_escape(note)}")
-        if result.moves.empty:
-            ctx.say("no allocation moved")
-        else:
-            moves = Table(title="allocations that moved most (by value)", show_edge=False)
-            for column in ("supplier", "country", "mineral", "period", "unit", "before", "after", "change",
-                           "value change"):
-                moves.add_column(column, overflow="fold",
-                                 justify="right" if column in ("before", "after", "change", "value change")
-                                 else "left")
-            for r in result.moves.to_dict("records"):
-                moves.add_row(_escape(str(r["supplier"])), _escape(str(r["country"])), _escape(str(r["mineral"])),
-                              fmt.period(r["period"]), _escape(str(r["unit"])), fmt.quantity(r["before"]),
-                              fmt.quantity(r["after"]), ("+" if r["change"] > 0 else "") + fmt.quantity(r["change"]),
-                              fmt.usd(r["value_change_usd"]))
-            ctx.say(moves)
+    console.diff_summary(ctx, plan_a, plan_b, result)
     return EXIT_OK
-
-
-class _progress:
-    """A rich progress bar on a terminal; nothing when piped or quiet. Yields an ``advance()`` callable."""
-
-    def __init__(self, ctx: _Context, label: str, total: int):
-        self.ctx, self.label, self.total = ctx, label, total
-        self.bar = None
-
-    def __enter__(self):
-        if self.ctx.quiet or not self.ctx.err.is_terminal:
-            return lambda: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            console=self.ctx.err, transient=True)
-        self.bar.start()
-        task = self.bar.add_task(self.label, total=self.total)
-        return lambda: self.bar.advance(task)
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.stop()
-        return False
-
-
-def _print_summary(ctx: _Context, outcome, report, plan_path: Path | None) -> None:
-    """One screen: status, spend, shortfall value, what binds, and per mineral (in its unit) what was bought."""
-    js = report.json
-    status = outcome.status
-    colour = {Status.OPTIMAL: "green", Status.INFEASIBLE: "red", Status.NOT_SOLVED: "yellow"}[status]
-    if status == Status.INFEASIBLE:
-        ctx.err.print(f"[bold red]infeasible[/]: {_escape(outcome.solution.message)}; "
-                      "the constraints below would have to be relaxed:")
-        relax = report.tables.get("Relaxations")
-        if relax is not None:
-            for row in relax.to_dict("records"):
-                ctx.err.print(f"  - {_escape(row['constraint'])}: {_escape(row['meaning'])}")
-        if relax is None or relax.empty:
-            ctx.err.print("  (the relaxed model needed no slack above the solver's tolerance: the conflict lies in "
-                          "coefficients too small for it to see; look for tiny shares, prices or scores)")
-    elif status == Status.NOT_SOLVED:
-        ctx.err.print(f"[yellow]not optimal[/]: {_escape(outcome.solution.message)}")
-    if ctx.quiet:
-        return
-    ctx.say(f"[bold {colour}]{status}[/]  scenario {_escape(str(js['scenario']))}  "
-            f"solver {js['solver']}  {report.item('solve_time', 0):.2f} s")
-    several = outcome.stochastic
-    if js.get("spend") is not None:
-        line = f"{'expected ' if several else ''}spend {fmt.usd(js['spend'])}"
-        if report.item("budget_total") is not None:
-            line += (f" ({fmt.share(report.item('budget_total_used'))} of the "
-                     f"{fmt.usd(report.item('budget_total'))} budget)")
-        if report.item("spend_first_period") is not None:
-            line += f";  committed in {fmt.period(outcome.instance.periods[0])} {fmt.usd(report.item('spend_first_period'))}"
-        ctx.say(line)
-        ctx.say(f"{'expected ' if several else ''}shortfall value {fmt.usd(js['shortfall_usd'])} at reference "
-                f"prices;  China share {fmt.share(js['china_share'])} of purchases by value")
-        ctx.say(f"objective {fmt.quantity(round(js['objective']))} (spend plus penalty terms; the penalties are "
-                "not spend)")
-    elif report.item("plan_shown"):
-        ctx.say("the plan written is the relaxed plan of the infeasibility report")
-    if several and "stochastic" in js and outcome.solution.has_plan:
-        st = js["stochastic"]
-        ctx.say(f"{len(outcome.fan.scenarios)} scenarios, risk {st['risk']}; objective values (spend plus "
-                f"penalties): RP {fmt.quantity(st['RP'])}  WS {fmt.quantity(st['WS'])}  "
-                f"EEV {fmt.quantity(st['EEV'])}  EVPI {fmt.quantity(st['EVPI'])}  VSS {fmt.quantity(st['VSS'])}")
-        if st["eev_reason"]:
-            ctx.say(f"EEV: {_escape(st['eev_reason'])}")
-        view = Table(show_edge=False)
-        for column in ("scenario", "probability", "spend", "shortfall value", "reserve released value"):
-            view.add_column(column, justify="left" if column == "scenario" else "right", overflow="fold")
-        for name, figures in st["scenarios"].items():
-            view.add_row(_escape(name), fmt.share(figures["probability"], 0), fmt.usd(figures["spend"]),
-                         fmt.usd(figures["shortfall_usd"]), fmt.usd(figures["reserve_released_usd"]))
-        ctx.say(view)
-    if report.findings:
-        ctx.say("[bold]what binds[/]")
-        for finding in report.findings[:10]:
-            ctx.say(f"  - {_escape(finding.sentence)}")
-        if len(report.findings) > 10:
-            ctx.say(f"  ... and {len(report.findings) - 10} more on the Summary sheet")
-    if js["minerals"]:
-        title = "per mineral, expected over scenarios" if several else None
-        table = Table(show_edge=False, title=title)
-        for column in ("mineral", "unit", "bought", "shortfall", "shortfall USD", "China share", "cap",
-                       "reserve end"):
-            table.add_column(column, justify="left" if column in ("mineral", "unit") else "right",
-                             overflow="fold")
-        caps = dict(zip(outcome.instance.mineral_keys, outcome.instance.china_cap))
-        for key, (name, values) in zip(outcome.instance.mineral_keys, js["minerals"].items()):
-            cap = caps[key]
-            share = values["china_share"]
-            over = share is not None and cap < 1 and share > cap + 1e-6
-            table.add_row(_escape(name), _escape(values["unit"]), fmt.quantity(values["bought"]),
-                          fmt.quantity(values["shortfall"]), fmt.usd(values["shortfall_usd"]),
-                          ("[red]" if over else "") + fmt.share(share), fmt.share(cap) if cap < 1 else "-",
-                          fmt.quantity(values["reserve_end"]))
-        ctx.say(table)
-    rules = report.tables.get("RuleCosts")
-    if rules is not None and len(rules):
-        table = Table(title="what each rule costs (with minus without) and each agreement saves "
-                            "(unsigned minus signed)", show_edge=False)
-        for column in ("item", "spend", "shortfall value", "objective"):
-            table.add_column(column, justify="left" if column == "item" else "right", overflow="fold")
-        for row in rules.to_dict("records"):
-            table.add_row(_escape(row["item"]), fmt.usd(row["spend_difference_usd"]),
-                          fmt.usd(row["shortfall_value_difference_usd"]), fmt.usd(row["objective_difference"]))
-        ctx.say(table)
-    if plan_path is not None:
-        ctx.say(f"plan written to {_escape(str(plan_path))}")
 
 
 @app.command()
@@ -593,16 +384,16 @@ def solvers(
     _run(quiet, verbose, _solvers)
 
 
-def _solvers(ctx: _Context) -> int:
+def _solvers(ctx: console.Context) -> int:
 
     found = available_solvers()
     if ctx.quiet:
         return EXIT_OK
-    table = Table(title="solvers available here", show_edge=False)
+    table = console.Table(title="solvers available here", show_edge=False)
     for column in ("solver", "interface", "version", "MIP"):
         table.add_column(column)
     for info in found:
-        table.add_row(info.name, _escape(info.interface), _escape(info.version), "yes" if info.mip else "no")
+        table.add_row(info.name, console.escape(info.interface), console.escape(info.version), "yes" if info.mip else "no")
     ctx.say(table)
     ctx.say("highs runs in process; the others through PuLP. Install a solver (and its licence) and it "
             "appears here.")
@@ -624,17 +415,17 @@ def export(
     _run(quiet, verbose, lambda ctx: _export(ctx, workbook, output, model, scenario or [], strict))
 
 
-def _export(ctx: _Context, workbook: Path, output: Path, model: Path | None, scenario: list[Path],
+def _export(ctx: console.Context, workbook: Path, output: Path, model: Path | None, scenario: list[Path],
             strict: bool) -> int:
     inputs = [workbook] + ([model] if model else []) + list(scenario)
     check_export_path(output, inputs)
     data = pipeline.load(workbook, model, scenario)
-    _print_problems(ctx, [], data.warnings)
+    console.print_problems(ctx, [], data.warnings)
     fan = prepare_fan(data, data.scenarios)
     program = build_form(fan, strict=strict).program  # the extensive form: one column per decision node
     export_model(program, output, fan.base, title=f"{workbook.stem}-{data.policy.scenario}")
     integers = int(program.col_integer.sum())
-    ctx.say(f"model written to {_escape(str(output))}: {program.n_cols:,} variables"
+    ctx.say(f"model written to {console.escape(str(output))}: {program.n_cols:,} variables"
             + (f" ({integers:,} binary)" if integers else "") + f", {program.n_rows:,} constraints"
             + (f"; objective constant {fmt.quantity(program.objective_constant)} as column objective_constant = 1"
                if program.objective_constant else ""))
@@ -710,8 +501,8 @@ def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, sc
         else nullcontext()
     with busy:
         setup = prepare_stress(workbook, model, plan, commit_through, SolveOptions(verbose=verbose))
-    _print_problems(ctx, [], setup.instance.data.warnings)
-    with dask_client(workers, scheduler) as client, _progress(ctx, "draws", draws) as advance:
+    console.print_problems(ctx, [], setup.instance.data.warnings)
+    with dask_client(workers, scheduler) as client, console.progress(ctx, "draws", draws) as advance:
         results = run_draws(setup.base, draws, seed, client=client, chunk_size=chunk_size,
                             progress=lambda n: [advance() for _ in range(n)])
     result = build_result(setup.instance, setup.base, setup.events, results, seed, setup.commit_through,
@@ -719,26 +510,9 @@ def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, sc
     write_tables(out_path, result.tables, summary=result.summary, charts=histogram_chart)
     if json_path is not None:
         write_json(result.json, json_path)
-    if not ctx.quiet:
-        total = result.json["total_shortfall_usd"]
-        ctx.say(f"{draws:,} draws, seed {seed}, committed through {result.json['commit_through']}: "
-                f"{len(result.json['failed_draws'])} failed")
-        if total["mean"] is not None:
-            ctx.say(f"total shortfall value: mean {fmt.usd(total['mean'])}  p95 {fmt.usd(total['p95'])}  "
-                    f"CVaR95 {fmt.usd(total['cvar95'])}")
-        view = Table(show_edge=False)
-        for column in ("mineral", "P(shortfall)", "mean", "p95", "mean USD", "reserve released"):
-            view.add_column(column, justify="left" if column == "mineral" else "right")
-        for name, m in result.json["minerals"].items():
-            if m["mean"] is None:
-                continue
-            view.add_row(_escape(name), fmt.share(m["p_shortfall"]),
-                         f"{fmt.quantity(m['mean'])} {_escape(m['unit'])}", fmt.quantity(m["p95"]),
-                         fmt.usd(m["mean_usd"]), fmt.quantity(m["reserve_released_mean"]))
-        ctx.say(view)
-        ctx.say(f"stress workbook written to {_escape(str(out_path))}")
+    console.stress_summary(ctx, draws, seed, result, out_path)
     for draw in result.json["failed_draws"]:
-        ctx.err.print(f"[yellow]warning[/]: draw {draw} failed: {_escape(results.failures[draw])}")
+        ctx.err.print(f"[yellow]warning[/]: draw {draw} failed: {console.escape(results.failures[draw])}")
     return EXIT_NOT_SOLVED if result.json["failed_draws"] else EXIT_OK
 
 

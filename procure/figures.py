@@ -25,14 +25,14 @@ class PlanFigures:
     - ``spend_usd``: sum p x + sum F y + sum h r, committed fixed costs included;
     - ``shortfall_value_usd``: sum over m, t of reference_price[m] x s[m,t];
     - ``reserve_gap_value_usd``: sum over m, t of reference_price[m] x d[m,t] (unit-periods below target);
-    - ``penalty_usd``: the objective's penalty terms (P s + Q d + relaxation slacks), at the model's penalties;
-    - ``objective_usd`` = spend_usd + penalty_usd;
+    - ``penalty``: the objective's penalty terms (P s + Q d + relaxation slacks), at the model's penalties;
+    - ``objective`` = spend_usd + penalty;
     - ``china_share_by_value``: sum p e x / sum p x over every purchase (None without purchases).
     """
 
-    objective_usd: float
+    objective: float
     spend_usd: float
-    penalty_usd: float
+    penalty: float
     shortfall_value_usd: float
     reserve_gap_value_usd: float
     china_share_by_value: float | None
@@ -56,9 +56,9 @@ def plan_figures(inst: Instance, program: LinearProgram, x: np.ndarray) -> PlanF
     total_value = float(value.sum())
     exposure = float((value * inst.offer_exposure[inst.op_offer]).sum())
     return PlanFigures(
-        objective_usd=objective,
+        objective=objective,
         spend_usd=objective - penalty,
-        penalty_usd=penalty,
+        penalty=penalty,
         shortfall_value_usd=float((np.maximum(shortfall, 0.0) * price).sum()),
         reserve_gap_value_usd=float((np.maximum(gap, 0.0) * price).sum()),
         china_share_by_value=exposure / total_value if total_value > 0 else None,
@@ -83,9 +83,9 @@ def expected_figures(fan: Fan, form: ExtensiveForm, x: np.ndarray) -> PlanFigure
     spend = float(sum(p * f.spend_usd for p, f in zip(pi, parts)))
     objective = form.program.objective_value(x)
     return PlanFigures(
-        objective_usd=objective,
+        objective=objective,
         spend_usd=spend,
-        penalty_usd=objective - spend,
+        penalty=objective - spend,
         shortfall_value_usd=float(sum(p * f.shortfall_value_usd for p, f in zip(pi, parts))),
         reserve_gap_value_usd=float(sum(p * f.reserve_gap_value_usd for p, f in zip(pi, parts))),
         china_share_by_value=china / value if value > 0 else None,

@@ -61,7 +61,7 @@ def rule_costs_table(rule_costs, agreement_values) -> pd.DataFrame:
                 "item": c.description, "what": kind, "compared": compared,
                 "status": f"{c.first_status} / {c.second_status}",
                 "spend_difference_usd": c.spend_usd, "shortfall_value_difference_usd": c.shortfall_usd,
-                "objective_difference": c.objective_usd,
+                "objective_difference": c.objective,
             })
     return pd.DataFrame(rows, columns=RULE_COST_COLUMNS)
 
@@ -69,7 +69,7 @@ def rule_costs_table(rule_costs, agreement_values) -> pd.DataFrame:
 def _comparison_json(c, status_keys: tuple[str, str]) -> dict:
     return {"name": c.name, "description": c.description, status_keys[0]: str(c.first_status),
             status_keys[1]: str(c.second_status), "spend": _json_number(c.spend_usd),
-            "shortfall_usd": _json_number(c.shortfall_usd), "objective": _json_number(c.objective_usd)}
+            "shortfall_usd": _json_number(c.shortfall_usd), "objective": _json_number(c.objective)}
 
 
 def build_report(outcome: Outcome, *, input_name: str, run_date: _dt.datetime | None = None,
@@ -557,9 +557,9 @@ def summary_items(outcome: Outcome, facts: list[Facts], figures: list[PlanFigure
                   for i, finding in enumerate(findings, start=1)] or [
             Item("what_binds", "What binds", "nothing: every mineral is supplied in full and no rule binds")]
         items += [Item("objective", "Objective (spend plus penalty terms)" + (", expected" if several else ""),
-                       _expected(pi, [fig.objective_usd for fig in figures]), Kind.OBJECTIVE),
+                       _expected(pi, [fig.objective for fig in figures]), Kind.OBJECTIVE),
                   Item("penalty", "Penalty terms (objective terms, not spend)" + (", expected" if several else ""),
-                       _expected(pi, [fig.penalty_usd for fig in figures]), Kind.OBJECTIVE)]
+                       _expected(pi, [fig.penalty for fig in figures]), Kind.OBJECTIVE)]
         items += [Item(f"spend_{fmt.period(p)}", f"Spend in {fmt.period(p)}{expected} (USD)", by_period[t],
                        Kind.MONEY) for t, p in enumerate(inst.periods)]
         days = reserve_days_at_end(facts[0]) if not several else None

@@ -36,7 +36,7 @@ class _Scenario:
         x = outcome.scenario_solution(s)
         n_m, n_t = len(inst.mineral_keys), len(inst.periods)
         self.cost_usd = lp.objective_value(x)
-        self.penalty_usd = lp.penalty_value(x)
+        self.penalty = lp.penalty_value(x)
         block = lambda name: clean(x[lp.columns[name].slice()])  # noqa: E731
         self.buy = block("x")
         mt = inst.offer_mineral[inst.op_offer] * n_t + inst.op_period
@@ -80,7 +80,7 @@ def scenarios_table(outcome: Outcome, parts: list[_Scenario] | None = None) -> p
     for s, (sc, part) in enumerate(zip(outcome.fan.scenarios, parts)):
         rows.append({
             "scenario": sc.name, "probability": sc.probability, "description": sc.description,
-            "objective": part.cost_usd, "spend_usd": part.cost_usd - part.penalty_usd,
+            "objective": part.cost_usd, "spend_usd": part.cost_usd - part.penalty,
             "shortfall_value_usd": float(part.shortfall.sum(axis=1) @ ref),
             "reserve_gap_value_usd": part.reserve_gap_usd,
             "china_share_by_value": part.china_usd / part.purchase_usd if part.purchase_usd > 0 else np.nan,

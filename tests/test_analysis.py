@@ -75,14 +75,14 @@ def test_rule_prices_equal_resolve_differences(solve_book):
     out = solve_book(**two_offers(cap=0.3, max_country_share=0.8))
     costs = {c.name: c for c in price_rules(out)}
     assert set(costs) == {"china_cap", "country_caps"}
-    assert costs["china_cap"].second.objective_usd == pytest.approx(14.0)
-    assert costs["china_cap"].objective_usd == pytest.approx(10.0)
+    assert costs["china_cap"].second.objective == pytest.approx(14.0)
+    assert costs["china_cap"].objective == pytest.approx(10.0)
     # nothing is short either way, so the whole difference is spend (with minus without)
     assert costs["china_cap"].spend_usd == pytest.approx(10.0)
     assert costs["china_cap"].shortfall_usd == pytest.approx(0.0)
     without = solve_book(**two_offers(max_country_share=0.8))
-    assert costs["china_cap"].second.objective_usd == pytest.approx(objective(without))
-    assert costs["country_caps"].objective_usd == pytest.approx(0.0)
+    assert costs["china_cap"].second.objective == pytest.approx(objective(without))
+    assert costs["country_caps"].objective == pytest.approx(0.0)
 
 
 def test_a_rule_that_causes_shortfall_is_priced_in_spend_and_shortfall_apart(solve_book):
@@ -93,10 +93,10 @@ def test_a_rule_that_causes_shortfall_is_priced_in_spend_and_shortfall_apart(sol
     # Reference price: the median of 1 and 3 = 2, so 5 t short is worth $10.
     out = solve_book(**two_offers(cap=0.3, budget_total=12))
     [budget] = [c for c in price_rules(out) if c.name == "budgets"]
-    assert budget.first.objective_usd == pytest.approx(162.0)
+    assert budget.first.objective == pytest.approx(162.0)
     assert budget.spend_usd == pytest.approx(12.0 - 24.0)  # the rule saves spend...
     assert budget.shortfall_usd == pytest.approx(10.0)  # ...and leaves 5 t (worth $10) unbought
-    assert budget.objective_usd == pytest.approx(162.0 - 24.0)  # what the rule costs
+    assert budget.objective == pytest.approx(162.0 - 24.0)  # what the rule costs
 
 
 def test_agreement_value_is_unsigned_minus_signed(solve_book):
@@ -108,8 +108,8 @@ def test_agreement_value_is_unsigned_minus_signed(solve_book):
                               "agreement": "optional", "fixed_cost": 20}])
     [value] = agreement_values(out)
     assert "Deal" in value.description and "Offers row 3" in value.description
-    assert value.first.objective_usd == pytest.approx(100.0) and value.second.objective_usd == pytest.approx(60.0)
-    assert value.objective_usd == pytest.approx(40.0) and value.spend_usd == pytest.approx(40.0)
+    assert value.first.objective == pytest.approx(100.0) and value.second.objective == pytest.approx(60.0)
+    assert value.objective == pytest.approx(40.0) and value.spend_usd == pytest.approx(40.0)
     assert value.shortfall_usd == pytest.approx(0.0)
 
 
@@ -126,7 +126,7 @@ def test_frontier_cost_never_rises_as_the_cap_loosens(solve_book):
 
     out = solve_book(**two_offers())
     points = frontier(out.instance, parse_caps("0:1:0.1"), SolveOptions())
-    costs = [p.objective_usd for p in points]
+    costs = [p.objective for p in points]
     assert all(b <= a + 1e-9 for a, b in zip(costs, costs[1:]))
     # endpoints by hand: cap 0 -> all Canadian, 30; cap 1 -> all Chinese, 10
     assert costs[0] == pytest.approx(30.0) and costs[-1] == pytest.approx(10.0)
@@ -141,7 +141,7 @@ def test_frontier_on_the_sample_is_monotone(tmp_path):
     result = runner.invoke(app, ["frontier", str(bundled_imports()), "--caps", "0,0.2,0.5,1", "-o",
                                  str(tmp_path / "f.xlsx"), "--json", str(js), "-q"])
     assert result.exit_code == 0, result.output
-    costs = [p["objective_usd"] for p in json.loads(js.read_text())["points"]]
+    costs = [p["objective"] for p in json.loads(js.read_text())["points"]]
     assert all(b <= a * (1 + 1e-9) for a, b in zip(costs, costs[1:]))
 
 

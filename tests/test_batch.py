@@ -27,7 +27,7 @@ def test_batch_with_a_failing_scenario_still_writes_the_others(book, tmp_path):
     assert "unknown policy key" in result.output
     comparison = json.loads((out / f"{wb.stem}-comparison.json").read_text())
     rows = {r["scenario"]: r for r in comparison["scenarios"]}
-    assert rows["capped"]["status"] == "optimal" and rows["capped"]["objective_usd"] == pytest.approx(24.0)
+    assert rows["capped"]["status"] == "optimal" and rows["capped"]["objective"] == pytest.approx(24.0)
     assert rows["broken"]["status"] == "error"
     assert (out / f"{wb.stem}-capped-plan.xlsx").exists()
     assert (out / f"{wb.stem}-comparison.xlsx").exists()
@@ -49,7 +49,7 @@ def test_batch_fail_on_shortfall_and_baseline_difference(book, tmp_path):
     rows = comparison["scenarios"]
     assert comparison["baseline"] == "base-case"  # no scenario named "baseline": the first given
     # base 10 x 1 = 10; cut: 5 t from Canada at 3 (15) + 5 t short at 30 (150) = 165
-    assert rows[1]["objective_usd_vs_baseline"] == pytest.approx(155.0)
+    assert rows[1]["objective_vs_baseline"] == pytest.approx(155.0)
     assert rows[1]["spend_usd_vs_baseline"] == pytest.approx(5.0)  # spend 15 against 10: money apart from penalty
     assert rows[1]["shortfall_usd_vs_baseline"] == pytest.approx(10.0)
     # an explicit --baseline turns the differences around; a named "baseline" scenario is the default

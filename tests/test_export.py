@@ -144,7 +144,7 @@ def test_a_stochastic_plan_exports_its_extensive_form(tmp_path, suffix):
 
     data = load(bundled_sample())
     solved = optimize(data, with_measures=False)
-    assert solved.status == "optimal" and len(scenarios) == 6
+    assert solved.status == "optimal" and len(data.scenarios) == 6 and solved.stochastic
     out = tmp_path / f"reserve{suffix}"
     result = runner.invoke(app, ["export", str(bundled_sample()), "-o", str(out)])
     assert result.exit_code == 0, result.output

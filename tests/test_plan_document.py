@@ -221,7 +221,7 @@ def test_a_country_named_like_a_formula_is_not_a_formula_in_a_chart(tmp_path):
 def test_frontier_chart_plots_spend_and_shortfall_value_against_the_cap_with_china_share_on_the_right(tmp_path):
     table = pd.DataFrame({
         "cap": [0.1, 0.3, 1.0], "status": ["optimal"] * 3, "spend_usd": [90.0, 80.0, 70.0],
-        "shortfall_value_usd": [20.0, 5.0, 0.0], "objective_usd": [110.0, 85.0, 70.0],
+        "shortfall_value_usd": [20.0, 5.0, 0.0], "objective": [110.0, 85.0, 70.0],
         "china_share": [0.1, 0.3, 0.45], "reserve_days_min": [10.0, 20.0, 30.0],
         "reserve_days_mean": [15.0, 25.0, 35.0]})
     target = tmp_path / "frontier.xlsx"

@@ -62,7 +62,7 @@ def test_a_plan_that_breaks_a_constraint_is_not_accepted(book, monkeypatch):
         return raw
 
     monkeypatch.setattr(solve_module, "_run_highs", lying_solver)
-    monkeypatch.setattr(solve_module, "_polish", lambda *a, **k: None)
+    monkeypatch.setattr(solve_module, "polish", lambda *a, **k: None)
     result = solve(lp)
     assert result.status == "not_solved"
     assert "breaks constraints" in result.message
@@ -74,7 +74,7 @@ def test_time_limit_with_an_incumbent_gives_exit_3_and_a_plan_marked_not_optimal
 
     def stopped(program, options, presolve):
         raw = honest(program, options, presolve)
-        return solve_module._Raw("stopped", "Time limit reached", raw.values, raw.best_bound)
+        return solve_module.RawResult("stopped", "Time limit reached", raw.values, raw.best_bound)
 
     monkeypatch.setattr(solve_module, "_run_highs", stopped)
     plan, js = tmp_path / "p.xlsx", tmp_path / "p.json"
@@ -89,7 +89,7 @@ def test_time_limit_with_an_incumbent_gives_exit_3_and_a_plan_marked_not_optimal
 
 def test_iteration_limit_without_a_plan_gives_exit_3_and_no_plan(book, tmp_path, monkeypatch):
     monkeypatch.setattr(solve_module, "_run_highs",
-                        lambda program, options, presolve: solve_module._Raw("stopped", "Iteration limit reached"))
+                        lambda program, options, presolve: solve_module.RawResult("stopped", "Iteration limit reached"))
     plan = tmp_path / "p.xlsx"
     result = runner.invoke(app, ["solve", str(book(**SHEETS)), "-o", str(plan)])
     assert result.exit_code == 3 and "Iteration limit reached" in result.output
@@ -136,7 +136,7 @@ def _cells(path):
     cells = {}
     for sheet in book.worksheets:
         for row in sheet.iter_rows(values_only=True):
-            if sheet.title == "Summary" and row[0] in VOLATILE_SUMMARY_ITEMS:
+            if sheet.title == "Summary" and row[2] in VOLATILE_SUMMARY_ITEMS:
                 continue  # the only cells allowed to differ between runs (CLI.md)
             cells.setdefault(sheet.title, []).append(row)
     return cells

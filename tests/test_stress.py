@@ -344,7 +344,8 @@ def test_without_a_plan_a_stochastic_workbook_commits_its_stochastic_plan():
 
     setup = prepare(bundled_sample())
     data = load(bundled_sample())
-    assert fan  # the sample is stochastic
+    fan = data.scenarios
+    assert len(fan) == 6  # the sample is stochastic
     outcome = optimize(data, with_measures=False)
     form = outcome.form
     first_year = setup.instance.op_period == 0

@@ -37,7 +37,7 @@ def test_warm_frontier_in_any_order_and_to_and_from_cap_1(solve_book, caplog):
     assert [p.cap for p in points] == caps
     assert [p.status for p in points] == ["optimal"] * len(caps)
     for point, expected in zip(points, [24.0, 10.0, 30.0, 10.0, 20.0, 25.0]):
-        assert point.objective_usd == pytest.approx(expected, rel=REL)
+        assert point.objective == pytest.approx(expected, rel=REL)
     assert _cold_fallbacks(caplog) == []  # every point came from the warm model
 
 
@@ -55,8 +55,8 @@ def test_warm_frontier_of_a_mip_with_an_optional_agreement(solve_book, caplog):
     cold = frontier(out.instance, caps, SolveOptions(), warm=False)
     for w, c, expected in zip(warm, cold, [25.0, 22.0, 14.0, 10.0, 23.0]):
         assert w.status == c.status == "optimal"
-        assert w.objective_usd == pytest.approx(expected, rel=REL)
-        assert c.objective_usd == pytest.approx(expected, rel=REL)
+        assert w.objective == pytest.approx(expected, rel=REL)
+        assert c.objective == pytest.approx(expected, rel=REL)
         assert w.spend_usd == pytest.approx(c.spend_usd, rel=REL)
     assert _cold_fallbacks(caplog) == []
 
@@ -67,8 +67,8 @@ def test_an_infeasible_warm_point_is_solved_cold_and_reported_infeasible(solve_b
     with caplog.at_level(logging.INFO, logger="procure.sweep"):
         points = frontier(out.instance, [0.5, 0.0, 1.0], SolveOptions(), strict=True)
     assert [p.status for p in points] == ["optimal", "infeasible", "optimal"]
-    assert points[0].objective_usd == pytest.approx(20.0, rel=REL)
-    assert points[2].objective_usd == pytest.approx(10.0, rel=REL)
+    assert points[0].objective == pytest.approx(20.0, rel=REL)
+    assert points[2].objective == pytest.approx(10.0, rel=REL)
     assert len(_cold_fallbacks(caplog)) == 1 and "China cap 0" in _cold_fallbacks(caplog)[0]
 
 
@@ -83,7 +83,7 @@ def test_a_passed_deadline_stops_warm_points_as_it_stops_cold_ones(solve_book):
     warm = frontier(out.instance, [0.3, 0.5, 1.0], options)
     cold = frontier(out.instance, [0.3, 0.5, 1.0], options, warm=False)
     assert [p.status for p in warm] == [p.status for p in cold] == ["not_solved", "not_solved", "optimal"]
-    assert warm[2].objective_usd == pytest.approx(10.0, rel=REL)
+    assert warm[2].objective == pytest.approx(10.0, rel=REL)
 
 
 def test_changed_coefficients_reach_highs_row_scaled(solve_book):
@@ -142,14 +142,14 @@ def test_warm_sweeps_match_cold_solves_on_random_workbooks(tmp_path, strict):
         for w, c in zip(warm, cold):
             mismatches += _differences(f"seed {seed} cap {w.cap}", w.status, c.status,
                                        [(k, getattr(w, k), getattr(c, k)) for k in
-                                        ("objective_usd", "spend_usd", "shortfall_value_usd")])
+                                        ("objective", "spend_usd", "shortfall_value_usd")])
         if not outcome.solution.has_plan:
             continue
         for name, analysis in (("rule", price_rules), ("agreement", agreement_values)):
             for w, c in zip(analysis(outcome), analysis(outcome, warm=False), strict=True):
                 mismatches += _differences(f"seed {seed} {name} {w.name}", (w.first_status, w.second_status),
                                            (c.first_status, c.second_status),
-                                           [("objective", w.objective_usd, c.objective_usd),
+                                           [("objective", w.objective, c.objective),
                                             ("spend", w.spend_usd, c.spend_usd)])
     assert mips >= 2  # the seeds include models with optional agreements
     assert not mismatches
