@@ -11,19 +11,19 @@ plan with one scenario of probability 1.
     import procure
     data = procure.load("inputs/sample.xlsx")
     outcome = procure.optimize(data)
-    report = procure.report(outcome, input_name="sample.xlsx")
+    report = procure.make_report(outcome, input_name="sample.xlsx")
     procure.write(outcome, report, "plan.xlsx")
 """
 
 from procure.errors import InputError, ProcureError, Problem
 from procure.outcome import Outcome
-from procure.pipeline import load, optimize, report, solve, write
+from procure.pipeline import load, make_report, optimize, run, write
 from procure.report import Report
 from procure.result import Solution, SolveOptions, Status
 from procure.version import tool_version
 
 __all__ = ["InputError", "Outcome", "Problem", "ProcureError", "Report", "Solution", "SolveOptions", "Status",
-           "__version__", "load", "optimize", "report", "solve", "write"]
+           "__version__", "load", "make_report", "optimize", "run", "write"]
 
 
 def __getattr__(name: str):
@@ -31,3 +31,7 @@ def __getattr__(name: str):
     if name == "__version__":
         return tool_version().removeprefix("procure ")
     raise AttributeError(f"module 'procure' has no attribute {name!r}")
+
+
+# a name exported here must not be a module's: ``import procure.report`` would then give the name
+assert not {"load", "make_report", "optimize", "run", "write"} & {"report", "solve", "outcome"}

@@ -47,7 +47,7 @@ def run_job(job: Job) -> dict:
         plan = check_output_path(default_output_path(job.workbook, name, folder=job.out_dir),
                                  [job.workbook] + ([job.model] if job.model else []))
         outcome = pipeline.optimize(data, job.options, strict=job.strict)
-        report = pipeline.report(outcome, input_name=job.workbook.name)
+        report = pipeline.make_report(outcome, input_name=job.workbook.name)
         if pipeline.write(outcome, report, plan, plan.with_suffix(".json")):
             row["plan"] = str(plan)
         row.update({

@@ -235,7 +235,7 @@ def _solve(ctx: console.Context, run: RunOptions, workbook, model, output, json_
         check_json_path(json_path, inputs, [plan_path])
     with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else nullcontext():
         outcome = pipeline.optimize(data, options, strict=run.strict)
-        report = pipeline.report(outcome, input_name=workbook.name, price_rules=price_rules)
+        report = pipeline.make_report(outcome, input_name=workbook.name, price_rules=price_rules)
     written = pipeline.write(outcome, report, plan_path, json_path)
     console.plan_summary(ctx, outcome, report, plan_path if written else None)
     return STATUS_EXIT[outcome.status]

@@ -22,7 +22,7 @@ from procure.solve import SolveOptions, Status
 from procure.validate import Collector, validate
 from procure.workbook import RawWorkbook, read_workbook
 
-__all__ = ["load", "optimize", "report", "write", "solve", "Outcome", "Report"]
+__all__ = ["load", "optimize", "make_report", "write", "run", "Outcome", "Report"]
 
 
 def load(workbook: str | Path, model: str | Path | None = None, scenario_files=(), *,
@@ -61,7 +61,7 @@ def load(workbook: str | Path, model: str | Path | None = None, scenario_files=(
                              warnings=list(data.warnings) + [p for p in problems if p.severity == "warning"])
 
 
-def report(outcome: Outcome, *, input_name: str, price_rules: bool = False) -> Report:
+def make_report(outcome: Outcome, *, input_name: str, price_rules: bool = False) -> Report:
     """The plan's tables, Summary and JSON; with ``price_rules``, each active rule priced and each
     optional agreement valued by re-solving (only when the plan was solved)."""
     rule_costs = agreement_values = None
@@ -85,10 +85,10 @@ def write(outcome: Outcome, result: Report, plan_path: Path | None, json_path: P
     return wrote
 
 
-def solve(workbook: str | Path, model: str | Path | None = None, scenario_files=(),
+def run(workbook: str | Path, model: str | Path | None = None, scenario_files=(),
           options: SolveOptions = SolveOptions(), *, strict: bool = False,
           price_rules: bool = False) -> tuple[Outcome, Report]:
-    """load, optimize and report in one call (what ``procure solve`` does before writing)."""
+    """load, optimize and make_report in one call (what ``procure solve`` does before writing)."""
     data = load(workbook, model, scenario_files)
     outcome = optimize(data, options, strict=strict)
-    return outcome, report(outcome, input_name=Path(workbook).name, price_rules=price_rules)
+    return outcome, make_report(outcome, input_name=Path(workbook).name, price_rules=price_rules)

@@ -92,20 +92,36 @@ def pass_model(highs, lp: LinearProgram, scale: np.ndarray) -> None:
         raise SolverError("HiGHS refused the model (a bug in procure; please report it)")
 
 
+def highs_model(lp: LinearProgram, scale: np.ndarray, *, verbose: bool = False, **settings):
+    """The one place a HiGHS model is set up (solve, the warm sweeps, the stress workers): a
+    ``highspy.Highs`` with deterministic settings (``random_seed`` 0, the solver's output only when
+    ``verbose``), the given option ``settings``, and ``lp`` passed in one call with rows scaled by
+    ``scale``. ``threads`` restarts HiGHS's process-wide scheduler first (it keeps the thread count it
+    was started with)."""
+    import highspy
+
+    with quiet_stdout(not verbose):
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", bool(verbose))
+        highs.setOptionValue("random_seed", 0)
+        if "threads" in settings:
+            highspy.Highs.resetGlobalScheduler(True)
+        for key, value in settings.items():
+            highs.setOptionValue(key, value)
+        pass_model(highs, lp, scale)
+    return highs
+
+
 def _run_highs(lp: LinearProgram, options: SolveOptions, presolve: str) -> RawResult:
     """Hand the row-scaled matrix to HiGHS in one call and run it; deterministic settings."""
     import highspy
 
+    settings = {"presolve": presolve, "mip_rel_gap": float(options.gap)}
+    if options.time_limit_s is not None:
+        settings["time_limit"] = float(options.time_limit_s)
     scale = row_scale(lp)
+    highs = highs_model(lp, scale, verbose=options.verbose, **settings)
     with quiet_stdout(not options.verbose):
-        highs = highspy.Highs()
-        highs.setOptionValue("output_flag", bool(options.verbose))
-        highs.setOptionValue("random_seed", 0)
-        highs.setOptionValue("presolve", presolve)
-        highs.setOptionValue("mip_rel_gap", float(options.gap))
-        if options.time_limit_s is not None:
-            highs.setOptionValue("time_limit", float(options.time_limit_s))
-        pass_model(highs, lp, scale)
         highs.run()
     status = highs.getModelStatus()
     info = highs.getInfo()

@@ -54,7 +54,8 @@ from procure import formulation, pipeline
 from procure.errors import InputError, Problem, SolverError
 from procure.instance import Instance, build_instance
 from procure.risks import RiskEvent, RiskMasks, read_risks, risk_masks
-from procure.solve import SolveOptions, Status, quiet_stdout, row_scale
+from procure.program import LinearProgram
+from procure.solve import SolveOptions, Status, highs_model, quiet_stdout, row_scale
 from procure.workbook import file_sha256, read_plan, read_workbook
 
 DEFAULT_CHUNK = 250  # draws per Dask task: a few seconds of work, small results
@@ -458,29 +459,16 @@ class _Recourse:
 
         self.base = base
         self.highspy = highspy
+        n_cols, n_rows = len(base.col_cost), len(base.row_lower)
+        program = LinearProgram(  # the base's arrays, rows already scaled
+            col_cost=base.col_cost, col_lower=base.col_lower, col_upper=base.col_upper,
+            col_integer=np.zeros(n_cols, dtype=bool), columns={}, row_lower=base.row_lower,
+            row_upper=base.row_upper, rows={}, a_start=base.a_start, a_index=base.a_index, a_value=base.a_value,
+            objective_constant=base.objective_constant)
+        # one solver thread per worker process (no oversubscription); a warm-started dual simplex needs no
+        # presolve
+        highs = highs_model(program, np.ones(n_rows), threads=1, presolve="off", **FAST_OPTIONS)
         with quiet_stdout(True):
-            highs = highspy.Highs()
-            highs.setOptionValue("output_flag", False)
-            # one solver thread per worker process (no oversubscription); the process-wide scheduler
-            # may already run with more (a plan solved earlier here): restart it (nothing else solves now)
-            highspy.Highs.resetGlobalScheduler(True)
-            highs.setOptionValue("threads", 1)
-            highs.setOptionValue("random_seed", 0)
-            highs.setOptionValue("presolve", "off")  # a warm-started dual simplex needs no presolve
-            for key, value in FAST_OPTIONS.items():
-                highs.setOptionValue(key, value)
-            model = highspy.HighsLp()
-            n_cols, n_rows = len(base.col_cost), len(base.row_lower)
-            model.num_col_, model.num_row_ = n_cols, n_rows
-            model.col_cost_, model.col_lower_, model.col_upper_ = base.col_cost, base.col_lower, base.col_upper
-            model.row_lower_, model.row_upper_ = base.row_lower, base.row_upper
-            model.offset_ = base.objective_constant
-            model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-            model.a_matrix_.num_col_, model.a_matrix_.num_row_ = n_cols, n_rows
-            model.a_matrix_.start_, model.a_matrix_.index_ = base.a_start, base.a_index
-            model.a_matrix_.value_ = base.a_value
-            if highs.passModel(model) == highspy.HighsStatus.kError:
-                raise SolverError("HiGHS refused the recourse model (a bug in procure; please report it)")
             # the elastic slacks cost 1000 x the largest shortfall penalty (4e9 USD/unit on the sample):
             # HiGHS's dual simplex fails on such costs ("excessive dual values") unless the objective
             # is scaled down; a power of two, so the optimum's digits do not change

@@ -34,7 +34,7 @@ from dataclasses import replace
 import numpy as np
 
 from procure.program import INF, LinearProgram
-from procure.solve import (Solution, SolveOptions, Status, Step, relative_gap, polish, Steps, pass_model, quiet_stdout,
+from procure.solve import (Solution, SolveOptions, Status, Step, relative_gap, polish, Steps, highs_model, quiet_stdout,
                            row_scale, solve, verify)
 
 _log = logging.getLogger("procure.sweep")
@@ -64,14 +64,8 @@ class WarmModel:
         self.scale = row_scale(program)
         self._row_of_term = program.row_of_term()
         self._incumbent: np.ndarray | None = None
-        lp = self.program
-        with quiet_stdout(not self.options.verbose):
-            highs = highspy.Highs()
-            highs.setOptionValue("output_flag", bool(self.options.verbose))
-            highs.setOptionValue("random_seed", 0)
-            highs.setOptionValue("mip_rel_gap", float(self.options.gap))
-            pass_model(highs, lp, self.scale)
-        self.highs = highs
+        self.highs = highs_model(self.program, self.scale, verbose=self.options.verbose,
+                                 mip_rel_gap=float(self.options.gap))
 
     # ------------------------------------------------------------ changes
 
