@@ -4,7 +4,9 @@ Nothing here interprets a value; :mod:`procure.validate` does. What this module
 guarantees: the file is a real .xlsx (decided by its first bytes, not its
 name), every sheet comes back as a header row and data rows numbered as Excel
 numbers them, and a cell holding an Excel error (``#REF!``) comes back as an
-:class:`ExcelError`, never as text or a blank.
+:class:`ExcelError`, never as text or a blank. :func:`read_table` is the one
+reader of an input sheet's header and data rows; it refuses the cells that would
+silently read as blank (merged, or a formula without a saved result).
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ import hashlib
 import re
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from procure.errors import InputError, Problem
+
+from procure.errors import Collector, InputError, Problem
 
 ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_MAX_ROWS = 1_048_576
+HEADER_SEARCH_ROWS = 20  # title rows above the header are tolerated, within reason
 
 
 def column_letter(index: int) -> str:
@@ -363,6 +368,95 @@ def _has_value(value: object) -> bool:
     if isinstance(value, str):
         return value.strip() != ""
     return True
+
+
+@dataclass
+class Table:
+    """An input sheet read as a table: its header row and the data rows below it.
+
+    ``rows`` holds ``(excel_row, values)`` as :class:`RawSheet` does. ``found`` is
+    False when no row named every required column and the first row was taken as
+    the header. Cells :func:`read_table` refused read as blank; :meth:`is_refused`
+    tells them apart from cells left blank, which are already reported.
+    """
+
+    title: str
+    header_row: int
+    header: tuple
+    rows: list[tuple[int, tuple]]
+    found: bool = True
+    refused_cells: set[tuple[int, int]] = field(default_factory=set)  # (excel_row, column index)
+    refused_areas: list[tuple[int, int, int, int]] = field(default_factory=list)  # merged: top, left, bottom, right
+
+    def is_refused(self, row: int, index: int | None) -> bool:
+        """Whether the cell at Excel ``row`` and 0-based column ``index`` was refused (and reported)."""
+        if index is None:
+            return False
+        if (row, index) in self.refused_cells:
+            return True
+        return any(top <= row <= bottom and left <= index <= right and (row, index) != (top, left)
+                   for top, left, bottom, right in self.refused_areas)
+
+
+def read_table(sheet: RawSheet, required: Iterable[str], columns: Iterable[str], out: Collector, *,
+               first_row_if_none: bool = False) -> Table | None:
+    """The header and data rows of an input sheet, with every cell that would silently read as blank reported.
+
+    The header is the first of the sheet's first :data:`HEADER_SEARCH_ROWS` non-blank
+    rows naming every ``required`` column (names compared by :func:`normalize_name`).
+    Without one, "has no header row naming ..." is reported to ``out`` and None
+    returned; with ``first_row_if_none`` the first row is taken as the header
+    instead (the caller then reports the missing columns). Refused, each with sheet,
+    row, column and value: a data cell of one of ``columns`` inside a merged range
+    (it reads blank, and a blank filter means "any") and a formula without a saved
+    result (a file written by a program that does not calculate).
+    """
+    required, columns = tuple(required), tuple(columns)
+    position = next((i for i, (_, values) in enumerate(sheet.rows[:HEADER_SEARCH_ROWS])
+                     if set(required) <= {normalize_name(v) for v in values if isinstance(v, str)}), None)
+    found = position is not None
+    if not found:
+        if not (first_row_if_none and sheet.rows):
+            out.error(f"has no header row naming {', '.join(required)} in its first {HEADER_SEARCH_ROWS} "
+                      f"non-blank rows (expected columns: {', '.join(columns)})", sheet.title)
+            return None
+        position = 0
+    header_row, header = sheet.rows[position]
+    table = Table(sheet.title, header_row, header, sheet.rows[position + 1:], found)
+    _refuse_blank_reads(sheet, table, {normalize_name(c) for c in columns}, out)
+    return table
+
+
+def _refuse_blank_reads(sheet: RawSheet, table: Table, wanted: set[str], out: Collector) -> None:
+    """Report, and mark refused, the data cells of the ``wanted`` columns that read blank but are not."""
+    if not sheet.merged and not sheet.uncached_formulas:
+        return
+    labels = {index: str(value).strip() for index, value in enumerate(table.header)
+              if _has_value(value) and normalize_name(str(value)) in wanted}
+    values_of = dict(sheet.rows)
+
+    def value(row: int, index: int):
+        values = values_of.get(row, ())
+        return values[index] if index < len(values) else None
+
+    for ref in sheet.merged:
+        first, _, last = ref.partition(":")
+        top, left = _cell_position(first)
+        bottom, right = _cell_position(last or first)
+        used = [index for index in sorted(labels) if left <= index <= right]
+        start = max(top, table.header_row + 1)
+        if not used or start > bottom or (start == bottom == top and used == [left]):
+            continue  # no cell of a column read, below the header, other than the one holding the value
+        out.error(f"merged cells {ref} in the data: unmerge them and give every row its own values",
+                  table.title, start, labels[used[0]], value(top, left))
+        table.refused_areas.append((top, left, bottom, right))
+    for ref in sheet.uncached_formulas:
+        row, index = _cell_position(ref)
+        if row <= table.header_row or index not in labels or _has_value(value(row, index)):
+            continue
+        out.error(f"cell {ref} is a formula without a saved result (the file was written by a program that does "
+                  "not calculate); open and save it in Excel, or type the value", table.title, row, labels[index])
+        table.refused_cells.add((row, index))
 
 
 def read_plan(path: str | Path):
