@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import openpyxl
 
 from procure.errors import Collector, InputError, Problem
 
@@ -459,19 +460,39 @@ def _refuse_blank_reads(sheet: RawSheet, table: Table, wanted: set[str], out: Co
         table.refused_cells.add((row, index))
 
 
-def read_plan(path: str | Path):
-    """A plan workbook written by procure: its Summary as {item: value} and its Allocation as a DataFrame."""
-    import openpyxl
-    import pandas as pd
-
-    path = Path(path)
+def _open_plan_book(path: Path):
+    """The openpyxl workbook of a plan file, after the checks every file read here gets."""
     _check_container(path)
     _inspect_package(path)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
         raise InputError([Problem(f"cannot be opened as a plan workbook ({type(exc).__name__}: {exc})",
                                   file=str(path))]) from None
+
+
+def read_plan_sheet(path: str | Path, title: str) -> tuple[list, list[tuple[int, tuple]]] | None:
+    """``(header, [(excel_row, values)])`` of sheet ``title`` of a plan workbook, blank rows left out;
+    None when the plan has no such sheet. Raises :class:`InputError` when the file is not a safe, readable .xlsx."""
+    path = Path(path)
+    book = _open_plan_book(path)
+    try:
+        if title not in book.sheetnames:
+            return None
+        rows = list(book[title].iter_rows(values_only=True))
+    finally:
+        book.close()
+    if not rows:
+        return [], []
+    return list(rows[0]), [(i + 2, r) for i, r in enumerate(rows[1:]) if any(v is not None for v in r)]
+
+
+def read_plan(path: str | Path):
+    """A plan workbook written by procure: its Summary as {item: value} and its Allocation as a DataFrame."""
+    import pandas as pd
+
+    path = Path(path)
+    book = _open_plan_book(path)
     try:
         if "Summary" not in book.sheetnames:
             raise InputError([Problem("is not a procure plan (no Summary sheet)", file=str(path))])

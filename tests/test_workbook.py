@@ -368,3 +368,23 @@ def test_no_header_row_is_one_problem_naming_the_columns():
     fallback = read_table(sheet, ["event"], ["event"], Collector(None), first_row_if_none=True)
     assert (fallback.header_row, fallback.found) == (1, False)
 
+
+def test_read_plan_sheet_rows_and_safe_open(tmp_path):
+    from procure.errors import InputError
+    from procure.workbook import read_plan_sheet
+
+    plan = tmp_path / "plan.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Agreements"
+    for row in (["offer", "signed"], ["A, row 2", "yes"], [None, None], ["B, row 3", "no"]):
+        sheet.append(row)
+    book.save(plan)
+    assert read_plan_sheet(plan, "Agreements") == (["offer", "signed"], [(2, ("A, row 2", "yes")),
+                                                                          (4, ("B, row 3", "no"))])
+    assert read_plan_sheet(plan, "Allocation") is None
+    text = tmp_path / "plan.csv.xlsx"
+    text.write_text("offer,signed\n")
+    with pytest.raises(InputError) as caught:
+        read_plan_sheet(text, "Agreements")
+    assert "is text or CSV" in str(caught.value.problems[0])
