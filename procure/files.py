@@ -1,4 +1,4 @@
-"""Files in and out, with no knowledge of what they hold: atomic writes.
+"""Files in and out, with no knowledge of what they hold: atomic writes and the TOML reader.
 
 A file procure writes appears whole or not at all: it is written to a temporary
 file beside its target and renamed over it (``os.replace``, atomic on one file
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from procure.errors import OutputError
+from procure.errors import InputError, OutputError, Problem
 
 
 def temp_file_beside(path: Path, suffix: str | None = None) -> Path:
@@ -64,3 +65,22 @@ def atomic_write(path: Path, suffix: str | None = None) -> Iterator[Path]:
     finally:
         temp.unlink(missing_ok=True)
 
+
+def read_toml(path: Path, kind: str = "TOML file") -> dict:
+    """The TOML document of ``path``; :class:`InputError` naming the file when it is missing, unreadable,
+    not UTF-8, not valid TOML or nested too deeply. ``kind`` names the file in messages ("no such scenario file")."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError([Problem(f"no such {kind}", file=shown)]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(f"cannot be read as UTF-8 text: {exc}", file=shown)]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError([Problem(f"is not valid TOML: {exc}", file=shown)]) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise InputError([Problem(f"is nested too deeply (arrays or inline tables inside one another); "
+                                  f"expected a {kind} of a few levels", file=shown)]) from None

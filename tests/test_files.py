@@ -1,4 +1,4 @@
-"""procure.files: the one atomic write."""
+"""procure.files: the one atomic write and the one TOML reader."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from procure.errors import OutputError
-from procure.files import atomic_write
+from procure.errors import InputError, OutputError
+from procure.files import atomic_write, read_toml
 
 
 def _umask() -> int:
@@ -46,3 +46,36 @@ def test_atomic_write_onto_a_folder_is_an_output_error_and_leaves_no_temp(tmp_pa
             temp.write_text("x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
 
+
+def _problem(path) -> str:
+    with pytest.raises(InputError) as caught:
+        read_toml(path, "scenario file")
+    [problem] = caught.value.problems
+    assert problem.file == str(path)
+    return problem.message
+
+
+def test_read_toml_reads_a_document(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('name = "ban"\n[[shock]]\ncapacity = 0\n', encoding="utf-8")
+    assert read_toml(path) == {"name": "ban", "shock": [{"capacity": 0}]}
+
+
+def test_read_toml_problems_name_the_file_and_what_is_wrong(tmp_path):
+    assert _problem(tmp_path / "missing.toml") == "no such scenario file"
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('name = "Curaçao"\n'.encode("latin-1"))
+    assert _problem(latin).startswith("cannot be read as UTF-8 text")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[shock]\n", encoding="utf-8")
+    assert _problem(broken).startswith("is not valid TOML") and "line 1" in _problem(broken)
+
+
+@pytest.mark.parametrize("text", [
+    "x = " + "[" * 100_000 + "]" * 100_000 + "\n",  # issue 21: exit 5 with a RecursionError
+    "x = " + "{a = " * 100_000 + "1" + "}" * 100_000 + "\n",
+])
+def test_read_toml_nested_too_deeply(tmp_path, text):
+    path = tmp_path / "deep.toml"
+    path.write_text(text, encoding="utf-8")
+    assert _problem(path).startswith("is nested too deeply")
