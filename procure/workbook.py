@@ -11,6 +11,7 @@ silently read as blank (merged, or a formula without a saved result).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import re
@@ -386,17 +387,11 @@ class Table:
     header: tuple
     rows: list[tuple[int, tuple]]
     found: bool = True
-    refused_cells: set[tuple[int, int]] = field(default_factory=set)  # (excel_row, column index)
-    refused_areas: list[tuple[int, int, int, int]] = field(default_factory=list)  # merged: top, left, bottom, right
+    refused: set[tuple[int, int]] = field(default_factory=set)  # (excel_row, 0-based column index)
 
     def is_refused(self, row: int, index: int | None) -> bool:
         """Whether the cell at Excel ``row`` and 0-based column ``index`` was refused (and reported)."""
-        if index is None:
-            return False
-        if (row, index) in self.refused_cells:
-            return True
-        return any(top <= row <= bottom and left <= index <= right and (row, index) != (top, left)
-                   for top, left, bottom, right in self.refused_areas)
+        return index is not None and (row, index) in self.refused
 
 
 def read_table(sheet: RawSheet, required: Iterable[str], columns: Iterable[str], out: Collector, *,
@@ -435,6 +430,7 @@ def _refuse_blank_reads(sheet: RawSheet, table: Table, wanted: set[str], out: Co
     labels = {index: str(value).strip() for index, value in enumerate(table.header)
               if _has_value(value) and normalize_name(str(value)) in wanted}
     values_of = dict(sheet.rows)
+    data_rows = [row for row, _ in table.rows]  # ascending: the only rows a caller reads
 
     def value(row: int, index: int):
         values = values_of.get(row, ())
@@ -450,14 +446,16 @@ def _refuse_blank_reads(sheet: RawSheet, table: Table, wanted: set[str], out: Co
             continue  # no cell of a column read, below the header, other than the one holding the value
         out.error(f"merged cells {ref} in the data: unmerge them and give every row its own values",
                   table.title, start, labels[used[0]], value(top, left))
-        table.refused_areas.append((top, left, bottom, right))
+        # merged ranges do not overlap: this is bounded by the cells the sheet holds
+        for row in data_rows[bisect.bisect_left(data_rows, start):bisect.bisect_right(data_rows, bottom)]:
+            table.refused.update((row, index) for index in used if (row, index) != (top, left))
     for ref in sheet.uncached_formulas:
         row, index = _cell_position(ref)
         if row <= table.header_row or index not in labels or _has_value(value(row, index)):
             continue
         out.error(f"cell {ref} is a formula without a saved result (the file was written by a program that does "
                   "not calculate); open and save it in Excel, or type the value", table.title, row, labels[index])
-        table.refused_cells.add((row, index))
+        table.refused.add((row, index))
 
 
 def _open_plan_book(path: Path):
