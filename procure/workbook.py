@@ -63,7 +63,7 @@ class RawSheet:
 
     ``rows`` holds ``(excel_row, values)`` with ``values`` aligned with column
     positions (0 = column A). Which row is the header is decided by
-    :mod:`procure.validate`, which knows the columns it looks for. The other
+    :func:`read_table`, given the columns its caller looks for. The other
     fields are what the sheet's XML says beyond values.
     """
 
