@@ -1,4 +1,4 @@
-"""The exceptions procure raises, and the one record every input check produces.
+"""The exceptions procure raises, the one record every input check produces, and its collector.
 
 Every error a user can cause is a :class:`ProcureError`; the command line maps
 each to its exit code and prints its message, never a traceback.
@@ -48,6 +48,32 @@ class Problem:
             shown = f" value {text}:"
         head = f"{where}:" if where else ""
         return f"{head}{shown} {self.message}".strip()
+
+
+class Collector:
+    """Gathers the problems of one input file (workbook or scenario file) with their location.
+
+    ``file`` is prefixed to each; ``sheet`` is the sheet, or for a scenario file
+    the table and key (``[[shock]] #2 capacity``). Blank locations are left out.
+    """
+
+    def __init__(self, file: str | None):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def error(self, message, sheet=None, row=None, column=None, value=None):
+        self.problems.append(Problem(message, sheet or None, row, column, value, "error", self.file))
+
+    def warn(self, message, sheet=None, row=None, column=None, value=None):
+        self.problems.append(Problem(message, sheet or None, row, column, value, "warning", self.file))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
 
 
 class ProcureError(Exception):

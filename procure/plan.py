@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from procure.errors import OutputError
+from procure.files import atomic_write, move_into_place, temp_file_beside
 from procure.items import Item, Kind
 from procure.report import EXPECTED, Report
 from procure.sheet_xml import EXCEL_MAX_ROWS, SheetRows, fill_sheets
@@ -48,42 +47,11 @@ _PERIOD_LABEL = re.compile(r"(\bthrough\b|\bperiod\b|\byear\b)", re.I)  # a Summ
 _LABEL = re.compile(r"^(period|first_shock_period|.*_row)$", re.I)  # numbers that name something: shown as written (2027, not 2,027)
 
 
-def _atomic_target(path: Path, suffix: str):
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the folder '{folder}' for '{path.name}': {exc.strerror or exc}") from None
-    try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix, dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write in '{folder}': {exc.strerror or exc}") from None
-    os.close(handle)
-    return Path(temp_name)
-
-
-def _replace(temp: Path, path: Path) -> None:
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temp, 0o666 & ~umask)  # a normal file, not mkstemp's private 0600
-    try:
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        reason = exc.strerror or str(exc)
-        raise OutputError(f"cannot replace '{path}': {reason} (is it open in Excel, or read-only?)") from None
-
-
 def write_json(data: dict, path: Path) -> None:
     """Write ``data`` as JSON atomically."""
-    path = Path(path)
-    temp = _atomic_target(path, ".json")
-    try:
+    with atomic_write(Path(path), ".json") as temp:
         temp.write_text(json.dumps(data, indent=2, default=_json_default, allow_nan=False) + "\n",
                         encoding="utf-8")
-        _replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def _json_default(value):
@@ -155,7 +123,7 @@ def _close(book: _PlanBook, temp: Path, path: Path) -> None:
     except _file_errors() as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise OutputError(f"cannot write the plan '{path}': {reason}") from None
-    _replace(temp, path)
+    move_into_place(temp, path)
 
 
 MAX_CHARTED_MINERALS = 100
@@ -311,7 +279,7 @@ def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None, char
     as many sheets as it needs, ``Allocation``, ``Allocation 2``, ...: never truncated.
     """
     path = Path(path)
-    temp = _atomic_target(path, ".xlsx")
+    temp = temp_file_beside(path, ".xlsx")
     try:
         book = _new_book(temp, max_rows)
         if summary is not None:
@@ -540,7 +508,7 @@ def write_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
     chart against the cap: spend and shortfall value (USD) on the left axis, the realised China share
     (0-100%) on the right."""
     path = Path(path)
-    temp = _atomic_target(path, ".xlsx")
+    temp = temp_file_beside(path, ".xlsx")
     try:
         book = _new_book(temp, EXCEL_MAX_ROWS)
         _write_table(book, FRONTIER, table)

@@ -49,7 +49,6 @@ A fixed column means the same objective to every reader.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
 import inspect
@@ -67,6 +66,7 @@ from pathlib import Path
 import numpy as np
 
 from procure.errors import OutputError, ProcureError, SolverError
+from procure.files import atomic_write
 from procure.program import LinearProgram
 from procure.result import RawKind, RawResult, quiet_stdout
 
@@ -343,25 +343,14 @@ def export_model(lp: LinearProgram, output: Path, inst=None, *, title: str = "pr
     if suffix not in EXPORT_FORMATS:
         raise OutputError(f"the model path '{output}' must end in .lp or .mps")
     model = to_pulp(lp, readable_names(lp, inst), constant_column=True, title=title)
-    folder = output.parent if str(output.parent) else Path(".")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=suffix, dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write '{output}': {exc.strerror or exc}") from None
-    os.close(handle)
-    try:
-        if suffix == ".lp":
-            model.problem.writeLP(temporary)
-        else:
-            model.problem.writeMPS(temporary)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; an audit file is for others to read
-        os.replace(temporary, output)
+        with atomic_write(output, suffix) as temporary:  # an audit file: readable by others, not mkstemp's 0600
+            if suffix == ".lp":
+                model.problem.writeLP(str(temporary))
+            else:
+                model.problem.writeMPS(str(temporary))
     except (OSError, RuntimeError) as exc:  # PuLP's Rust writer reports a file it cannot create as RuntimeError
-        raise OutputError(f"cannot write '{output}': {exc.strerror or exc}") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+        raise OutputError(f"cannot write '{output}': {getattr(exc, 'strerror', None) or exc}") from None
     return model
 
 

@@ -17,16 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from procure.data import WorkbookData, normalize_key
-from procure.errors import InputError, Problem
+from procure.errors import Collector, InputError, Problem
 from procure.instance import Instance
-from procure.validate import NONNEGATIVE, SHARE, Collector, Invalid, parse_number, parse_text
-from procure.workbook import ExcelError, RawSheet, RawWorkbook, normalize_name
+from procure.validate import NONNEGATIVE, SHARE, Invalid, parse_number, parse_text
+from procure.workbook import ExcelError, RawSheet, RawWorkbook, normalize_name, read_table
 
 SHEET = "Risks"
 FILTER_COLUMNS = ("country", "processing_country", "supplier", "mineral")
 COLUMNS = ("event", "probability", "duration") + FILTER_COLUMNS + ("capacity", "price", "extra_demand")
 REQUIRED = ("event", "probability")
-HEADER_SEARCH_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -104,13 +103,10 @@ def read_risks(raw: RawWorkbook, data: WorkbookData) -> list[RiskEvent]:
                   f"(columns: {', '.join(COLUMNS)}; sheets present: {present})")
         raise InputError(out.problems)
     title = sheet.title
-    header_position = next(
-        (i for i, (_, values) in enumerate(sheet.rows[:HEADER_SEARCH_ROWS])
-         if set(REQUIRED) <= {normalize_name(v) for v in values if isinstance(v, str)}), None)
-    if header_position is None:
-        out.error(f"no header row naming {', '.join(REQUIRED)} in its first {HEADER_SEARCH_ROWS} rows", title)
+    table = read_table(sheet, REQUIRED, COLUMNS, out)
+    if table is None:
         raise InputError(out.problems)
-    header_row, header_values = sheet.rows[header_position]
+    header_row, header_values = table.header_row, table.header
     position: dict[str, int] = {}
     label: dict[str, str] = {}
     for index, value in enumerate(header_values):
@@ -127,7 +123,7 @@ def read_risks(raw: RawWorkbook, data: WorkbookData) -> list[RiskEvent]:
     known = _known_keys(data)
     events: list[RiskEvent] = []
     first_row_of: dict[str, int] = {}
-    for excel_row, values in sheet.rows[header_position + 1:]:
+    for excel_row, values in table.rows:
         def cell(name):
             index = position.get(name)
             return values[index] if index is not None and index < len(values) else None
@@ -138,6 +134,8 @@ def read_risks(raw: RawWorkbook, data: WorkbookData) -> list[RiskEvent]:
                 out.error("is an Excel error; fix the formula or type a value", title, excel_row, label[name],
                           raw_value.code)
                 return default
+            if raw_value is None and table.is_refused(excel_row, position.get(name)):
+                return default  # merged, or a formula without a result: reported by read_table
             if raw_value is None or (isinstance(raw_value, str) and not raw_value.strip()):
                 if name in REQUIRED:
                     out.error("is blank; a value is required", title, excel_row, label[name])

@@ -10,7 +10,6 @@ expected; TOML syntax errors carry their line and column.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from procure.data import (
     shock_matches_offer,
 )
 from procure.errors import InputError, Problem
+from procure.files import read_toml
 from procure.validate import (
     POLICY_KEYS,
     SCHEMA,
@@ -71,16 +71,7 @@ def load_scenario(path: str | Path, data: WorkbookData) -> Scenario:
     """Read ``path`` and check every key and filter against ``data``; raise :class:`InputError` on problems."""
     path = Path(path)
     out = Collector(str(path))  # the place in the file (a table and key) goes where a sheet would
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError([Problem("no such scenario file", file=str(path))]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([Problem(f"cannot be read as UTF-8 text: {exc}", file=str(path))]) from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError([Problem(f"is not valid TOML: {exc}", file=str(path))]) from None
+    document = read_toml(path, "scenario file")
     scenario = _check(document, path.stem, data, out)
     if out.errors:
         raise InputError(out.problems)
@@ -354,14 +345,7 @@ def load_stochastic_scenario(path: str | Path, data: WorkbookData):
     """
     path = Path(path)
     out = Collector(str(path))
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError([Problem("no such scenario file", file=str(path))]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([Problem(f"cannot be read as UTF-8 text: {exc}", file=str(path))]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError([Problem(f"is not valid TOML: {exc}", file=str(path))]) from None
+    document = read_toml(path, "scenario file")
     for table in ("policy", "minerals"):
         if table in document:
             shown = "[policy]" if table == "policy" else "[minerals.X]"

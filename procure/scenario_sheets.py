@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from procure.data import DemandFactor, Period, Shock, StochasticScenario, WorkbookData, normalize_key
-from procure.errors import InputError, Problem
-from procure.validate import Collector, Invalid, parse_number, parse_period, parse_text
-from procure.workbook import ExcelError, RawSheet, RawWorkbook, normalize_name
+from procure.errors import Collector, InputError, Problem
+from procure.validate import Invalid, parse_number, parse_period, parse_text
+from procure.workbook import ExcelError, RawSheet, RawWorkbook, normalize_name, read_table
 
-HEADER_SEARCH_ROWS = 20
 FILTERS = ("supplier", "country", "processing_country", "mineral")
 
 
@@ -71,13 +70,10 @@ def _find(raw: RawWorkbook, kind: str) -> RawSheet | None:
 def _rows(sheet: RawSheet, columns: dict, required: tuple[str, ...], out: Collector) -> list[_Row]:
     """Header found, cells parsed; a blank required cell or an unparsable value is reported by cell."""
     title = sheet.title
-    header_at = next((i for i, (_, values) in enumerate(sheet.rows[:HEADER_SEARCH_ROWS])
-                      if set(required) <= {normalize_name(v) for v in values if isinstance(v, str)}), None)
-    if header_at is None:
-        out.error(f"has no header row naming {', '.join(required)} (expected columns: {', '.join(columns)})",
-                  title)
+    table = read_table(sheet, required, columns, out)
+    if table is None:
         return []
-    header_row, header = sheet.rows[header_at]
+    header_row, header = table.header_row, table.header
     position, labels = {}, {}
     for index, raw in enumerate(header):
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -90,13 +86,16 @@ def _rows(sheet: RawSheet, columns: dict, required: tuple[str, ...], out: Collec
         else:
             position[name], labels[name] = index, str(raw).strip()
     rows = []
-    for excel_row, values in sheet.rows[header_at + 1:]:
+    for excel_row, values in table.rows:
         parsed: dict[str, object] = {}
         for name, index in position.items():
             raw = values[index] if index < len(values) else None
             if isinstance(raw, ExcelError):
                 out.error("is an Excel error; fix the formula or type a value", title, excel_row, labels[name],
                           raw.code)
+                continue
+            if raw is None and table.is_refused(excel_row, index):  # merged, or a formula without a result
+                parsed[name] = Invalid
                 continue
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 continue

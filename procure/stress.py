@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,10 +54,10 @@ import numpy as np
 from procure import formulation, pipeline
 from procure.errors import InputError, Problem, SolverError
 from procure.instance import Instance, build_instance
-from procure.risks import RiskEvent, RiskMasks, read_risks, risk_masks
 from procure.program import LinearProgram
+from procure.risks import RiskEvent, RiskMasks, read_risks, risk_masks
 from procure.solve import SolveOptions, Status, highs_model, quiet_stdout, row_scale
-from procure.workbook import file_sha256, read_plan, read_workbook
+from procure.workbook import file_sha256, read_plan, read_plan_sheet, read_workbook
 
 DEFAULT_CHUNK = 250  # draws per Dask task: a few seconds of work, small results
 PRICE_ROW_FAMILIES = ("budget_total", "budget_period")
@@ -121,7 +122,6 @@ def commitment_from_plan(path: Path, inst: Instance, program: formulation.Linear
     Summary ``input_sha256`` (label matched ignoring case, spaces, underscores and
     hyphens) must equal the workbook's SHA-256.
     """
-    import re
 
 
     path = Path(path)
@@ -182,7 +182,7 @@ def commitment_from_plan(path: Path, inst: Instance, program: formulation.Linear
     y_block = program.columns["y"]
     signed = np.zeros(y_block.size)
     if y_block.size:
-        agreements = _read_sheet(path, "Agreements")
+        agreements = read_plan_sheet(path, "Agreements")
         if agreements is None:
             problems.append(Problem("the plan has no Agreements sheet, but the workbook has optional agreements",
                                     "Agreements", file=file))
@@ -219,22 +219,6 @@ def commitment_from_plan(path: Path, inst: Instance, program: formulation.Linear
     if problems:
         raise InputError(problems)
     return Commitment(signed, committed, commit_through)
-
-
-def _read_sheet(path: Path, title: str):
-    """(header, [(excel_row, values)]) of a sheet of a plan workbook, or None when it has none."""
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        if title not in book.sheetnames:
-            return None
-        rows = list(book[title].iter_rows(values_only=True))
-    finally:
-        book.close()
-    if not rows:
-        return [], []
-    return list(rows[0]), [(i + 2, r) for i, r in enumerate(rows[1:]) if any(v is not None for v in r)]
 
 
 # ---------------------------------------------------------------- the base recourse program

@@ -29,8 +29,8 @@ from procure.data import (
     WorkbookData,
     normalize_key,
 )
-from procure.errors import InputError, Problem
-from procure.workbook import ExcelError, RawSheet, RawWorkbook, column_letter, normalize_name
+from procure.errors import Collector, InputError
+from procure.workbook import ExcelError, RawSheet, RawWorkbook, column_letter, normalize_name, read_table
 
 # Largest magnitude accepted for any number: beyond it a solver loses all precision
 # (HiGHS treats 1e20 as infinite), and no real plan needs it.
@@ -269,32 +269,6 @@ POLICY_KEYS: dict[str, Callable[[object], object]] = {
 }
 
 
-class Collector:
-    """Gathers the problems of one input file (workbook or scenario file) with their location.
-
-    ``file`` is prefixed to each; ``sheet`` is the sheet, or for a scenario file
-    the table and key (``[[shock]] #2 capacity``). Blank locations are left out.
-    """
-
-    def __init__(self, file: str | None):
-        self.file = file
-        self.problems: list[Problem] = []
-
-    def error(self, message, sheet=None, row=None, column=None, value=None):
-        self.problems.append(Problem(message, sheet or None, row, column, value, "error", self.file))
-
-    def warn(self, message, sheet=None, row=None, column=None, value=None):
-        self.problems.append(Problem(message, sheet or None, row, column, value, "warning", self.file))
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
-
-
 @dataclass
 class Record:
     """One data row after parsing: parsed values by column name (``None`` for blank)."""
@@ -306,37 +280,17 @@ class Record:
         return self.values.get(name)
 
 
-HEADER_SEARCH_ROWS = 20  # title rows above the header are tolerated, within reason
 TOTAL_WORDS = {"total", "totals", "grand total", "subtotal", "sub-total"}  # names no mineral or supplier has
 
 
-def _find_header(sheet: RawSheet, kind: str) -> int:
-    """Position in ``sheet.rows`` of the header: the first row naming every required column.
-
-    Falls back to the first non-blank row (whose missing columns are then reported).
-    """
-    required = {c.name for c in SCHEMA[kind] if c.required}
-    for position, (_, values) in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
-        names = {normalize_name(v) for v in values if isinstance(v, str)}
-        if required <= names:
-            return position
-    return 0
-
-
 def _sheet_facts(sheet: RawSheet, header_row: int, out: "Collector") -> None:
-    """Report what the sheet's XML says about trust in its cells."""
+    """Warn of what the sheet's XML hides (merged cells and formulas without results: :func:`read_table`)."""
     title = sheet.title
     if sheet.hidden:
         out.warn("is a hidden sheet; it is read all the same (unhide it to review what is used)", title)
     hidden = [r for r in sheet.hidden_rows if r > header_row]
     if hidden:
         out.warn(f"has hidden rows ({_short_list(hidden)}); they are read all the same", title)
-    for ref in sheet.merged:
-        last = ref.split(":")[-1]
-        last_row = int(re.sub(r"[A-Z]+", "", last))
-        if last_row > header_row:
-            out.error(f"merged cells {ref} in the data: unmerge them and give every row its own values",
-                      title, int(re.sub(r"[A-Z]+", "", ref.split(':')[0])))
 
 
 def _parse_sheet(sheet: RawSheet, kind: str, out: Collector, recalculate: bool = False) -> list[Record]:
@@ -346,9 +300,10 @@ def _parse_sheet(sheet: RawSheet, kind: str, out: Collector, recalculate: bool =
         required = ", ".join(c.name for c in SCHEMA[kind] if c.required)
         out.error(f"is empty: expected a header row with {required}", title)
         return []
-    header_position = _find_header(sheet, kind)
-    header_row, header_values = sheet.rows[header_position]
-    if header_position > 0:
+    table = read_table(sheet, (c.name for c in SCHEMA[kind] if c.required), (c.name for c in SCHEMA[kind]), out,
+                       first_row_if_none=True)
+    header_row, header_values = table.header_row, table.header
+    if header_row != sheet.rows[0][0]:
         out.warn(f"rows above the header (row {header_row}) are ignored", title, sheet.rows[0][0])
     _sheet_facts(sheet, header_row, out)
     stale = [ref for ref in sheet.formulas if ref not in set(sheet.uncached_formulas)]
@@ -383,9 +338,8 @@ def _parse_sheet(sheet: RawSheet, kind: str, out: Collector, recalculate: bool =
                   title, header_row)
         return []
     key_column = next(c.name for c in columns if c.required)
-    uncached = set(sheet.uncached_formulas)
     records = []
-    for excel_row, values in sheet.rows[header_position + 1:]:
+    for excel_row, values in table.rows:
         key_raw = values[position[key_column]] if position[key_column] < len(values) else None
         if isinstance(key_raw, str) and key_raw.strip().casefold() in TOTAL_WORDS:
             out.error("looks like a total row; remove it (procure adds up by itself)",
@@ -400,10 +354,7 @@ def _parse_sheet(sheet: RawSheet, kind: str, out: Collector, recalculate: bool =
                 out.error("is an Excel error; fix the formula or type a value", title, excel_row, label, raw.code)
                 parsed[name] = None
                 continue
-            if raw is None and f"{column_letter(index)}{excel_row}" in uncached:
-                out.error(f"cell {column_letter(index)}{excel_row} is a formula without a saved result (the file "
-                          "was written by a program that does not calculate); open and save it in Excel, "
-                          "or type the value", title, excel_row, label)
+            if raw is None and table.is_refused(excel_row, index):  # merged, or a formula without a result
                 parsed[name] = None
                 continue
             if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -566,7 +517,7 @@ def _countries_sheet_usable(sheets, out) -> bool:
     if "countries" not in sheets:
         return False
     title = sheets["countries"].title
-    # sheet-level errors (empty, missing column, merged cells) have no column
+    # sheet-level errors (empty, missing column) have no column
     return not any(p.sheet == title and p.column is None and p.severity == "error" for p in out.errors)
 
 

@@ -4,23 +4,30 @@ Nothing here interprets a value; :mod:`procure.validate` does. What this module
 guarantees: the file is a real .xlsx (decided by its first bytes, not its
 name), every sheet comes back as a header row and data rows numbered as Excel
 numbers them, and a cell holding an Excel error (``#REF!``) comes back as an
-:class:`ExcelError`, never as text or a blank.
+:class:`ExcelError`, never as text or a blank. :func:`read_table` is the one
+reader of an input sheet's header and data rows; it refuses the cells that would
+silently read as blank (merged, or a formula without a saved result).
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import re
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from procure.errors import InputError, Problem
+import openpyxl
+
+from procure.errors import Collector, InputError, Problem
 
 ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_MAX_ROWS = 1_048_576
+HEADER_SEARCH_ROWS = 20  # title rows above the header are tolerated, within reason
 
 
 def column_letter(index: int) -> str:
@@ -56,7 +63,7 @@ class RawSheet:
 
     ``rows`` holds ``(excel_row, values)`` with ``values`` aligned with column
     positions (0 = column A). Which row is the header is decided by
-    :mod:`procure.validate`, which knows the columns it looks for. The other
+    :func:`read_table`, given the columns its caller looks for. The other
     fields are what the sheet's XML says beyond values.
     """
 
@@ -365,19 +372,125 @@ def _has_value(value: object) -> bool:
     return True
 
 
-def read_plan(path: str | Path):
-    """A plan workbook written by procure: its Summary as {item: value} and its Allocation as a DataFrame."""
-    import openpyxl
-    import pandas as pd
+@dataclass
+class Table:
+    """An input sheet read as a table: its header row and the data rows below it.
 
-    path = Path(path)
+    ``rows`` holds ``(excel_row, values)`` as :class:`RawSheet` does. ``found`` is
+    False when no row named every required column and the first row was taken as
+    the header. Cells :func:`read_table` refused read as blank; :meth:`is_refused`
+    tells them apart from cells left blank, which are already reported.
+    """
+
+    title: str
+    header_row: int
+    header: tuple
+    rows: list[tuple[int, tuple]]
+    found: bool = True
+    refused: set[tuple[int, int]] = field(default_factory=set)  # (excel_row, 0-based column index)
+
+    def is_refused(self, row: int, index: int | None) -> bool:
+        """Whether the cell at Excel ``row`` and 0-based column ``index`` was refused (and reported)."""
+        return index is not None and (row, index) in self.refused
+
+
+def read_table(sheet: RawSheet, required: Iterable[str], columns: Iterable[str], out: Collector, *,
+               first_row_if_none: bool = False) -> Table | None:
+    """The header and data rows of an input sheet, with every cell that would silently read as blank reported.
+
+    The header is the first of the sheet's first :data:`HEADER_SEARCH_ROWS` non-blank
+    rows naming every ``required`` column (names compared by :func:`normalize_name`).
+    Without one, "has no header row naming ..." is reported to ``out`` and None
+    returned; with ``first_row_if_none`` the first row is taken as the header
+    instead (the caller then reports the missing columns). Refused, each with sheet,
+    row, column and value: a data cell of one of ``columns`` inside a merged range
+    (it reads blank, and a blank filter means "any") and a formula without a saved
+    result (a file written by a program that does not calculate).
+    """
+    required, columns = tuple(required), tuple(columns)
+    position = next((i for i, (_, values) in enumerate(sheet.rows[:HEADER_SEARCH_ROWS])
+                     if set(required) <= {normalize_name(v) for v in values if isinstance(v, str)}), None)
+    found = position is not None
+    if not found:
+        if not (first_row_if_none and sheet.rows):
+            out.error(f"has no header row naming {', '.join(required)} in its first {HEADER_SEARCH_ROWS} "
+                      f"non-blank rows (expected columns: {', '.join(columns)})", sheet.title)
+            return None
+        position = 0
+    header_row, header = sheet.rows[position]
+    table = Table(sheet.title, header_row, header, sheet.rows[position + 1:], found)
+    _refuse_blank_reads(sheet, table, {normalize_name(c) for c in columns}, out)
+    return table
+
+
+def _refuse_blank_reads(sheet: RawSheet, table: Table, wanted: set[str], out: Collector) -> None:
+    """Report, and mark refused, the data cells of the ``wanted`` columns that read blank but are not."""
+    if not sheet.merged and not sheet.uncached_formulas:
+        return
+    labels = {index: str(value).strip() for index, value in enumerate(table.header)
+              if _has_value(value) and normalize_name(str(value)) in wanted}
+    values_of = dict(sheet.rows)
+    data_rows = [row for row, _ in table.rows]  # ascending: the only rows a caller reads
+
+    def value(row: int, index: int):
+        values = values_of.get(row, ())
+        return values[index] if index < len(values) else None
+
+    for ref in sheet.merged:
+        first, _, last = ref.partition(":")
+        top, left = _cell_position(first)
+        bottom, right = _cell_position(last or first)
+        used = [index for index in sorted(labels) if left <= index <= right]
+        start = max(top, table.header_row + 1)
+        if not used or start > bottom or (start == bottom == top and used == [left]):
+            continue  # no cell of a column read, below the header, other than the one holding the value
+        out.error(f"merged cells {ref} in the data: unmerge them and give every row its own values",
+                  table.title, start, labels[used[0]], value(top, left))
+        # merged ranges do not overlap: this is bounded by the cells the sheet holds
+        for row in data_rows[bisect.bisect_left(data_rows, start):bisect.bisect_right(data_rows, bottom)]:
+            table.refused.update((row, index) for index in used if (row, index) != (top, left))
+    for ref in sheet.uncached_formulas:
+        row, index = _cell_position(ref)
+        if row <= table.header_row or index not in labels or _has_value(value(row, index)):
+            continue
+        out.error(f"cell {ref} is a formula without a saved result (the file was written by a program that does "
+                  "not calculate); open and save it in Excel, or type the value", table.title, row, labels[index])
+        table.refused.add((row, index))
+
+
+def _open_plan_book(path: Path):
+    """The openpyxl workbook of a plan file, after the checks every file read here gets."""
     _check_container(path)
     _inspect_package(path)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
         raise InputError([Problem(f"cannot be opened as a plan workbook ({type(exc).__name__}: {exc})",
                                   file=str(path))]) from None
+
+
+def read_plan_sheet(path: str | Path, title: str) -> tuple[list, list[tuple[int, tuple]]] | None:
+    """``(header, [(excel_row, values)])`` of sheet ``title`` of a plan workbook, blank rows left out;
+    None when the plan has no such sheet. Raises :class:`InputError` when the file is not a safe, readable .xlsx."""
+    path = Path(path)
+    book = _open_plan_book(path)
+    try:
+        if title not in book.sheetnames:
+            return None
+        rows = list(book[title].iter_rows(values_only=True))
+    finally:
+        book.close()
+    if not rows:
+        return [], []
+    return list(rows[0]), [(i + 2, r) for i, r in enumerate(rows[1:]) if any(v is not None for v in r)]
+
+
+def read_plan(path: str | Path):
+    """A plan workbook written by procure: its Summary as {item: value} and its Allocation as a DataFrame."""
+    import pandas as pd
+
+    path = Path(path)
+    book = _open_plan_book(path)
     try:
         if "Summary" not in book.sheetnames:
             raise InputError([Problem("is not a procure plan (no Summary sheet)", file=str(path))])

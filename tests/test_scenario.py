@@ -181,6 +181,8 @@ def test_probability_is_kept_on_the_scenario(book, tmp_path):
     ("probability = \"half\"\n", "'probability': value 'half': expected a number"),
     ("colour = \"red\"\n", "unknown key 'colour'"),
     ("[[shock]\ncountry = 1\n", "line 1"),
+    ("[[shock]]\ncapacity = " + "[" * 100_000 + "]" * 100_000 + "\n", "is nested too deeply"),  # issue 21
+    ("name = " + "{a = " * 100_000 + "1" + "}" * 100_000 + "\n", "is nested too deeply"),
 ])
 def test_scenario_errors_name_the_place(book, tmp_path, text, expected):
     from procure.pipeline import load
@@ -191,3 +193,22 @@ def test_scenario_errors_name_the_place(book, tmp_path, text, expected):
     messages = " | ".join(str(p) for p in caught.value.problems)
     assert expected in messages
     assert "s.toml" in messages
+
+
+def test_toml_nested_100000_deep_is_an_input_error_not_a_crash(book, tmp_path):
+    # issue 21: tomllib's RecursionError ended the run with exit 5 (internal error) and a traceback
+    from typer.testing import CliRunner
+
+    from procure.cli import app
+    from procure.pipeline import load
+    from procure.scenario import load_stochastic_scenario
+
+    path = scenario(tmp_path, "probability = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    workbook = book(**base_sheets())
+    result = CliRunner().invoke(app, ["validate", str(workbook), "--model", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "s.toml: is nested too deeply" in " ".join(result.output.split())
+    with pytest.raises(InputError) as caught:
+        load_stochastic_scenario(path, load(workbook))
+    [problem] = caught.value.problems
+    assert problem.file == str(path) and "is nested too deeply" in problem.message

@@ -292,3 +292,99 @@ def test_a_header_naming_an_unknown_zip_version_is_a_damaged_workbook(book):
     with pytest.raises(InputError) as caught:
         read_workbook(path)
     assert "damaged" in str(caught.value.problems[0])
+
+
+# ---------------------------------------------------------------- cells that read blank but are not
+
+def _blank_reading_book(tmp_path):
+    """A stochastic workbook with a Risks sheet whose Shocks and Risks cells read blank but are not:
+    merged filter cells (a blank filter means "any") and a formula openpyxl saves without a result."""
+    path = write_workbook(
+        tmp_path / "blank_reads.xlsx",
+        minerals=[{"mineral": "Ga"}, {"mineral": "Co"}],
+        demand=[{"mineral": "Ga", "period": 2027, "demand": 10}, {"mineral": "Co", "period": 2027, "demand": 5}],
+        offers=[{"supplier": "A", "country": "Canada", "mineral": "Ga", "price": 2, "capacity": 50},
+                {"supplier": "B", "country": "Congo", "mineral": "Co", "price": 3, "capacity": 50}],
+        extra_sheets={
+            "Scenarios": [{"scenario": "calm", "probability": 0.5}, {"scenario": "ban", "probability": 0.5}],
+            "Shocks": [{"scenario": "ban", "mineral": "Ga", "capacity": 0, "price": 1},
+                       {"scenario": "ban", "mineral": "Ga", "capacity": 1, "price": 2}],
+            "Risks": [{"event": "Ga ban", "probability": 0.1, "mineral": "Ga"},
+                      {"event": "Ga strike", "probability": 0.2, "mineral": "Ga"}],
+        })
+    book = openpyxl.load_workbook(path)
+    book["Shocks"].merge_cells("B2:B3")  # row 3's mineral reads blank: every mineral's price doubled
+    book["Risks"].merge_cells("C2:C3")
+    book["Risks"]["B3"] = "=0.1*2"  # a formula without a saved result: the probability reads blank
+    book.save(path)
+    return path
+
+
+def test_merged_cells_and_uncached_formulas_of_every_input_sheet_are_refused_together(tmp_path):
+    result = validate(_blank_reading_book(tmp_path))
+    out = " ".join(result.output.split())
+    assert result.exit_code == 1, out
+    assert "sheet 'Shocks', row 2, column 'mineral': value 'Ga': merged cells B2:B3 in the data" in out
+    assert "sheet 'Risks', row 2, column 'mineral': value 'Ga': merged cells C2:C3 in the data" in out
+    assert ("sheet 'Risks', row 3, column 'probability': cell B3 is a formula without a saved result"
+            in out)
+    assert "row 3, column 'probability': is blank" not in out  # refused once, not reported blank as well
+
+
+def test_read_table_names_sheet_row_column_and_value_of_refused_cells():
+    from procure.errors import Collector
+    from procure.workbook import RawSheet, read_table
+
+    sheet = RawSheet("Shocks", rows=[(1, ("Shocks of 2027",)), (2, ("scenario", "mineral", "price", "note")),
+                                     (3, ("ban", "Ga", 2, "x")), (4, ("ban", None, None, None)),
+                                     (5, ("ban", "Co", None, None))],
+                     merged=["A1:D1",  # a title above the header: no data cell
+                             "B3:B4",  # row 4's mineral reads blank
+                             "C5:D5",  # only the ignored 'note' column is covered besides the value's own cell
+                             "D3:D4"],  # an ignored column
+                     uncached_formulas=["C5", "D4"])
+    out = Collector("book.xlsx")
+    table = read_table(sheet, ["scenario"], ["scenario", "mineral", "price"], out)
+    assert (table.header_row, [row for row, _ in table.rows]) == (2, [3, 4, 5])
+    assert [(p.sheet, p.row, p.column, p.value) for p in out.errors] == [
+        ("Shocks", 3, "mineral", "Ga"), ("Shocks", 5, "price", None)]
+    assert "merged cells B3:B4" in out.errors[0].message and "cell C5 is a formula" in out.errors[1].message
+    assert table.is_refused(4, 1) and table.is_refused(5, 2)
+    assert not table.is_refused(3, 1) and not table.is_refused(4, 3) and not table.is_refused(4, None)
+
+
+def test_no_header_row_is_one_problem_naming_the_columns():
+    from procure.errors import Collector
+    from procure.workbook import HEADER_SEARCH_ROWS, RawSheet, read_table
+
+    sheet = RawSheet("Risks", rows=[(r, (f"note {r}",)) for r in range(1, HEADER_SEARCH_ROWS + 1)]
+                     + [(HEADER_SEARCH_ROWS + 1, ("event", "probability"))])
+    out = Collector("book.xlsx")
+    assert read_table(sheet, ["event", "probability"], ["event", "probability", "duration"], out) is None
+    [problem] = out.errors
+    assert problem.sheet == "Risks" and problem.message == (
+        f"has no header row naming event, probability in its first {HEADER_SEARCH_ROWS} non-blank rows "
+        "(expected columns: event, probability, duration)")
+    fallback = read_table(sheet, ["event"], ["event"], Collector(None), first_row_if_none=True)
+    assert (fallback.header_row, fallback.found) == (1, False)
+
+
+def test_read_plan_sheet_rows_and_safe_open(tmp_path):
+    from procure.errors import InputError
+    from procure.workbook import read_plan_sheet
+
+    plan = tmp_path / "plan.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Agreements"
+    for row in (["offer", "signed"], ["A, row 2", "yes"], [None, None], ["B, row 3", "no"]):
+        sheet.append(row)
+    book.save(plan)
+    assert read_plan_sheet(plan, "Agreements") == (["offer", "signed"], [(2, ("A, row 2", "yes")),
+                                                                          (4, ("B, row 3", "no"))])
+    assert read_plan_sheet(plan, "Allocation") is None
+    text = tmp_path / "plan.csv.xlsx"
+    text.write_text("offer,signed\n")
+    with pytest.raises(InputError) as caught:
+        read_plan_sheet(text, "Agreements")
+    assert "is text or CSV" in str(caught.value.problems[0])
