@@ -29,16 +29,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
 from procure.data import OfferKind
+from procure.instance import Instance
 from procure.program import INF, ProgramBuilder
-
-if TYPE_CHECKING:  # the builders take the formulation's column layout; no import cycle at run time
-    from procure.formulation import Columns
-    from procure.instance import Instance
+from procure.variables import Columns, mt_index
 
 
 class Sense(StrEnum):
@@ -80,11 +78,11 @@ class Rule:
 
     name: str
     description: str
-    active: Callable[["Instance"], bool]
-    without: Callable[["Instance"], "Instance"]
+    active: Callable[[Instance], bool]
+    without: Callable[[Instance], Instance]
 
 
-def _policy_without(inst: "Instance", **changes) -> "Instance":
+def _policy_without(inst: Instance, **changes) -> Instance:
     return replace(inst, policy=replace(inst.policy, **changes))
 
 
@@ -135,7 +133,7 @@ class Family:
     relaxation_unit: str = ""
     rule: Rule | None = None
     measure: Measure | None = None
-    build: Callable[[ProgramBuilder, "Instance", "Columns"], None] | None = None
+    build: Callable[[ProgramBuilder, Instance, Columns], None] | None = None
 
     @property
     def title(self) -> str:
@@ -149,12 +147,7 @@ class Family:
 # ---------------------------------------------------------------- builders
 
 
-def mt_index(inst: "Instance") -> np.ndarray:
-    """(m, t) flat index of each offer-period."""
-    return inst.offer_mineral[inst.op_offer] * len(inst.periods) + inst.op_period
-
-
-def build_balance(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_balance(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """1. r[m,t-1] + sum x + s - r[m,t] = D[m,t], with r[m,t0] = R0 moved to the right side."""
     n_m, n_t = len(inst.mineral_keys), len(inst.periods)
     mt = np.arange(n_m * n_t)
@@ -169,7 +162,7 @@ def build_balance(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
     ], mineral=mt // n_t, period=mt % n_t)
 
 
-def build_reserve_target(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_reserve_target(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """2. r[m,t] + d[m,t] >= G[m,t]."""
     n = len(inst.mineral_keys) * len(inst.periods)
     mt = np.arange(n)
@@ -179,7 +172,7 @@ def build_reserve_target(b: ProgramBuilder, inst: "Instance", cols: "Columns") -
     ], mineral=mt // len(inst.periods), period=mt % len(inst.periods))
 
 
-def build_purchase_total(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_purchase_total(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """total[m,t] = sum w x over O(m,t): the denominator of every share row (3-6)."""
     if cols.total is None:
         return
@@ -218,7 +211,7 @@ def _share_rows(b, inst, cols, name, group_keys: dict[str, np.ndarray], select: 
     ], meta={"limit": cap[k][first]}, **{key: groups[i] for i, key in enumerate(group_keys)})
 
 
-def build_china_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_china_cap(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """3. sum e w x <= a[m] total, for minerals with a[m] < 1."""
     cap = inst.china_cap[inst.offer_mineral[inst.op_offer]]
     _share_rows(b, inst, cols, "china_cap",
@@ -226,7 +219,7 @@ def build_china_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> Non
                 cap < 1, inst.offer_exposure[inst.op_offer] * inst.weights(), cap, Sense.LE)
 
 
-def build_country_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_country_cap(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """4. sum over origin country c of w x <= b[c] total, for each c with b[c] < 1 offering in (m, t)."""
     country = inst.offer_country[inst.op_offer]
     cap = inst.country_cap[country] if len(country) else np.zeros(0)
@@ -235,7 +228,7 @@ def build_country_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> N
                 cap < 1, inst.weights(), cap, Sense.LE)
 
 
-def build_supplier_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_supplier_cap(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """5. sum over a supplier's offers of w x <= k total, for each supplier offering in (m, t), when k < 1."""
     k_cap = inst.policy.max_supplier_share
     if k_cap >= 1:
@@ -247,7 +240,7 @@ def build_supplier_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> 
                 np.full(inst.n_offer_periods, k_cap), Sense.LE)
 
 
-def build_ally_share(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_ally_share(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """6. sum ally w x >= gamma total, when gamma > 0."""
     gamma = inst.policy.min_ally_share
     if gamma <= 0:
@@ -259,7 +252,7 @@ def build_ally_share(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> No
                 np.full(inst.n_offer_periods, gamma), Sense.GE)
 
 
-def build_avg_esg(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_avg_esg(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """7. sum (g - E) x >= 0 over O(m,t), when E is set (always by quantity; unscored offers count as 0)."""
     target = inst.policy.min_avg_esg
     if target is None or not inst.n_offer_periods:
@@ -271,11 +264,11 @@ def build_avg_esg(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
         mineral=used // len(inst.periods), period=used % len(inst.periods))
 
 
-def _optional_offer_periods(inst: "Instance") -> np.ndarray:
+def _optional_offer_periods(inst: Instance) -> np.ndarray:
     return np.flatnonzero(inst.offer_kind[inst.op_offer] == OfferKind.OPTIONAL)
 
 
-def build_agreement_max(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_agreement_max(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """8 (upper). x - u y <= 0 for optional offers (spot and signed: the bound x <= u)."""
     k = _optional_offer_periods(inst)
     if not len(k):
@@ -286,7 +279,7 @@ def build_agreement_max(b: ProgramBuilder, inst: "Instance", cols: "Columns") ->
     ], offer=inst.op_offer[k], period=inst.op_period[k])
 
 
-def build_agreement_min(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_agreement_min(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """8 (lower). x - l y >= 0 for optional offers with a minimum (spot and signed: the bound x >= l)."""
     k = _optional_offer_periods(inst)
     k = k[inst.op_min_volume[k] > 0]
@@ -298,7 +291,7 @@ def build_agreement_min(b: ProgramBuilder, inst: "Instance", cols: "Columns") ->
     ], offer=inst.op_offer[k], period=inst.op_period[k])
 
 
-def spend_terms(inst: "Instance", cols: "Columns", period: int | None) -> tuple[np.ndarray, np.ndarray]:
+def spend_terms(inst: Instance, cols: Columns, period: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(columns, coefficients) of spend: p x + F y (optional) + h r, in one period or all."""
     x_sel = np.arange(cols.x.size) if period is None else np.flatnonzero(inst.op_period == period)
     y_sel = np.arange(cols.y.size)
@@ -314,7 +307,7 @@ def spend_terms(inst: "Instance", cols: "Columns", period: int | None) -> tuple[
     return columns, values
 
 
-def build_budget_total(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_budget_total(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """9. objective without penalties <= B: sum p x + sum F y + sum h r <= B - sum F(signed)."""
     budget = inst.policy.budget_total
     if budget is None:
@@ -326,7 +319,7 @@ def build_budget_total(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> 
                meta={"limit": np.array([budget]), "committed": np.array([committed])})
 
 
-def build_budget_period(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_budget_period(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """10. per t: sum_t p x + sum_m h r[m,t] + F y of agreements first covering t <= Bt - signed F first covering t."""
     budget = inst.policy.budget_per_period
     if budget is None:
