@@ -49,7 +49,7 @@ def build(inst: Instance, *, strict: bool = False, elastic: bool = False) -> Lin
     infeasibility report (on constraint 1 too when ``strict``).
     """
     b = ProgramBuilder()
-    cols = add_variables(b, inst, strict, purchase_totals=_share_families_active(inst))
+    cols = add_variables(b, inst, strict, purchase_totals=_purchase_totals_needed(inst))
     for family in FAMILIES:
         if family.build is not None:
             family.build(b, inst, cols)
@@ -60,10 +60,9 @@ def build(inst: Instance, *, strict: bool = False, elastic: bool = False) -> Lin
     return b.finish(constant, penalty_columns=PENALTY_COLUMNS, strict=strict, elastic=elastic)
 
 
-def _share_families_active(inst: Instance) -> bool:
-    p = inst.policy
-    return bool((inst.china_cap < 1).any() or (inst.country_cap < 1).any()
-                or p.max_supplier_share < 1 or p.min_ally_share > 0)
+def _purchase_totals_needed(inst: Instance) -> bool:
+    """Whether a family whose rows read the purchase totals is on (its rule active, or it has no rule)."""
+    return any(f.rule is None or f.rule.active(inst) for f in FAMILIES if f.uses_purchase_totals)
 
 
 def _add_slacks(b: ProgramBuilder, inst: Instance, families: list[str]) -> None:
