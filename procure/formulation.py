@@ -23,7 +23,8 @@ With ``elastic`` the rows of families 3-7, 9, 10 (and 1 under ``strict``) get a
 nonnegative slack priced at 1000 x the largest shortfall penalty, so the model
 is always feasible and each nonzero slack says what would have to give.
 
-This module lays out the columns (:mod:`procure.variables`) and builds the families in registry order;
+This module lays out the columns (:mod:`procure.variables`; the purchase totals when a
+family that reads them is on) and builds the families in registry order;
 rows and columns carry keys (mineral, period, country, supplier, offer index)
 so results and duals are mapped back by key, never by parsing names.
 """
