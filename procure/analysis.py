@@ -270,7 +270,7 @@ class ChinaCapSweep:
         template = replace(inst, china_cap=np.full_like(inst.china_cap, self.TEMPLATE_CAP))
         self.model = WarmModel(formulation.build(template, strict=strict), options)
         program = self.model.program
-        block = program.rows.get("china_cap")
+        block = program.rows.get(families.CHINA_CAP.name)
         if block is None or not block.size:
             self.rows = np.zeros(0, dtype=np.int64)
             self.positions = np.zeros(0, dtype=np.int64)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from procure import fmt
-from procure.families import FAMILIES, Measure
+from procure.families import CHINA_CAP, FAMILIES, Measure
 
 SHORT_TOL = 1e-9  # relative to demand: below this a mineral-period is not short
 
@@ -67,7 +67,7 @@ def _mineral_finding(inst, m: int, name: str, shortfall, bought, binding, by_tit
         shown = fmt.share(limit, 0) if family.measure == Measure.SHARE else fmt.quantity(limit)
         reason = (f"the {family.label} ({shown}) binds in {family_rows["period"].nunique()} of {len(inst.periods)}"
                   f" period{'s' if len(inst.periods) != 1 else ''}")
-        if family.rule is not None and family.rule.name == "china_cap":
+        if family.name == CHINA_CAP.name:
             reason += f"; non-Chinese capacity is {fmt.quantity(_capacity(inst, m, short_periods, True))} {unit}"
         reasons.append(reason)
     budgets = binding[binding["mineral"] == ""] if len(binding) else binding

@@ -44,6 +44,7 @@ import numpy as np
 
 from procure import formulation
 from procure.data import Period
+from procure.families import CVAR_EXCESS, WORST_COST
 from procure.instance import Instance
 from procure.program import INF, Block, LinearProgram
 
@@ -391,19 +392,19 @@ def _objective_and_risk_rows(parts: _Parts, programs: list[LinearProgram], col_m
     if risk == "expected":
         return cost, constant
     if risk == "worst":
-        z = Block("worst_cost", parts.n_cols, 1, {})
+        z = Block(WORST_COST.name, parts.n_cols, 1, {})
         parts.add_columns(z, np.zeros(1), np.full(1, INF), np.zeros(1, bool), np.full(1, n_s))
         extra_cost = [np.ones(1)]
         risk_columns = lambda s: ([z.start], [-1.0])  # noqa: E731
-        family = "worst_cost"
+        family = WORST_COST.name
     else:
         eta = Block("cvar_eta", parts.n_cols, 1, {})
         parts.add_columns(eta, np.zeros(1), np.full(1, INF), np.zeros(1, bool), np.full(1, n_s))
-        excess = Block("cvar_excess", parts.n_cols, n_s, {"scenario": np.arange(n_s)})
+        excess = Block(CVAR_EXCESS.name, parts.n_cols, n_s, {"scenario": np.arange(n_s)})
         parts.add_columns(excess, np.zeros(n_s), np.full(n_s, INF), np.zeros(n_s, bool), np.ones(n_s, np.int64))
         extra_cost = [np.full(1, lam), lam * pi / (1.0 - alpha)]
         risk_columns = lambda s: ([eta.start, excess.start + s], [-1.0, -1.0])  # noqa: E731
-        family = "cvar_excess"
+        family = CVAR_EXCESS.name
     cost = np.concatenate([cost, *extra_cost])
     for s, lp in enumerate(programs):
         nonzero = np.flatnonzero(lp.col_cost)

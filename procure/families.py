@@ -1,14 +1,21 @@
 r"""The constraint families of FORMULATION.md: one registry entry and one builder function each.
 
 Everything that depends on which family a row belongs to is read from
-:data:`FAMILIES`: :mod:`procure.formulation` builds the rows in registry order
-and gives the elastic ones a slack, :mod:`procure.report` labels rows, states
-relaxations and prices tightening, :mod:`procure.analysis` switches rules off
-to price them. None of them spells a family name.
+:data:`FAMILIES`: :mod:`procure.formulation` builds the rows in registry order,
+lays out the purchase totals when a family that reads them is on and gives the
+elastic rows a slack; :mod:`procure.report` labels rows, states relaxations and
+prices tightening; :mod:`procure.analysis` switches rules off to price them;
+:mod:`procure.stress` reads which rows hold prices and which are redundant once
+the agreements are fixed; :mod:`procure.explain` reads labels and measures. A
+layer that needs one family for its role reads the entry's module constant
+(:data:`BALANCE`, :data:`CHINA_CAP`, :data:`WORST_COST`, :data:`CVAR_EXCESS`).
+No other module spells a family name (``tests/test_families.py`` checks it,
+and allow-lists the few places still to be fixed).
 
 Adding a family: write its builder here (rows from the instance's arrays,
 keys that identify each row, non-key data in ``meta``) and add a
-:class:`Family` entry to :data:`FAMILIES`.
+:class:`Family` entry to :data:`FAMILIES`, with keyword arguments and the
+traits that hold for its rows. Nothing else changes.
 
 Rows, for each mineral m and period t (sums over O(m,t)); ``total[m,t] = sum w x``
 is the auxiliary purchase total of :func:`build_purchase_total`:
@@ -29,16 +36,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
 from procure.data import OfferKind
+from procure.instance import Instance
 from procure.program import INF, ProgramBuilder
-
-if TYPE_CHECKING:  # the builders take the formulation's column layout; no import cycle at run time
-    from procure.formulation import Columns
-    from procure.instance import Instance
+from procure.variables import Columns, mt_index
 
 
 class Sense(StrEnum):
@@ -80,11 +85,11 @@ class Rule:
 
     name: str
     description: str
-    active: Callable[["Instance"], bool]
-    without: Callable[["Instance"], "Instance"]
+    active: Callable[[Instance], bool]
+    without: Callable[[Instance], Instance]
 
 
-def _policy_without(inst: "Instance", **changes) -> "Instance":
+def _policy_without(inst: Instance, **changes) -> Instance:
     return replace(inst, policy=replace(inst.policy, **changes))
 
 
@@ -103,9 +108,9 @@ BUDGET_RULE = Rule("budgets", "budgets (9, 10)",
                    lambda i: _policy_without(i, budget_total=None, budget_per_period=None))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Family:
-    """One constraint family: a named row block of the program.
+    """One constraint family: a named row block of the program. Entries are written with keyword arguments.
 
     - ``number``, ``spec_name``: its number and name in FORMULATION.md (None for
       auxiliary rows the specification does not number);
@@ -122,6 +127,29 @@ class Family:
       rows are read and its tightening priced in the Constraints table;
     - ``build``: the function that adds its rows (None: built elsewhere, e.g. by the
       stochastic layer).
+
+    Traits (all False unless the entry says otherwise), read by the layers that
+    depend on what a family's rows hold:
+
+    - ``uses_purchase_totals``: its rows are shares of the auxiliary purchase total
+      ``total[m,t]`` (they hold a ``total`` column). :mod:`procure.formulation` lays
+      out the ``total`` columns (and so builds the ``purchase_total`` rows that define
+      them) only when a family with this trait is on: its rule is active, or it has
+      no rule. The ``purchase_total`` family itself defines the totals and has not the trait;
+    - ``holds_prices``: its x coefficients are offer prices (spend), so they change
+      whenever prices change (the budgets); :mod:`procure.stress` scales them by a
+      draw's price shocks;
+    - ``holds_value_shares``: its x coefficients are the share weights ``w``, which are
+      purchase values (price x quantity) when ``share_basis`` is value, so they change
+      with prices then (the purchase totals and the share caps); :mod:`procure.stress`
+      scales them by a draw's price shocks under that basis only;
+    - ``redundant_once_agreements_fixed``: its rows only tie x to the agreement decision
+      y (``x - u y <= 0``, ``x - l y >= 0``), so once every y is fixed they say no more
+      than x's bounds; :mod:`procure.stress` frees them and lets x's bounds carry them.
+
+    The family whose role another layer needs by name (the demand balance, the China
+    cap, the stochastic rows) is a module constant next to its entry (:data:`BALANCE`,
+    :data:`CHINA_CAP`, ...): read its ``name`` there, never spell it.
     """
 
     name: str
@@ -135,7 +163,11 @@ class Family:
     relaxation_unit: str = ""
     rule: Rule | None = None
     measure: Measure | None = None
-    build: Callable[[ProgramBuilder, "Instance", "Columns"], None] | None = None
+    build: Callable[[ProgramBuilder, Instance, Columns], None] | None = None
+    uses_purchase_totals: bool = False
+    holds_prices: bool = False
+    holds_value_shares: bool = False
+    redundant_once_agreements_fixed: bool = False
 
     @property
     def title(self) -> str:
@@ -149,12 +181,7 @@ class Family:
 # ---------------------------------------------------------------- builders
 
 
-def mt_index(inst: "Instance") -> np.ndarray:
-    """(m, t) flat index of each offer-period."""
-    return inst.offer_mineral[inst.op_offer] * len(inst.periods) + inst.op_period
-
-
-def build_balance(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_balance(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """1. r[m,t-1] + sum x + s - r[m,t] = D[m,t], with r[m,t0] = R0 moved to the right side."""
     n_m, n_t = len(inst.mineral_keys), len(inst.periods)
     mt = np.arange(n_m * n_t)
@@ -169,7 +196,7 @@ def build_balance(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
     ], mineral=mt // n_t, period=mt % n_t)
 
 
-def build_reserve_target(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_reserve_target(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """2. r[m,t] + d[m,t] >= G[m,t]."""
     n = len(inst.mineral_keys) * len(inst.periods)
     mt = np.arange(n)
@@ -179,7 +206,7 @@ def build_reserve_target(b: ProgramBuilder, inst: "Instance", cols: "Columns") -
     ], mineral=mt // len(inst.periods), period=mt % len(inst.periods))
 
 
-def build_purchase_total(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_purchase_total(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """total[m,t] = sum w x over O(m,t): the denominator of every share row (3-6)."""
     if cols.total is None:
         return
@@ -218,7 +245,7 @@ def _share_rows(b, inst, cols, name, group_keys: dict[str, np.ndarray], select: 
     ], meta={"limit": cap[k][first]}, **{key: groups[i] for i, key in enumerate(group_keys)})
 
 
-def build_china_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_china_cap(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """3. sum e w x <= a[m] total, for minerals with a[m] < 1."""
     cap = inst.china_cap[inst.offer_mineral[inst.op_offer]]
     _share_rows(b, inst, cols, "china_cap",
@@ -226,7 +253,7 @@ def build_china_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> Non
                 cap < 1, inst.offer_exposure[inst.op_offer] * inst.weights(), cap, Sense.LE)
 
 
-def build_country_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_country_cap(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """4. sum over origin country c of w x <= b[c] total, for each c with b[c] < 1 offering in (m, t)."""
     country = inst.offer_country[inst.op_offer]
     cap = inst.country_cap[country] if len(country) else np.zeros(0)
@@ -235,7 +262,7 @@ def build_country_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> N
                 cap < 1, inst.weights(), cap, Sense.LE)
 
 
-def build_supplier_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_supplier_cap(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """5. sum over a supplier's offers of w x <= k total, for each supplier offering in (m, t), when k < 1."""
     k_cap = inst.policy.max_supplier_share
     if k_cap >= 1:
@@ -247,7 +274,7 @@ def build_supplier_cap(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> 
                 np.full(inst.n_offer_periods, k_cap), Sense.LE)
 
 
-def build_ally_share(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_ally_share(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """6. sum ally w x >= gamma total, when gamma > 0."""
     gamma = inst.policy.min_ally_share
     if gamma <= 0:
@@ -259,7 +286,7 @@ def build_ally_share(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> No
                 np.full(inst.n_offer_periods, gamma), Sense.GE)
 
 
-def build_avg_esg(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_avg_esg(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """7. sum (g - E) x >= 0 over O(m,t), when E is set (always by quantity; unscored offers count as 0)."""
     target = inst.policy.min_avg_esg
     if target is None or not inst.n_offer_periods:
@@ -271,11 +298,11 @@ def build_avg_esg(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
         mineral=used // len(inst.periods), period=used % len(inst.periods))
 
 
-def _optional_offer_periods(inst: "Instance") -> np.ndarray:
+def _optional_offer_periods(inst: Instance) -> np.ndarray:
     return np.flatnonzero(inst.offer_kind[inst.op_offer] == OfferKind.OPTIONAL)
 
 
-def build_agreement_max(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_agreement_max(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """8 (upper). x - u y <= 0 for optional offers (spot and signed: the bound x <= u)."""
     k = _optional_offer_periods(inst)
     if not len(k):
@@ -286,7 +313,7 @@ def build_agreement_max(b: ProgramBuilder, inst: "Instance", cols: "Columns") ->
     ], offer=inst.op_offer[k], period=inst.op_period[k])
 
 
-def build_agreement_min(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_agreement_min(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """8 (lower). x - l y >= 0 for optional offers with a minimum (spot and signed: the bound x >= l)."""
     k = _optional_offer_periods(inst)
     k = k[inst.op_min_volume[k] > 0]
@@ -298,7 +325,7 @@ def build_agreement_min(b: ProgramBuilder, inst: "Instance", cols: "Columns") ->
     ], offer=inst.op_offer[k], period=inst.op_period[k])
 
 
-def spend_terms(inst: "Instance", cols: "Columns", period: int | None) -> tuple[np.ndarray, np.ndarray]:
+def spend_terms(inst: Instance, cols: Columns, period: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(columns, coefficients) of spend: p x + F y (optional) + h r, in one period or all."""
     x_sel = np.arange(cols.x.size) if period is None else np.flatnonzero(inst.op_period == period)
     y_sel = np.arange(cols.y.size)
@@ -314,7 +341,7 @@ def spend_terms(inst: "Instance", cols: "Columns", period: int | None) -> tuple[
     return columns, values
 
 
-def build_budget_total(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_budget_total(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """9. objective without penalties <= B: sum p x + sum F y + sum h r <= B - sum F(signed)."""
     budget = inst.policy.budget_total
     if budget is None:
@@ -326,7 +353,7 @@ def build_budget_total(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> 
                meta={"limit": np.array([budget]), "committed": np.array([committed])})
 
 
-def build_budget_period(b: ProgramBuilder, inst: "Instance", cols: "Columns") -> None:
+def build_budget_period(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
     """10. per t: sum_t p x + sum_m h r[m,t] + F y of agreements first covering t <= Bt - signed F first covering t."""
     budget = inst.policy.budget_per_period
     if budget is None:
@@ -350,49 +377,71 @@ _CAP_EXCEEDED = ("{where}: {subject} exceed their cap ({limit:.0%}) by {amount:,
                  "({slack:,.6g} {basis} of purchases)")
 _POINTS = "percentage points"
 
+BALANCE = Family(
+    name="balance", number=1, spec_name="Balance", label="demand balance", sense=Sense.EQ,
+    elastic=Elastic.STRICT, limit_unit="units",
+    relaxation="{where}: {amount:,.6g} {unit} of demand cannot be met (strict mode forbids shortfall)",
+    relaxation_unit="{unit}", build=build_balance)
+CHINA_CAP = Family(
+    name="china_cap", number=3, spec_name="China exposure", label="China exposure cap", sense=Sense.LE,
+    elastic=Elastic.ALWAYS, limit_unit=_SHARE_LIMIT,
+    relaxation=_CAP_EXCEEDED.replace("{subject}", "China exposure"), relaxation_unit=_POINTS,
+    rule=CHINA_CAP_RULE, measure=Measure.SHARE, build=build_china_cap,
+    uses_purchase_totals=True, holds_value_shares=True)
+# Stochastic plans (STOCKPILE.md "Model"), built with the extensive form by procure.stochastic:
+# cost[s] - z <= 0 (risk = worst) and cost[s] - eta - u[s] <= 0 (risk = cvar), one row per scenario.
+WORST_COST = Family(name="worst_cost", number=None, spec_name=None, label="worst-case cost epigraph",
+                    sense=Sense.LE, limit_unit="USD")
+CVAR_EXCESS = Family(name="cvar_excess", number=None, spec_name=None, label="CVaR excess cost",
+                     sense=Sense.LE, limit_unit="USD")
+
 FAMILIES: tuple[Family, ...] = (
-    Family("balance", 1, "Balance", "demand balance", Sense.EQ, Elastic.STRICT, limit_unit="units",
-           relaxation="{where}: {amount:,.6g} {unit} of demand cannot be met (strict mode forbids shortfall)",
-           relaxation_unit="{unit}", build=build_balance),
-    Family("reserve_target", 2, "Reserve target", "reserve target", Sense.GE, limit_unit="units",
-           build=build_reserve_target),
-    Family("purchase_total", None, None, "purchase total (auxiliary)", Sense.EQ, build=build_purchase_total),
-    Family("china_cap", 3, "China exposure", "China exposure cap", Sense.LE, Elastic.ALWAYS, _SHARE_LIMIT,
-           _CAP_EXCEEDED.replace("{subject}", "China exposure"), _POINTS, CHINA_CAP_RULE, Measure.SHARE,
-           build_china_cap),
-    Family("country_cap", 4, "Country share", "country share cap", Sense.LE, Elastic.ALWAYS, _SHARE_LIMIT,
-           _CAP_EXCEEDED.replace("{subject}", "purchases from {country}"), _POINTS, COUNTRY_CAP_RULE,
-           Measure.SHARE, build_country_cap),
-    Family("supplier_cap", 5, "Supplier share", "supplier share cap", Sense.LE, Elastic.ALWAYS, _SHARE_LIMIT,
-           _CAP_EXCEEDED.replace("{subject}", "purchases from {supplier}"), _POINTS, SUPPLIER_CAP_RULE,
-           Measure.SHARE, build_supplier_cap),
-    Family("ally_share", 6, "Ally share", "minimum ally share", Sense.GE, Elastic.ALWAYS, _SHARE_LIMIT,
-           "{where}: ally purchases fall short of the minimum ({limit:.0%}) by {amount:,.2f} percentage points "
-           "({slack:,.6g} {basis} of purchases)", _POINTS, ALLY_SHARE_RULE, Measure.SHARE, build_ally_share),
-    Family("avg_esg", 7, "Average ESG", "minimum average ESG", Sense.GE, Elastic.ALWAYS, "ESG score (0-100)",
-           "{where}: the average ESG score falls short of {limit:g} by {amount:,.2f} points", "ESG points",
-           ESG_AVERAGE_RULE, Measure.ESG_AVERAGE, build_avg_esg),
-    Family("agreement_max", 8, "Agreement", "agreement capacity", Sense.LE, limit_unit="units",
-           build=build_agreement_max),
-    Family("agreement_min", 8, "Agreement", "agreement minimum volume", Sense.GE, limit_unit="units",
-           build=build_agreement_min),
-    Family("budget_total", 9, "Horizon", "horizon budget", Sense.LE, Elastic.ALWAYS, "USD",
-           "the horizon budget would have to rise by {amount:,.0f} USD", "USD", BUDGET_RULE, Measure.BUDGET,
-           build_budget_total),
-    Family("budget_period", 10, "Per period", "per-period budget", Sense.LE, Elastic.ALWAYS, "USD",
-           "the budget of period {period} would have to rise by {amount:,.0f} USD", "USD", BUDGET_RULE,
-           Measure.BUDGET, build_budget_period),
-    # Stochastic plans (STOCKPILE.md "Model"), built with the extensive form by procure.stochastic:
-    # cost[s] - z <= 0 (risk = worst) and cost[s] - eta - u[s] <= 0 (risk = cvar), one row per scenario.
-    Family("worst_cost", None, None, "worst-case cost epigraph", Sense.LE, limit_unit="USD"),
-    Family("cvar_excess", None, None, "CVaR excess cost", Sense.LE, limit_unit="USD"),
+    BALANCE,
+    Family(name="reserve_target", number=2, spec_name="Reserve target", label="reserve target", sense=Sense.GE,
+           limit_unit="units", build=build_reserve_target),
+    Family(name="purchase_total", number=None, spec_name=None, label="purchase total (auxiliary)",
+           sense=Sense.EQ, build=build_purchase_total, holds_value_shares=True),
+    CHINA_CAP,
+    Family(name="country_cap", number=4, spec_name="Country share", label="country share cap", sense=Sense.LE,
+           elastic=Elastic.ALWAYS, limit_unit=_SHARE_LIMIT,
+           relaxation=_CAP_EXCEEDED.replace("{subject}", "purchases from {country}"), relaxation_unit=_POINTS,
+           rule=COUNTRY_CAP_RULE, measure=Measure.SHARE, build=build_country_cap,
+           uses_purchase_totals=True, holds_value_shares=True),
+    Family(name="supplier_cap", number=5, spec_name="Supplier share", label="supplier share cap", sense=Sense.LE,
+           elastic=Elastic.ALWAYS, limit_unit=_SHARE_LIMIT,
+           relaxation=_CAP_EXCEEDED.replace("{subject}", "purchases from {supplier}"), relaxation_unit=_POINTS,
+           rule=SUPPLIER_CAP_RULE, measure=Measure.SHARE, build=build_supplier_cap,
+           uses_purchase_totals=True, holds_value_shares=True),
+    Family(name="ally_share", number=6, spec_name="Ally share", label="minimum ally share", sense=Sense.GE,
+           elastic=Elastic.ALWAYS, limit_unit=_SHARE_LIMIT,
+           relaxation="{where}: ally purchases fall short of the minimum ({limit:.0%}) by {amount:,.2f} "
+                      "percentage points ({slack:,.6g} {basis} of purchases)",
+           relaxation_unit=_POINTS, rule=ALLY_SHARE_RULE, measure=Measure.SHARE, build=build_ally_share,
+           uses_purchase_totals=True, holds_value_shares=True),
+    Family(name="avg_esg", number=7, spec_name="Average ESG", label="minimum average ESG", sense=Sense.GE,
+           elastic=Elastic.ALWAYS, limit_unit="ESG score (0-100)",
+           relaxation="{where}: the average ESG score falls short of {limit:g} by {amount:,.2f} points",
+           relaxation_unit="ESG points", rule=ESG_AVERAGE_RULE, measure=Measure.ESG_AVERAGE, build=build_avg_esg),
+    Family(name="agreement_max", number=8, spec_name="Agreement", label="agreement capacity", sense=Sense.LE,
+           limit_unit="units", build=build_agreement_max, redundant_once_agreements_fixed=True),
+    Family(name="agreement_min", number=8, spec_name="Agreement", label="agreement minimum volume",
+           sense=Sense.GE, limit_unit="units", build=build_agreement_min, redundant_once_agreements_fixed=True),
+    Family(name="budget_total", number=9, spec_name="Horizon", label="horizon budget", sense=Sense.LE,
+           elastic=Elastic.ALWAYS, limit_unit="USD",
+           relaxation="the horizon budget would have to rise by {amount:,.0f} USD", relaxation_unit="USD",
+           rule=BUDGET_RULE, measure=Measure.BUDGET, build=build_budget_total, holds_prices=True),
+    Family(name="budget_period", number=10, spec_name="Per period", label="per-period budget", sense=Sense.LE,
+           elastic=Elastic.ALWAYS, limit_unit="USD",
+           relaxation="the budget of period {period} would have to rise by {amount:,.0f} USD",
+           relaxation_unit="USD", rule=BUDGET_RULE, measure=Measure.BUDGET, build=build_budget_period,
+           holds_prices=True),
+    WORST_COST,
+    CVAR_EXCESS,
 )
 
-BY_NAME: dict[str, Family] = {family.name: family for family in FAMILIES}
-
-
 def family_of(name: str) -> Family | None:
-    return BY_NAME.get(name)
+    """The entry of :data:`FAMILIES` named ``name`` (a row block's name)."""
+    return next((f for f in FAMILIES if f.name == name), None)
 
 
 def family_of_title(title: str) -> Family | None:

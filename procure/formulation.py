@@ -23,21 +23,21 @@ With ``elastic`` the rows of families 3-7, 9, 10 (and 1 under ``strict``) get a
 nonnegative slack priced at 1000 x the largest shortfall penalty, so the model
 is always feasible and each nonzero slack says what would have to give.
 
-This module lays out the columns and builds the families in registry order;
+This module lays out the columns (:mod:`procure.variables`; the purchase totals when a
+family that reads them is on) and builds the families in registry order;
 rows and columns carry keys (mineral, period, country, supplier, offer index)
 so results and duals are mapped back by key, never by parsing names.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from procure.data import OfferKind
-from procure.families import FAMILIES, mt_index
+from procure.families import FAMILIES
 from procure.instance import Instance
-from procure.program import INF, Block, LinearProgram, ProgramBuilder
+from procure.program import INF, LinearProgram, ProgramBuilder
+from procure.variables import add_variables
 
 SLACK_PENALTY_FACTOR = 1000.0  # x the largest shortfall penalty, per unit of violation
 PENALTY_COLUMNS = ("shortfall", "reserve_gap", "slack")  # priced, but not spend
@@ -50,7 +50,7 @@ def build(inst: Instance, *, strict: bool = False, elastic: bool = False) -> Lin
     infeasibility report (on constraint 1 too when ``strict``).
     """
     b = ProgramBuilder()
-    cols = add_variables(b, inst, strict)
+    cols = add_variables(b, inst, strict, purchase_totals=_purchase_totals_needed(inst))
     for family in FAMILIES:
         if family.build is not None:
             family.build(b, inst, cols)
@@ -61,61 +61,9 @@ def build(inst: Instance, *, strict: bool = False, elastic: bool = False) -> Lin
     return b.finish(constant, penalty_columns=PENALTY_COLUMNS, strict=strict, elastic=elastic)
 
 
-@dataclass
-class Columns:
-    """The column blocks of the program, and the index maps the family builders need."""
-
-    x: Block
-    y: Block
-    shortfall: Block
-    reserve: Block
-    reserve_gap: Block
-    total: Block | None
-    optional_offers: np.ndarray  # offer index of each y
-    y_of_offer: np.ndarray  # y position of each offer, -1 for spot and signed
-    total_of_mt: np.ndarray  # (m, t) -> total column position in block, -1 when none
-
-    def y_column(self, offers: np.ndarray) -> np.ndarray:
-        """Global column of the agreement decision y of each (optional) offer."""
-        return self.y.start + self.y_of_offer[offers]
-
-
-def _share_families_active(inst: Instance) -> bool:
-    p = inst.policy
-    return bool((inst.china_cap < 1).any() or (inst.country_cap < 1).any()
-                or p.max_supplier_share < 1 or p.min_ally_share > 0)
-
-
-def add_variables(b: ProgramBuilder, inst: Instance, strict: bool) -> Columns:
-    """x, y, s, r, d (FORMULATION.md "Variables") and the auxiliary purchase totals of the share rows."""
-    n_m, n_t = len(inst.mineral_keys), len(inst.periods)
-    kind_of_op = inst.offer_kind[inst.op_offer]
-    fixed_y = kind_of_op != OfferKind.OPTIONAL
-    x = b.add_columns(
-        "x", inst.n_offer_periods,
-        lower=np.where(fixed_y, inst.op_min_volume, 0.0), upper=inst.op_capacity,
-        cost=inst.op_price_usd, offer=inst.op_offer, period=inst.op_period)
-    optional = np.flatnonzero(inst.offer_kind == OfferKind.OPTIONAL)
-    y = b.add_columns("y", len(optional), 0.0, 1.0, inst.offer_fixed_cost_usd[optional],
-                      integer=True, offer=optional)
-    y_of_offer = np.full(len(inst.offers), -1, dtype=np.int64)
-    y_of_offer[optional] = np.arange(len(optional))
-    m_grid, t_grid = np.divmod(np.arange(n_m * n_t), n_t)
-    demand = inst.demand.ravel()
-    shortfall = b.add_columns("shortfall", n_m * n_t, 0.0, 0.0 if strict else demand,
-                              np.repeat(inst.shortfall_penalty_usd, n_t), mineral=m_grid, period=t_grid)
-    reserve = b.add_columns("reserve", n_m * n_t, 0.0, INF, np.repeat(inst.holding_cost_usd, n_t),
-                            mineral=m_grid, period=t_grid)
-    reserve_gap = b.add_columns("reserve_gap", n_m * n_t, 0.0, INF,
-                                np.repeat(inst.reserve_penalty_usd, n_t), mineral=m_grid, period=t_grid)
-    total = None
-    total_of_mt = np.full(n_m * n_t, -1, dtype=np.int64)
-    if _share_families_active(inst) and inst.n_offer_periods:
-        used = np.unique(mt_index(inst))
-        total = b.add_columns("total", len(used), 0.0, INF, 0.0,
-                              mineral=used // n_t, period=used % n_t)
-        total_of_mt[used] = np.arange(len(used))
-    return Columns(x, y, shortfall, reserve, reserve_gap, total, optional, y_of_offer, total_of_mt)
+def _purchase_totals_needed(inst: Instance) -> bool:
+    """Whether a family whose rows read the purchase totals is on (its rule active, or it has no rule)."""
+    return any(f.rule is None or f.rule.active(inst) for f in FAMILIES if f.uses_purchase_totals)
 
 
 def _add_slacks(b: ProgramBuilder, inst: Instance, families: list[str]) -> None:

@@ -18,7 +18,7 @@ from procure import fmt, stochastic_report
 from procure.data import OfferKind
 from procure.explain import what_binds
 from procure.facts import ZERO_TOL, Facts, clean, row_duals, scenario_facts
-from procure.families import FAMILIES, Measure, Sense
+from procure.families import BALANCE, FAMILIES, Measure, Sense
 from procure.figures import PlanFigures, plan_figures
 from procure.items import Item, Kind
 from procure.outcome import Outcome
@@ -256,7 +256,7 @@ def minerals_table(f: Facts) -> pd.DataFrame:
     demand = inst.demand.ravel()
     days = np.where(demand > 0, f.reserve.ravel() / np.where(demand > 0, demand, 1)
                     * inst.policy.days_per_period, np.nan)
-    marginal = row_duals(f.program, f.row_dual, "balance")
+    marginal = row_duals(f.program, f.row_dual, BALANCE.name)
     cap = inst.china_cap[m]
     return pd.DataFrame({
         "mineral": [f.names.mineral(inst.mineral_keys[i]) for i in m],
@@ -637,7 +637,7 @@ def json_summary(outcome: Outcome, facts: list[Facts], figures: list[PlanFigures
             exposure = sum(p * f.exposure_weighted.reshape(f.n_m, f.n_t)[m].sum() for p, f in zip(pi, facts))
             marginal = {}
             for t, period in enumerate(inst.periods):
-                duals = [row_duals(f.program, f.row_dual, "balance") for f in facts]
+                duals = [row_duals(f.program, f.row_dual, BALANCE.name) for f in facts]
                 marginal[fmt.period(period)] = (
                     _json_number(sum(p * clean(d[m * n_t + t:m * n_t + t + 1])[0] for p, d in zip(pi, duals)))
                     if all(d is not None for d in duals) else None)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from procure.facts import clean
+from procure.families import BALANCE
 from procure.items import Item, Kind
 from procure.outcome import Outcome
 
@@ -103,7 +104,7 @@ def recourse_table(outcome: Outcome, parts: list[_Scenario] | None = None) -> pd
     for s, (sc, part) in enumerate(zip(outcome.fan.scenarios, parts)):
         # the balance row's dual in the extensive form (USD/unit, probability-weighted; a row shared by
         # several scenarios carries the sum over them); blank without duals (a MIP's are not computed here)
-        balance = outcome.form.scenario_programs[s].rows["balance"]
+        balance = outcome.form.scenario_programs[s].rows[BALANCE.name]
         dual = (clean(row_dual[outcome.form.row_map[s][balance.slice()]]) if row_dual is not None
                 else np.full(n_m * n_t, np.nan))
         frames.append(pd.DataFrame({

@@ -53,6 +53,7 @@ import numpy as np
 
 from procure import formulation, pipeline
 from procure.errors import InputError, Problem, SolverError
+from procure.families import BALANCE, FAMILIES
 from procure.instance import Instance, build_instance
 from procure.program import LinearProgram
 from procure.risks import RiskEvent, RiskMasks, read_risks, risk_masks
@@ -60,9 +61,6 @@ from procure.solve import SolveOptions, Status, highs_model, quiet_stdout, row_s
 from procure.workbook import file_sha256, read_plan, read_plan_sheet, read_workbook
 
 DEFAULT_CHUNK = 250  # draws per Dask task: a few seconds of work, small results
-PRICE_ROW_FAMILIES = ("budget_total", "budget_period")
-VALUE_SHARE_FAMILIES = ("purchase_total", "china_cap", "country_cap", "supplier_cap", "ally_share")
-AGREEMENT_ROWS = ("agreement_max", "agreement_min")
 # Per-draw solves: rows are already scaled by powers of two (solve.row_scale) and the objective by
 # user_objective_scale, so HiGHS's own scaling only costs iterations (104 -> 68 a draw on the sample
 # with risks) and Devex pricing is cheaper per iteration than dual steepest edge (benchmarks/stress.py).
@@ -289,7 +287,7 @@ def build_base(inst: Instance, commitment: Commitment, events: list[RiskEvent]) 
     col_lower[y.slice()] = commitment.signed
     col_upper[y.slice()] = commitment.signed
     row_lower, row_upper = lp.row_lower.copy(), lp.row_upper.copy()
-    for name in AGREEMENT_ROWS:  # redundant with x's bounds once y is fixed (and they would hold u fixed)
+    for name in [f.name for f in FAMILIES if f.redundant_once_agreements_fixed]:  # (they would hold u fixed)
         block = lp.rows.get(name)
         if block is not None:
             row_lower[block.slice()] = -np.inf
@@ -302,7 +300,8 @@ def build_base(inst: Instance, commitment: Commitment, events: list[RiskEvent]) 
     scale = row_scale(lp)
     a_value = lp.a_value * np.repeat(scale, np.diff(lp.a_start))
     # x coefficients that are prices: spend in the budget rows, weights of value shares
-    families = PRICE_ROW_FAMILIES + (VALUE_SHARE_FAMILIES if inst.policy.share_basis == "value" else ())
+    families = [f.name for f in FAMILIES
+                if f.holds_prices or (f.holds_value_shares and inst.policy.share_basis == "value")]
     row_of_entry = np.repeat(np.arange(lp.n_rows), np.diff(lp.a_start))
     in_family = np.zeros(lp.n_rows, dtype=bool)
     for name in families:
@@ -332,7 +331,7 @@ def build_base(inst: Instance, commitment: Commitment, events: list[RiskEvent]) 
         a_start=lp.a_start.astype(np.int32), a_index=lp.a_index.astype(np.int32), a_value=a_value,
         row_scale=scale, objective_constant=lp.objective_constant, n_minerals=n_m, n_periods=n_t,
         x_start=x.start, shortfall_start=lp.columns["shortfall"].start, reserve_start=lp.columns["reserve"].start,
-        balance_start=lp.rows["balance"].start, op_period=inst.op_period.copy(),
+        balance_start=lp.rows[BALANCE.name].start, op_period=inst.op_period.copy(),
         op_capacity=inst.op_capacity.copy(), op_min_volume=min_volume, op_price_usd=inst.op_price_usd.copy(),
         x_allowed=x_allowed, committed_x=commitment.committed_x.copy(), demand=inst.demand.copy(),
         initial_reserve=inst.initial_reserve.copy(),

@@ -47,7 +47,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from procure.formulation import Block, LinearProgram
+from procure.program import Block, LinearProgram
 from procure.solve import SolveOptions, _run_highs, solve, verify
 
 FIXTURES = Path(__file__).parent / "fixtures" / "highs"
