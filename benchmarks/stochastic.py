@@ -124,7 +124,7 @@ def main(argv=None) -> int:
         subprocess.run([sys.executable, str(HERE / "generate.py"), "--size", args.size], check=True)
 
     from procure import stochastic, stochastic_report
-    from procure.solve import SolveOptions, solve, row_scale
+    from procure.solve import SolveOptions, row_scale, solve
 
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="procure-stoch-") as tmp:

@@ -1167,7 +1167,7 @@ def _reserve_sources(base, fractions, allies, countries, scenarios, shocks, risk
         if not math.isnan(b.china_refining_share):
             add(name, f"China's IEA refining share {REFINING_YEAR}", round(b.china_refining_share, 4),
                 "fraction", "published", "refining_share.csv (IEA)")
-        add(name, "China-dominated (criticality tier)", "yes" if b.critical else "no", "", 
+        add(name, "China-dominated (criticality tier)", "yes" if b.critical else "no", "",
             "assumption" if b.id in ASSUMED_CHINA_DOMINATED else "derived",
             "no production or refining data; IEA: China leads refining of 19 of 20 strategic minerals "
             "(data/SOURCES.md)" if b.id in ASSUMED_CHINA_DOMINATED else

@@ -35,8 +35,8 @@ class Job:
 
 def run_job(job: Job) -> dict:
     """Solve one scenario and write its plan and JSON; return its comparison row (never raises)."""
-    from procure.pipeline import load, optimize
     from procure.paths import check_output_path
+    from procure.pipeline import load, optimize
     from procure.plan import write_json, write_plan
     from procure.report import build_report
 

@@ -19,7 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from procure import fmt
-from procure.errors import InputError, ProcureError, Problem
+from procure.errors import InputError, Problem, ProcureError
 
 app = typer.Typer(
     name="procure",
@@ -378,8 +378,8 @@ def _frontier(ctx: _Context, run: RunOptions, workbook, caps, model, output, jso
 
     from procure.analysis import frontier as solve_frontier, parse_caps
     from procure.instance import build_instance
-    from procure.pipeline import load
     from procure.paths import check_output_path
+    from procure.pipeline import load
     from procure.plan import write_frontier, write_json
 
     try:
@@ -762,10 +762,10 @@ def stress(
 
 def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, scheduler, chunk_size, output,
             json_path, verbose) -> int:
+    from procure.cluster import dask_client
     from procure.paths import check_json_path, check_output_path
     from procure.plan import write_json, write_tables
     from procure.solve import SolveOptions
-    from procure.cluster import dask_client
     from procure.stress import prepare, run_draws
     from procure.stress_report import build_result, histogram_chart
 

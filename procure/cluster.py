@@ -24,7 +24,6 @@ from typing import Iterator
 
 from procure.errors import ProcureError
 
-
 QUIET_TIMERS = {"distributed.admin.tick.interval": "1s", "distributed.worker.profile.enabled": False}
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from enum import StrEnum
+from pathlib import Path
 
 from procure.errors import Problem
 

@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 
 import procure
-from procure.data import OfferKind
 from procure import fmt
+from procure.data import OfferKind
 from procure.explain import what_binds
 from procure.families import FAMILIES, Measure, Sense, family_of
 from procure.figures import plan_figures
-from procure.program import LinearProgram, block_of
 from procure.pipeline import Outcome
+from procure.program import LinearProgram, block_of
 from procure.solve import Status
 
 ZERO_TOL = 1e-9  # values below this (relative) are printed as 0

@@ -46,8 +46,8 @@ import numpy as np
 from procure import formulation
 from procure.data import DemandRow, Period, Shock, WorkbookData
 from procure.errors import InputError, Problem, SolverError
-from procure.program import INF, Block, LinearProgram
 from procure.instance import Instance, build_instance
+from procure.program import INF, Block, LinearProgram
 from procure.scenario import DemandFactor  # a [[demand]] entry and a Shocks demand row alike
 from procure.solve import Solution, SolveOptions, solve
 
@@ -741,8 +741,8 @@ def load_stochastic(workbook, model=None, scenario_files=(), raw=None) -> tuple[
     Returns the data (the base of every scenario) and the scenarios ([] for a deterministic workbook).
     """
     from procure import scenario as scenario_files_module
-    from procure.scenario_sheets import collect_scenario_sheets
     from procure.pipeline import load
+    from procure.scenario_sheets import collect_scenario_sheets
     from procure.validate import Collector
     from procure.workbook import read_workbook
 

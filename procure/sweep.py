@@ -34,8 +34,20 @@ from dataclasses import replace
 import numpy as np
 
 from procure.program import INF, LinearProgram
-from procure.solve import (Solution, SolveOptions, Status, Step, _gap, _polish, _Steps, pass_model, quiet_stdout,
-                           row_scale, solve, verify)
+from procure.solve import (
+    Solution,
+    SolveOptions,
+    Status,
+    Step,
+    _gap,
+    _polish,
+    _Steps,
+    pass_model,
+    quiet_stdout,
+    row_scale,
+    solve,
+    verify,
+)
 
 _log = logging.getLogger("procure.sweep")
 
