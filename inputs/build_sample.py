@@ -683,7 +683,7 @@ def _sources(base, fractions, split, allies, countries) -> pd.DataFrame:
          "far above the 12 billion USD reserve because it pays for all net imports"),
     ]:
         add("General", name, value, unit, kind, source)
-    for supplier, mid, country, processing, kind, why in AGREEMENTS:
+    for supplier, _mid, _country, _processing, kind, why in AGREEMENTS:
         add("Agreements", supplier, kind, "", "assumption", "hypothetical; " + why)
     for c in countries.country:
         if c in allies:

@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from procure.errors import Problem
 

@@ -669,7 +669,7 @@ def optimize_stochastic(base_data: WorkbookData, scenarios: list[StochasticScena
 
 def measures(outcome: StochasticOutcome) -> Measures:
     """WS (each scenario alone) and EEV (the EV problem's common decisions fixed) beside RP."""
-    fan, form, options = outcome.fan, outcome.form, outcome.options
+    fan, options = outcome.fan, outcome.options
     pi = fan.probabilities
     ws_each = []
     for sc, inst in zip(fan.scenarios, fan.instances):

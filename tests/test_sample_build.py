@@ -167,7 +167,7 @@ def test_tables_match_the_committed_data_sheets(build, path, tables, sheets):
 def test_sheets_and_columns(committed, values):
     assert committed.sheetnames[0] == "README"
     names = {norm(n): n for n in committed.sheetnames}
-    for sheet, required in REQUIRED.items():
+    for sheet in REQUIRED:
         assert norm(sheet) in names, f"missing required sheet {sheet}"
     for sheet, columns in COLUMNS.items():
         header = [norm(h) for h in values[names[norm(sheet)]][0] if h is not None]
