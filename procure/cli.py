@@ -245,7 +245,8 @@ def _validate(ctx: _Context, workbook: Path, model: Path | None) -> int:
 
 @app.command()
 def solve(
-    workbook: Annotated[Optional[Path], typer.Argument(help="The input workbook; the bundled sample if omitted.")] = None,
+    workbook: Annotated[Optional[Path],
+                        typer.Argument(help="The input workbook; the bundled sample if omitted.")] = None,
     model: ModelOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Plan path (.xlsx).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the results as JSON.")] = None,

@@ -44,7 +44,8 @@ _USD_RATE = re.compile(r"(price_usd|^marginal_cost_usd$|^reduced_cost_usd$|^shad
 _SHARE = re.compile(r"(share|^cap$|_cap$|hhi|_used|capacity_used|^probability$)", re.I)
 _DAYS = re.compile(r"days", re.I)
 _PERIOD_LABEL = re.compile(r"(\bthrough\b|\bperiod\b|\byear\b)", re.I)  # a Summary value that is a period
-_LABEL = re.compile(r"^(period|first_shock_period|.*_row)$", re.I)  # numbers that name something: shown as written (2027, not 2,027)
+# numbers that name something: shown as written (2027, not 2,027)
+_LABEL = re.compile(r"^(period|first_shock_period|.*_row)$", re.I)
 
 
 def _atomic_target(path: Path, suffix: str):

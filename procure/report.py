@@ -79,7 +79,8 @@ class _Facts:
         self.signed_y = np.round(_block_values(program, x, "y")).astype(int)
         self.mt = inst.offer_mineral[inst.op_offer] * self.n_t + inst.op_period
         self.weight = inst.weights()
-        self.bought = np.bincount(self.mt, weights=self.buy, minlength=self.n_m * self.n_t).astype(float).reshape(self.n_m, self.n_t)
+        self.bought = (np.bincount(self.mt, weights=self.buy, minlength=self.n_m * self.n_t).astype(float)
+                       .reshape(self.n_m, self.n_t))
         weighted = self.buy * self.weight
         self.bought_weighted = np.bincount(self.mt, weights=weighted, minlength=self.n_m * self.n_t).astype(float)
         exposure = weighted * inst.offer_exposure[inst.op_offer]
@@ -318,7 +319,8 @@ def agreements_table(f: _Facts, outcome: Outcome) -> pd.DataFrame:
             "country": f.names.country(offer.country_key), "mineral": f.names.mineral(offer.mineral_key),
             "agreement": offer.agreement,
             "signed": "yes" if signed else "no",
-            "decision": "already in force" if offer.agreement == OfferKind.SIGNED else ("sign" if signed else "do not sign"),
+            "decision": ("already in force" if offer.agreement == OfferKind.SIGNED
+                         else "sign" if signed else "do not sign"),
             "fixed_cost_usd": offer.fixed_cost_usd,
             "unit": inst.units[inst.offer_mineral[o]],
             "min_volume_per_period": offer.min_volume,

@@ -518,7 +518,8 @@ def test_shortfall_penalty_is_a_multiple_of_price_by_criticality(reserve, csv):
         critical = mid == "germanium" or max(shares) >= 0.6
         multiple = 20 if critical else 10
         # both are rounded to cents from the unrounded price
-        assert r["shortfall_penalty"] == pytest.approx(multiple * r["reference_price"], abs=multiple * 0.01), r["mineral"]
+        assert r["shortfall_penalty"] == pytest.approx(multiple * r["reference_price"],
+                                                       abs=multiple * 0.01), r["mineral"]
         assert r["holding_cost"] == pytest.approx(0.02 * r["reference_price"], abs=0.01)
 
 

@@ -47,7 +47,8 @@ def bought(outcome, supplier: str, period_index: int) -> np.ndarray:
     inst = outcome.fan.instances[0]
     offer = next(i for i, o in enumerate(inst.offers) if o.supplier == supplier)
     x_block = outcome.fan.instances and outcome.form.scenario_programs[0].columns["x"]
-    local = x_block.start + np.flatnonzero((x_block.keys["offer"] == offer) & (x_block.keys["period"] == period_index))[0]
+    local = x_block.start + np.flatnonzero((x_block.keys["offer"] == offer)
+                                           & (x_block.keys["period"] == period_index))[0]
     return np.array([outcome.scenario_solution(s)[local] for s in range(len(outcome.fan.scenarios))])
 
 
