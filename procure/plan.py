@@ -435,8 +435,8 @@ def _write_summary(book: _PlanBook, items) -> None:
 
 def _wrapped_lines(text: str, width: int) -> int:
     """Lines ``text`` takes when wrapped in a column ``width`` characters wide. Column width counts the
-    digit "0"; ordinary text averages narrower, about 1.2 characters a width unit in Calibri 11 (measured
-    on LibreOffice's rendering of a plan); 1.1 leaves room for word breaks."""
+    digit "0"; ordinary text averages narrower in Calibri 11 (measured on LibreOffice's rendering of a plan;
+    see benchmarks/RESULTS.md); 1.1 characters a width unit stays below that, leaving room for word breaks."""
     usable = max(int(width * 1.1), 1)
     return sum(max(1, math.ceil(len(line) / usable)) for line in text.split("\n")) if text else 1
 
