@@ -87,7 +87,7 @@ def _compare(warm: Path, cold: Path) -> list[str]:
         if w["status"] != c["status"]:
             problems.append(f"cap {w['cap']}: status {w['status']} warm, {c['status']} cold")
             continue
-        for key in ("objective_usd", "spend_usd", "shortfall_value_usd"):
+        for key in ("objective", "spend_usd", "shortfall_value_usd"):
             a, b = w[key], c[key]
             if (a is None) != (b is None) or (a is not None and abs(a - b) > REL_TOL * max(1.0, abs(b))):
                 problems.append(f"cap {w['cap']}: {key} {a} warm, {b} cold")

@@ -381,7 +381,7 @@ class Shrinker:
                     if trial is not None and self.holds(trial, x):
                         m = trial
                         break
-        log(f"  simplify: entries rounded one at a time")
+        log("  simplify: entries rounded one at a time")
         return m, x
 
     @staticmethod

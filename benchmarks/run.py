@@ -12,8 +12,10 @@ records wall time (measured around the process) and peak RSS ("Maximum
 resident set size"); takes medians; checks both objectives agree to 1e-6
 relative (procure's from its ``--json`` key ``objective``); writes
 ``benchmarks/RESULTS.md`` (rewritten after each size, so an interrupted run
-keeps the finished sizes).  ``--keep`` keeps the other sizes' results from the
-previous run (``benchmarks/out/results.json``), each section naming its command.
+keeps the finished sizes; its hand-written end, from the heading "Figures
+behind design choices" on, is kept).  ``--keep`` keeps the other sizes'
+results from the previous run (``benchmarks/out/results.json``), each section
+naming its command.
 
 The procure command is a template: ``{wb}`` the workbook, ``{out}`` the plan
 path, ``{json}`` the JSON summary path. An empty ``--procure-cmd ""`` times
@@ -348,6 +350,16 @@ def render(results: list[dict], meta: dict) -> str:
     return "\n".join(L) + "\n"
 
 
+HAND_WRITTEN = "## Figures behind design choices"
+
+
+def hand_written(path: Path) -> str:
+    """The hand-written end of RESULTS.md (from :data:`HAND_WRITTEN` on), kept when the file is rewritten."""
+    text = path.read_text() if path.exists() else ""
+    at = text.find("\n" + HAND_WRITTEN)
+    return "" if at < 0 else text[at:]
+
+
 def parse_runs(spec: str, sizes: list[str]) -> dict:
     if ":" not in spec:
         return {s: int(spec) for s in sizes}
@@ -401,12 +413,13 @@ def main(argv=None) -> int:
         meta["kept"] = [r["size"] for r in kept]
     order = list(generate.SIZES)
     results = []
+    kept_text = hand_written(Path(args.results))
     for s in sizes:
         r = bench_size(s, runs[s], args.seed, args.procure_cmd, meta["floor_args"], args.timeout, env, log)
         r["command"] = meta["command"]
         results.append(r)
         allres = sorted(kept + results, key=lambda x: order.index(x["size"]))
-        Path(args.results).write_text(render(allres, meta))
+        Path(args.results).write_text(render(allres, meta) + kept_text)
         store.write_text(json.dumps({"meta": meta, "results": allres}, indent=1, default=str))
     log(f"wrote {args.results}")
     bad = [r["size"] for r in results if r["floor"]["ok"] == 0 or r.get("match") is False]

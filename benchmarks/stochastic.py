@@ -81,7 +81,8 @@ def write_scenarios(folder: Path, minerals: list[str], periods: list[str], count
             elif kind == "price-spike":
                 text += f'[[shock]]\nmineral = {listed}\nperiod_from = "{start}"\nprice = {rng.uniform(1.5, 3):.3f}\n'
             else:
-                text += f'[[demand]]\nmineral = {listed}\nperiod_from = "{start}"\nfactor = {rng.uniform(1.2, 1.6):.3f}\n'
+                text += (f'[[demand]]\nmineral = {listed}\nperiod_from = "{start}"\n'
+                         f'factor = {rng.uniform(1.2, 1.6):.3f}\n')
         path.write_text(text)
         paths.append(path)
     # probabilities as written must sum to 1 within 1e-6: put the rounding on calm
@@ -104,9 +105,11 @@ lp.a_matrix_.start_ = m["a_start"]; lp.a_matrix_.index_ = m["a_index"]; lp.a_mat
 loaded = time.perf_counter()
 h.passModel(lp); h.run()
 done = time.perf_counter()
-print(json.dumps({"status": h.modelStatusToString(h.getModelStatus()), "objective": h.getInfo().objective_function_value,
+print(json.dumps({"status": h.modelStatusToString(h.getModelStatus()),
+                  "objective": h.getInfo().objective_function_value,
                   "load_s": loaded - started, "solve_s": done - loaded,
-                  "peak_mb": next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024.0}))
+                  "peak_mb": next(int(l.split()[1]) for l in open("/proc/self/status")
+                                  if l.startswith("VmHWM:")) / 1024.0}))
 """
 
 
@@ -124,7 +127,7 @@ def main(argv=None) -> int:
         subprocess.run([sys.executable, str(HERE / "generate.py"), "--size", args.size], check=True)
 
     from procure import stochastic, stochastic_report
-    from procure.solve import SolveOptions, solve, row_scale
+    from procure.solve import SolveOptions, row_scale, solve
 
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="procure-stoch-") as tmp:

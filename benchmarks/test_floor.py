@@ -12,7 +12,6 @@ Not part of the main test suite:  python -m pytest benchmarks/test_floor.py
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path

@@ -683,7 +683,7 @@ def _sources(base, fractions, split, allies, countries) -> pd.DataFrame:
          "far above the 12 billion USD reserve because it pays for all net imports"),
     ]:
         add("General", name, value, unit, kind, source)
-    for supplier, mid, country, processing, kind, why in AGREEMENTS:
+    for supplier, _mid, _country, _processing, kind, why in AGREEMENTS:
         add("Agreements", supplier, kind, "", "assumption", "hypothetical; " + why)
     for c in countries.country:
         if c in allies:
@@ -1167,7 +1167,7 @@ def _reserve_sources(base, fractions, allies, countries, scenarios, shocks, risk
         if not math.isnan(b.china_refining_share):
             add(name, f"China's IEA refining share {REFINING_YEAR}", round(b.china_refining_share, 4),
                 "fraction", "published", "refining_share.csv (IEA)")
-        add(name, "China-dominated (criticality tier)", "yes" if b.critical else "no", "", 
+        add(name, "China-dominated (criticality tier)", "yes" if b.critical else "no", "",
             "assumption" if b.id in ASSUMED_CHINA_DOMINATED else "derived",
             "no production or refining data; IEA: China leads refining of 19 of 20 strategic minerals "
             "(data/SOURCES.md)" if b.id in ASSUMED_CHINA_DOMINATED else

@@ -15,7 +15,7 @@ plan with one scenario of probability 1.
     procure.write(outcome, report, "plan.xlsx")
 """
 
-from procure.errors import InputError, ProcureError, Problem
+from procure.errors import InputError, Problem, ProcureError
 from procure.outcome import Outcome
 from procure.pipeline import load, make_report, optimize, run, write
 from procure.report import Report

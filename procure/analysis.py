@@ -215,7 +215,7 @@ def frontier(fan: Fan | Instance, caps: Iterable[float], options: SolveOptions, 
     sweep = ChinaCapSweep(inst, options, strict) if not several and warm and supports(options) and caps else None
     points = []
     for cap in caps:
-        def capped(i: Instance) -> Instance:
+        def capped(i: Instance, cap: float = cap) -> Instance:
             return replace(i, china_cap=np.full_like(i.china_cap, cap))
 
         if several:

@@ -20,13 +20,12 @@ import pandas as pd
 import typer
 
 from procure import console, fmt, pipeline
-from procure.version import tool_version
 from procure.analysis import frontier as solve_frontier, parse_caps
 from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
 from procure.cluster import dask_client
 from procure.data import OfferKind
 from procure.diff import diff_plans
-from procure.errors import InputError, ProcureError, Problem
+from procure.errors import InputError, Problem, ProcureError
 from procure.instance import build_instance
 from procure.outcome import build_form
 from procure.paths import check_json_path, check_output_path, default_output_path, safe_stem
@@ -39,6 +38,7 @@ from procure.stochastic import prepare as prepare_fan
 from procure.stress import prepare as prepare_stress, run_draws
 from procure.stress_report import build_result, histogram_chart
 from procure.validate import validate as validate_workbook
+from procure.version import tool_version
 from procure.workbook import read_workbook
 
 app = typer.Typer(
@@ -202,7 +202,8 @@ def _validate(ctx: console.Context, workbook: Path, model: Path | None) -> int:
 
 @app.command()
 def solve(
-    workbook: Annotated[Optional[Path], typer.Argument(help="The input workbook; the bundled sample if omitted.")] = None,
+    workbook: Annotated[Optional[Path],
+                        typer.Argument(help="The input workbook; the bundled sample if omitted.")] = None,
     model: ModelOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Plan path (.xlsx).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the results as JSON.")] = None,
@@ -223,7 +224,8 @@ def solve(
                                             scenario_files or []))
 
 
-def _solve(ctx: console.Context, run: RunOptions, workbook, model, output, json_path, price_rules, scenario_files) -> int:
+def _solve(ctx: console.Context, run: RunOptions, workbook, model, output, json_path, price_rules,
+           scenario_files) -> int:
     """The main job, one flow for every plan kind: load, optimize, report, write, render."""
     options = run.solve_options()
     workbook = workbook if workbook is not None else bundled_sample()
@@ -313,7 +315,8 @@ def batch(
                                             fail_on))
 
 
-def _batch(ctx: console.Context, run: RunOptions, workbook, models, out_dir, workers, scheduler, baseline, fail_on) -> int:
+def _batch(ctx: console.Context, run: RunOptions, workbook, models, out_dir, workers, scheduler, baseline,
+           fail_on) -> int:
 
 
     conditions = [c.strip() for c in fail_on.split(",") if c.strip()]
@@ -339,7 +342,8 @@ def _batch(ctx: console.Context, run: RunOptions, workbook, models, out_dir, wor
     console.batch_summary(ctx, rows, base_name, out_dir, stem)
     for r in rows:
         if r["status"] == "error":
-            ctx.err.print(f"[bold red]error[/] in {console.escape(str(r['scenario']))}: {console.escape(r.get('message', ''))}")
+            ctx.err.print(f"[bold red]error[/] in {console.escape(str(r['scenario']))}: "
+                          f"{console.escape(r.get('message', ''))}")
             if ctx.verbose and r.get("traceback"):
                 ctx.err.print(console.escape(r["traceback"]))
     if met:
@@ -393,7 +397,8 @@ def _solvers(ctx: console.Context) -> int:
     for column in ("solver", "interface", "version", "MIP"):
         table.add_column(column)
     for info in found:
-        table.add_row(info.name, console.escape(info.interface), console.escape(info.version), "yes" if info.mip else "no")
+        table.add_row(info.name, console.escape(info.interface), console.escape(info.version),
+                      "yes" if info.mip else "no")
     ctx.say(table)
     ctx.say("highs runs in process; the others through PuLP. Install a solver (and its licence) and it "
             "appears here.")

@@ -8,9 +8,9 @@ The local cluster runs with quieter timers (:data:`QUIET_TIMERS`): every Dask
 process wakes every 20 ms by default to watch its own event loop, and on a
 virtual machine each wake-up of an idle virtual CPU can cost the busy one its
 time slice (hypervisor "steal" time). On this project's 2-core benchmark VM a
-worker solving draws got 0.44-0.6 of a core with the 20 ms tick
-(``benchmarks/stress.py``) and 0.87-1.0 with a 1 s tick; 2,000 draws of the
-sample on one worker took 5.7-6.6 s against 2.6-3.6 s. The watchdog still warns of an event loop blocked for
+worker solving draws (``benchmarks/stress.py``) was measured to get more of its
+core with a 1 s tick, and to finish the same draws sooner (figures in
+``benchmarks/RESULTS.md``). The watchdog still warns of an event loop blocked for
 3 s. The workers' statistical profiler (a 10 ms sampling thread feeding the
 dashboard, which a command-line run never shows) is off.
 """
@@ -23,7 +23,6 @@ import os
 from typing import Iterator
 
 from procure.errors import ProcureError
-
 
 QUIET_TIMERS = {"distributed.admin.tick.interval": "1s", "distributed.worker.profile.enabled": False}
 

@@ -123,7 +123,8 @@ def plan_summary(ctx: Context, outcome, report, plan_path: Path | None) -> None:
             line += (f" ({fmt.share(report.item('budget_total_used'))} of the "
                      f"{fmt.usd(report.item('budget_total'))} budget)")
         if report.item("spend_first_period") is not None:
-            line += f";  committed in {fmt.period(outcome.instance.periods[0])} {fmt.usd(report.item('spend_first_period'))}"
+            line += (f";  committed in {fmt.period(outcome.instance.periods[0])} "
+                     f"{fmt.usd(report.item('spend_first_period'))}")
         ctx.say(line)
         ctx.say(f"{'expected ' if several else ''}shortfall value {fmt.usd(js['shortfall_usd'])} at reference "
                 f"prices;  China share {fmt.share(js['china_share'])} of purchases by value")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field, replace
-from typing import Literal
-from pathlib import Path
 from enum import StrEnum
+from pathlib import Path
+from typing import Literal
 
 from procure.errors import Problem
 

@@ -98,7 +98,8 @@ def _rule_finding(inst, family, rows: pd.DataFrame) -> Finding:
         one_percent = max(cost, 0.0) * 0.01 * limit
         where = "" if (rows["period"] == "").all() else f" in {', '.join(fmt.period(p) for p in rows['period'])}"
         return Finding(one_percent, f"The {family.label} ({fmt.usd_compact(limit)}) binds{where}: each dollar "
-                                    f"more would lower the objective by {fmt.usd(cost) if cost >= 1 else f'${cost:.2f}'}"
+                                    "more would lower the objective by "
+                                    f"{fmt.usd(cost) if cost >= 1 else f'${cost:.2f}'}"
                                     f" (1% less budget would cost {fmt.usd_compact(one_percent)}).")
     minerals = list(dict.fromkeys(rows["mineral"].tolist()))
     per_mineral = []

@@ -6,6 +6,8 @@ import os
 import re
 from pathlib import Path
 
+from procure.errors import OutputError
+
 DEFAULT_OUTPUT_FOLDER = Path("outputs")
 BASE_SCENARIOS = ("", "base")  # scenario names that add nothing to a file name
 
@@ -27,8 +29,6 @@ def default_output_path(workbook: Path, scenario: str, kind: str = "plan",
     """
     suffix = "" if scenario in BASE_SCENARIOS else f"-{safe_stem(scenario)}"
     return Path(folder) / f"{Path(workbook).stem}{suffix}-{kind}.xlsx"
-
-from procure.errors import OutputError
 
 
 def check_output_path(output: Path, inputs: list[Path]) -> Path:

@@ -44,7 +44,8 @@ _USD_RATE = re.compile(r"(price_usd|^marginal_cost_usd$|^reduced_cost_usd$|^shad
 _SHARE = re.compile(r"(share|^cap$|_cap$|hhi|_used|capacity_used|^probability$)", re.I)
 _DAYS = re.compile(r"days", re.I)
 _PERIOD_LABEL = re.compile(r"(\bthrough\b|\bperiod\b|\byear\b)", re.I)  # a Summary value that is a period
-_LABEL = re.compile(r"^(period|first_shock_period|.*_row)$", re.I)  # numbers that name something: shown as written (2027, not 2,027)
+# numbers that name something: shown as written (2027, not 2,027)
+_LABEL = re.compile(r"^(period|first_shock_period|.*_row)$", re.I)
 
 
 def write_json(data: dict, path: Path) -> None:
@@ -442,8 +443,8 @@ def _write_summary(book: _PlanBook, items) -> None:
 
 def _wrapped_lines(text: str, width: int) -> int:
     """Lines ``text`` takes when wrapped in a column ``width`` characters wide. Column width counts the
-    digit "0"; ordinary text averages narrower, about 1.2 characters a width unit in Calibri 11 (measured
-    on LibreOffice's rendering of a plan); 1.1 leaves room for word breaks."""
+    digit "0"; ordinary text averages narrower in Calibri 11 (measured on LibreOffice's rendering of a plan;
+    see benchmarks/RESULTS.md); 1.1 characters a width unit stays below that, leaving room for word breaks."""
     usable = max(int(width * 1.1), 1)
     return sum(max(1, math.ceil(len(line) / usable)) for line in text.split("\n")) if text else 1
 

@@ -290,8 +290,8 @@ def _expression_builder(prob, variables, ids):
 
     PuLP 4's Rust core takes a whole row from two arrays (``add_term_ids_coeffs``),
     which is what ``lpSum_vars_coefs`` does after a Python loop over the terms;
-    handing it the numpy slices directly skips that loop (with batched columns:
-    30 s -> 12 s for to_pulp at 166k columns and 46k rows, on a busy machine).
+    handing it the numpy slices directly skips that loop (measured faster for to_pulp;
+    see benchmarks/RESULTS.md).
     Where that method is missing, the public function is used.
     """
     import pulp

@@ -358,7 +358,8 @@ def agreements_table(f: Facts) -> pd.DataFrame:
             "country": f.names.country(offer.country_key), "mineral": f.names.mineral(offer.mineral_key),
             "agreement": offer.agreement,
             "signed": "yes" if signed else "no",
-            "decision": "already in force" if offer.agreement == OfferKind.SIGNED else ("sign" if signed else "do not sign"),
+            "decision": ("already in force" if offer.agreement == OfferKind.SIGNED
+                         else "sign" if signed else "do not sign"),
             "fixed_cost_usd": offer.fixed_cost_usd,
             "unit": inst.units[inst.offer_mineral[o]],
             "min_volume_per_period": offer.min_volume,
@@ -523,7 +524,8 @@ def summary_items(outcome: Outcome, facts: list[Facts], figures: list[PlanFigure
         if several:
             worst = max(fig.spend_usd for fig in figures)
             items.append(Item("spend_worst", "Spend, highest scenario (USD)", worst, Kind.MONEY))
-            first = outcome.form.classes is not None and bool((outcome.form.classes[:, 0] == outcome.form.classes[0, 0]).all())
+            classes = outcome.form.classes
+            first = classes is not None and bool((classes[:, 0] == classes[0, 0]).all())
             if first and inst.periods:
                 items.append(Item("spend_first_period", f"Spend committed in {fmt.period(inst.periods[0])}, "
                                   "common to every scenario (USD)", float(_spend_by_period(facts[0])[0]), Kind.MONEY))

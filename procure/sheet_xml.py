@@ -2,7 +2,7 @@
 
 Why: a national plan has millions of cells. XlsxWriter writes them one Python
 call at a time; even in its ``constant_memory`` mode with ``write_row`` it was
-about 9x slower than this module (50,000 rows x 12 columns, measured for issue 9),
+measured several times slower than this module (issue 9; see benchmarks/RESULTS.md),
 so the data rows are generated here, a column at a time, and the rest of the
 workbook (Summary, formats, header rows, frozen panes, filters, charts) stays
 with XlsxWriter.
@@ -29,8 +29,8 @@ How the two meet, using only what ECMA-376 Part 1 documents (no XlsxWriter inter
    relationship of type ``sharedStrings`` names; XlsxWriter's, holding the
    headers): each distinct text once, after the template's own strings, and a
    cell refers to it by position (``t="s"``). A national plan repeats a few
-   thousand names over millions of cells: the 160k benchmark plan's sheets hold
-   57 MB of XML instead of 79 MB, and there is that much less to compress. Text in a
+   thousand names over millions of cells: the 160k benchmark plan's sheets were
+   measured markedly smaller (benchmarks/RESULTS.md), and there is that much less to compress. Text in a
    column of mixed values, or in a template without such a part, is written inline in
    the cell (``t="inlineStr"``).
 
@@ -75,7 +75,7 @@ _PREFIXES = {
 }
 ROWS_PER_BLOCK = 20_000  # rows generated (and compressed) at a time: bounded memory for long sheets
 ZIP64_LIMIT_BYTES = zipfile.ZIP64_LIMIT  # 2**31 - 1: zipfile's threshold for needing zip64 sizes
-COMPRESS_LEVEL = 1  # zlib level: sheets of numbers compress ~10x already at 1, and 1 is several times faster
+COMPRESS_LEVEL = 1  # zlib level: sheets of numbers compress well already at 1, and 1 is several times faster
 
 
 @dataclass(frozen=True)
@@ -344,7 +344,7 @@ def fill_sheets(path: Path, sheets: Sequence[SheetRows], rows_per_block: int = R
     however long the table.
 
     One thread does it all: compressing block n in a second thread while block n + 1 was built was
-    measured slower (the 160k benchmark's plan: 2.5-3.1 s against 2.0-2.7 s), the two threads trading
+    measured slower (the 160k benchmark's plan; see benchmarks/RESULTS.md), the two threads trading
     the GIL more than they overlapped.
 
     Raises OSError when the file cannot be read or written; anything else is a bug.

@@ -72,8 +72,8 @@ def pass_model(highs, lp: LinearProgram, scale: np.ndarray) -> None:
     :func:`row_scale`).
 
     The arrays go through highspy's array overload of ``passModel``, which reads the numpy buffers;
-    filling a ``HighsLp`` attribute by attribute converts each array element by element (building and
-    passing the 160k benchmark's model, 571k nonzeros: 0.16 s that way, 0.045 s this way).
+    filling a ``HighsLp`` attribute by attribute converts each array element by element (measured
+    slower on the 160k benchmark's model; see benchmarks/RESULTS.md).
     """
     import highspy
 

@@ -62,8 +62,8 @@ from procure.workbook import file_sha256, read_plan, read_plan_sheet, read_workb
 
 DEFAULT_CHUNK = 250  # draws per Dask task: a few seconds of work, small results
 # Per-draw solves: rows are already scaled by powers of two (solve.row_scale) and the objective by
-# user_objective_scale, so HiGHS's own scaling only costs iterations (104 -> 68 a draw on the sample
-# with risks) and Devex pricing is cheaper per iteration than dual steepest edge (benchmarks/stress.py).
+# user_objective_scale, so HiGHS's own scaling only costs iterations (measured on the sample with risks;
+# benchmarks/RESULTS.md) and Devex pricing is cheaper per iteration than dual steepest edge (benchmarks/stress.py).
 FAST_OPTIONS = {"simplex_scale_strategy": 0, "simplex_dual_edge_weight_strategy": 1}
 RETRY_OPTIONS = {"simplex_scale_strategy": 2, "simplex_dual_edge_weight_strategy": -1, "presolve": "on"}
 ZERO_TOL = 1e-7  # relative to a mineral's scale: solver noise below it is 0
@@ -452,7 +452,7 @@ class _Recourse:
         # presolve
         highs = highs_model(program, np.ones(n_rows), threads=1, presolve="off", **FAST_OPTIONS)
         with quiet_stdout(True):
-            # the elastic slacks cost 1000 x the largest shortfall penalty (4e9 USD/unit on the sample):
+            # the elastic slacks cost 1000 x the largest shortfall penalty (billions of USD a unit on the sample):
             # HiGHS's dual simplex fails on such costs ("excessive dual values") unless the objective
             # is scaled down; a power of two, so the optimum's digits do not change
             largest_cost = float(np.abs(base.col_cost).max(initial=1.0))

@@ -34,8 +34,20 @@ from dataclasses import replace
 import numpy as np
 
 from procure.program import INF, LinearProgram
-from procure.solve import (Solution, SolveOptions, Status, Step, relative_gap, polish, Steps, highs_model, quiet_stdout,
-                           row_scale, solve, verify)
+from procure.solve import (
+    Solution,
+    SolveOptions,
+    Status,
+    Step,
+    Steps,
+    highs_model,
+    polish,
+    quiet_stdout,
+    relative_gap,
+    row_scale,
+    solve,
+    verify,
+)
 
 _log = logging.getLogger("procure.sweep")
 

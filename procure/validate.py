@@ -16,7 +16,6 @@ from typing import Callable
 
 from procure.data import (
     AGREEMENT_KINDS,
-    OfferKind,
     RISKS,
     SHARE_BASES,
     Country,
@@ -24,6 +23,7 @@ from procure.data import (
     Mineral,
     Names,
     Offer,
+    OfferKind,
     Period,
     Policy,
     WorkbookData,

@@ -40,10 +40,10 @@ def column_letter(index: int) -> str:
     return letters
 
 # A zip bomb expands a small file into gigabytes: refuse parts beyond these sizes
-# (a national plan's largest sheet is ~30 MB of XML).
+# (far above a national plan's largest sheet; see benchmarks/RESULTS.md).
 MAX_PART_BYTES = 512 * 1024**2
 MAX_TOTAL_BYTES = 1024**3
-MAX_RATIO = 200  # uncompressed / compressed, for parts above 1 MB; real sheets compress ~10x
+MAX_RATIO = 200  # uncompressed / compressed, for parts above 1 MB; real sheets compress far less
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, or an encrypted .xlsx
 
 
@@ -150,7 +150,7 @@ def _check_container(path: Path) -> None:
 
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
 _SHEET_ENTRY = re.compile(r"sheet", re.I)
-# Sheet XML is scanned with patterns, not parsed (a parser is too slow for 30 MB sheets). Excel
+# Sheet XML is scanned with patterns, not parsed (a parser is too slow for a national plan's sheets). Excel
 # writes unprefixed tags (<c>, <v>), but other writers bind the main namespace to a prefix
 # (<x:c>, <x:v>): the patterns are built for the prefix the sheet's root element uses, or an
 # error cell there would read as blank and a default would silently apply. Building them per

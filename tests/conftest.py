@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
 from builders import write_workbook  # tests/ is on the path through pytest's `pythonpath` option
 
 # CI (a clean clone, CI=true): the property tests draw the same examples on every run, with no example

@@ -7,9 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from builders import two_offers
 from conftest import objective
 from procure.analysis import agreement_values, frontier, parse_caps, price_rules
-from builders import two_offers
 from procure.cli import app
 from procure.report import build_report
 

@@ -11,18 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from builders import two_offers
 from conftest import objective
-
 from procure import families, formulation, stress
 from procure.analysis import ChinaCapSweep
+from procure.extensive import build_extensive_form
 from procure.families import FAMILIES, Elastic, Family, Sense
 from procure.instance import build_instance
 from procure.pipeline import load, optimize
 from procure.program import INF, ProgramBuilder
 from procure.report import build_report
 from procure.solve import SolveOptions
-from procure.extensive import build_extensive_form
 from procure.variables import Columns
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "FORMULATION.md"

@@ -33,7 +33,7 @@ def test_atomic_write_failure_keeps_the_previous_file_and_leaves_no_temp(tmp_pat
     with pytest.raises(ZeroDivisionError):
         with atomic_write(target, ".json") as temp:
             temp.write_text("half written")
-            1 / 0
+            raise ZeroDivisionError("the write fails half way")
     assert target.read_text() == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]
 

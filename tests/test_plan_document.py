@@ -258,8 +258,9 @@ def test_formats_of_other_tables_come_from_their_column_names(tmp_path):
 
 def test_summary_periods_are_shown_as_written_and_money_in_whole_dollars(tmp_path):
     items = [("Purchases committed through", 2027), ("Spend, expected over scenarios (USD)", 1234567.89),
-             ("Budget used, highest period (share)", 0.5), ("Reserve below target (USD at reference prices, per period)",
-                                                             10.0), ("Rows", 1206), ("Solve time (s)", 3.49)]
+             ("Budget used, highest period (share)", 0.5),
+             ("Reserve below target (USD at reference prices, per period)", 10.0), ("Rows", 1206),
+             ("Solve time (s)", 3.49)]
     target = tmp_path / "s.xlsx"
     write_tables(target, {}, summary=items)
     cells = {row[0].value: row[1] for row in openpyxl.load_workbook(target)["Summary"].iter_rows(min_row=2)}

@@ -34,8 +34,7 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, example, given, reject, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, reject, settings, strategies as st
 from typer.testing import CliRunner
 
 from builders import write_workbook

@@ -11,8 +11,18 @@ from procure import formulation
 from procure.errors import ProcureError
 from procure.instance import build_instance
 from procure.pipeline import load
-from procure.pulp_model import (MAX_NAME_LENGTH, READABLE_PREFIX, _parse_version, available_solvers, check_solver,
-                                generic_names, readable_names, safe_label, to_pulp, unique_names)
+from procure.pulp_model import (
+    MAX_NAME_LENGTH,
+    READABLE_PREFIX,
+    _parse_version,
+    available_solvers,
+    check_solver,
+    generic_names,
+    readable_names,
+    safe_label,
+    to_pulp,
+    unique_names,
+)
 
 SAFE = re.compile(r"^[A-Za-z][A-Za-z0-9_.,()~]*$")
 LONG_SUPPLIER = "Consolidated " + "Very Long Mining Holdings " * 12  # 325 characters

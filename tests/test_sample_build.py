@@ -167,7 +167,7 @@ def test_tables_match_the_committed_data_sheets(build, path, tables, sheets):
 def test_sheets_and_columns(committed, values):
     assert committed.sheetnames[0] == "README"
     names = {norm(n): n for n in committed.sheetnames}
-    for sheet, required in REQUIRED.items():
+    for sheet in REQUIRED:
         assert norm(sheet) in names, f"missing required sheet {sheet}"
     for sheet, columns in COLUMNS.items():
         header = [norm(h) for h in values[names[norm(sheet)]][0] if h is not None]
@@ -518,7 +518,8 @@ def test_shortfall_penalty_is_a_multiple_of_price_by_criticality(reserve, csv):
         critical = mid == "germanium" or max(shares) >= 0.6
         multiple = 20 if critical else 10
         # both are rounded to cents from the unrounded price
-        assert r["shortfall_penalty"] == pytest.approx(multiple * r["reference_price"], abs=multiple * 0.01), r["mineral"]
+        assert r["shortfall_penalty"] == pytest.approx(multiple * r["reference_price"],
+                                                       abs=multiple * 0.01), r["mineral"]
         assert r["holding_cost"] == pytest.approx(0.02 * r["reference_price"], abs=0.01)
 
 

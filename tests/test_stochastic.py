@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from procure import stochastic_report
 from procure.data import DemandFactor, Shock, StochasticScenario
 from procure.errors import InputError
+from procure.instance import build_instance
 from procure.pipeline import load, optimize
 from procure.relaxation import scenario_relaxations
 from procure.report import build_report
-from procure.instance import build_instance
 from procure.stochastic import prepare, scenario_data
 
 REL = 1e-9
@@ -45,7 +45,8 @@ def bought(outcome, supplier: str, period_index: int) -> np.ndarray:
     inst = outcome.fan.instances[0]
     offer = next(i for i, o in enumerate(inst.offers) if o.supplier == supplier)
     x_block = outcome.fan.instances and outcome.form.scenario_programs[0].columns["x"]
-    local = x_block.start + np.flatnonzero((x_block.keys["offer"] == offer) & (x_block.keys["period"] == period_index))[0]
+    local = x_block.start + np.flatnonzero((x_block.keys["offer"] == offer)
+                                           & (x_block.keys["period"] == period_index))[0]
     return np.array([outcome.scenario_solution(s)[local] for s in range(len(outcome.fan.scenarios))])
 
 
@@ -74,7 +75,8 @@ def capped(book, risk: str, **policy):
     # Sino capacity 6 per period: q <= 6. Probabilities calm 0.9, ban 0.1.
     # calm(q) = 26 - 3.5q on [0, 4] (Sino 2028 takes 6, Maple the rest), 10 + 0.5q on [4, 6];
     # ban(q) = 1.5q + 5 (10 - q) = 50 - 3.5q.
-    return optimize(load(two_period_book(book, sino_capacity=6, policy={"risk": risk, **policy})), scenarios=fan(0.9, 0.1))
+    return optimize(load(two_period_book(book, sino_capacity=6, policy={"risk": risk, **policy})),
+                    scenarios=fan(0.9, 0.1))
 
 
 def test_expected_cost_with_a_capacity_cap(book):

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import objective
 from typer.testing import CliRunner
 
 from builders import write_workbook
+from conftest import objective
 from procure.cli import app
 from procure.errors import InputError
 from procure.instance import build_instance

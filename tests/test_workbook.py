@@ -121,7 +121,8 @@ def test_lying_dimension_is_ignored(good, tmp_path):
     import re
 
     path = rewrite_parts(good, tmp_path / "dim.xlsx", lambda n, d: re.sub(
-        rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:XFD1048576"/>', d) if n.startswith("xl/worksheets/") else d)
+        rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:XFD1048576"/>', d)
+        if n.startswith("xl/worksheets/") else d)
     assert validate(path).exit_code == 0
 
 

@@ -278,6 +278,7 @@ def sheetjs_read(sheetjs, path: Path) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.network  # the sheetjs fixture installs SheetJS from npm
 def test_sheetjs_reads_the_plan_cell_for_cell(sheetjs, tmp_path):
     table = hostile_table(300)
     path = tmp_path / "plan.xlsx"
@@ -288,6 +289,7 @@ def test_sheetjs_reads_the_plan_cell_for_cell(sheetjs, tmp_path):
     assert normalise(sheets["Allocation"]) == expected_rows(table)  # SheetJS decodes _xHHHH_ as Excel does
 
 
+@pytest.mark.network  # the sheetjs fixture installs SheetJS from npm
 def test_sheetjs_reads_the_sample_plan(sheetjs, tmp_path):
     from procure.starter import bundled_imports
 

@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rtol", type=float, default=1e-6, help="relative objective tolerance")
     parser.add_argument("--strict", action="store_true", help="solve with s = 0 (append --strict to --cmd yourself)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per command run")
-    parser.add_argument("--keep", type=Path, default=None, help="directory for kept workbooks (default: a new temp dir)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="directory for kept workbooks (default: a new temp dir)")
     parser.add_argument("--keep-all", action="store_true", help="keep every workbook, not only mismatches")
     args = parser.parse_args(argv)
     if args.cmd is None:

@@ -268,9 +268,12 @@ def _random_workbook(rng: random.Random, path, save: bool = True):
                 "unit": _maybe(rng, 0.6, lambda: rng.choice(["t", "kg", "tonnes"])),
                 "max_china_share": _maybe(rng, 0.5, lambda: _num(rng, rng.choice([0, 0.1, 0.25, 0.5, 0.8, 1]))),
                 "shortfall_penalty": _maybe(
-                    rng, 0.5, lambda: _num(rng, rng.choice([rng.randint(5, 150), rng.randint(200, 900), rng.randint(1000, 2500)]))
+                    rng, 0.5,
+                    lambda: _num(rng, rng.choice([rng.randint(5, 150), rng.randint(200, 900),
+                                                  rng.randint(1000, 2500)])),
                 ),
-                "reserve_penalty": _maybe(rng, 0.5, lambda: _num(rng, rng.choice([0, rng.randint(1, 60), rng.randint(60, 400)]))),
+                "reserve_penalty": _maybe(rng, 0.5,
+                                          lambda: _num(rng, rng.choice([0, rng.randint(1, 60), rng.randint(60, 400)]))),
                 "holding_cost": _maybe(rng, 0.6, lambda: _num(rng, rng.choice([0, 0.5, 1, 2.5, rng.randint(1, 8)]))),
                 "initial_reserve": _maybe(rng, 0.5, lambda: _num(rng, rng.choice([0, rng.randint(1, 40)]))),
             }
@@ -292,8 +295,10 @@ def _random_workbook(rng: random.Random, path, save: bool = True):
             country_rows.append(
                 {
                     "country": _key(rng, c),
-                    "concern": None if r < 0.5 else _yes_no(rng, c in ("China", "Russia") if rng.random() < 0.8 else rng.random() < 0.3),
-                    "ally": _maybe(rng, 0.6, lambda: _yes_no(rng, (c in LIKELY_ALLIES) if rng.random() < 0.8 else rng.random() < 0.5)),
+                    "concern": None if r < 0.5 else _yes_no(
+                        rng, c in ("China", "Russia") if rng.random() < 0.8 else rng.random() < 0.3),
+                    "ally": _maybe(rng, 0.6, lambda: _yes_no(
+                        rng, (c in LIKELY_ALLIES) if rng.random() < 0.8 else rng.random() < 0.5)),
                     "max_share": _maybe(rng, 0.4, lambda: _num(rng, rng.choice([0, 0.3, 0.5, 0.6, 0.8, 1, 1]))),
                     "blocked": _maybe(rng, 0.3, lambda: _yes_no(rng, rng.random() < 0.3)),
                 }

@@ -22,23 +22,23 @@ try:  # imported as tests.oracle.stochastic_reference, or from a script beside i
     from .reference import (
         Data,
         Model,
+        node_representatives,
         read_model,
         read_scenario_file,
         scenario_data,
         shared_params,
         solve_scenarios,
-        node_representatives,
     )
 except ImportError:
     from reference import (  # type: ignore[no-redef]
         Data,
         Model,
+        node_representatives,
         read_model,
         read_scenario_file,
         scenario_data,
         shared_params,
         solve_scenarios,
-        node_representatives,
     )
 
 

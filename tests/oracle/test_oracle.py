@@ -319,7 +319,8 @@ def test_default_reserve_penalty_and_median_reference_price(tmp_path):
     wb = write_wb(
         tmp_path / "defaults.xlsx",
         Minerals=[["mineral"], ["Gallium"]],
-        Demand=[["mineral", "period", "demand", "reserve_target"], ["Gallium", 2027, 4, None], ["Gallium", 2028, 10, 5]],
+        Demand=[["mineral", "period", "demand", "reserve_target"],
+                ["Gallium", 2027, 4, None], ["Gallium", 2028, 10, 5]],
         Offers=[
             OFFER_HEADER + ["period"],
             ["A", "USA", "Gallium", 10, 4, None],
@@ -512,7 +513,8 @@ def test_committed_minimum_volume_and_infeasible_eev(tmp_path, commit):
     #   = 10: x = 10, both 5 short: RP = 600; WS = 375; EVPI = 225.
     #   EV: capacity 15, minimum (12 + 10) / 2 = 11, buys 15, which cut cannot
     #   deliver: EEV and VSS are infinite (None), the reason names cut.
-    offers = [OFFER_HEADER + ["period", "agreement", "min_volume"], ["Acme", "USA", "Gallium", 10, 20, 2027, "signed", 12]]
+    offers = [OFFER_HEADER + ["period", "agreement", "min_volume"],
+              ["Acme", "USA", "Gallium", 10, 20, 2027, "signed", 12]]
     policy = [["commit_through", commit]] if commit else []
     wb = two_period_wb(
         tmp_path / "minvol.xlsx",
@@ -682,7 +684,8 @@ def test_compare_stochastic_flags_what_differs(tmp_path):
         "status": "optimal", "objective": 210.0, "spend": ref["spend"], "shortfall_usd": ref["shortfall_usd"],
         "stochastic": {
             **{k: st[k] for k in ("RP", "WS", "EEV", "EVPI", "VSS")},
-            "scenarios": {n: {k: v[k] for k in ("probability", "spend", "shortfall_usd")} for n, v in st["scenarios"].items()},
+            "scenarios": {n: {k: v[k] for k in ("probability", "spend", "shortfall_usd")}
+                          for n, v in st["scenarios"].items()},
         },
     }
     assert compare_stochastic(ref, got, 1e-6) == ([], [])
