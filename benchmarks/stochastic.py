@@ -126,13 +126,14 @@ def main(argv=None) -> int:
     if not workbook.exists():
         subprocess.run([sys.executable, str(HERE / "generate.py"), "--size", args.size], check=True)
 
-    from procure import stochastic, stochastic_report
+    from procure import outcome as outcomes, stochastic
+    from procure.pipeline import load
+    from procure.report import build_report
     from procure.solve import SolveOptions, row_scale, solve
 
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="procure-stoch-") as tmp:
         folder = Path(tmp)
-        from procure.pipeline import load
         probe = load(workbook)
         minerals = [probe.names.mineral(k) for k in probe.minerals]
         periods = [str(p) for p in probe.periods]
@@ -140,29 +141,29 @@ def main(argv=None) -> int:
         files = write_scenarios(folder, minerals, periods, args.scenarios, args.seed)
 
         started = time.perf_counter()
-        data, scenarios = stochastic.load_stochastic(workbook, scenario_files=files)
+        data = load(workbook, scenario_files=files)
+        scenarios = data.scenarios
         timings["read_check_s"] = time.perf_counter() - started
         mark = time.perf_counter()
         fan = stochastic.prepare(data, scenarios)
         timings["scenario_instances_s"] = time.perf_counter() - mark
         mark = time.perf_counter()
         risk, alpha, lam, commit = stochastic.risk_settings(data.policy)
-        form = stochastic.build_extensive_form(fan.instances, fan.probabilities, risk=risk, risk_level=alpha,
-                                               risk_weight=lam, commit_through=commit)
+        form = outcomes.build_form(fan)
         timings["extensive_form_s"] = time.perf_counter() - mark
         options = SolveOptions()
         mark = time.perf_counter()
         solution = solve(form.program, options)
         timings["solve_s"] = time.perf_counter() - mark
-        outcome = stochastic.StochasticOutcome(fan, form, solution, options, risk, alpha, lam, commit)
+        outcome = outcomes.Outcome(data, fan, form, solution, options, risk, alpha, lam, commit)
         mark = time.perf_counter()
-        tables, summary, doc = stochastic_report.build(outcome)
+        build_report(outcome, input_name=workbook.name)
         timings["report_s"] = time.perf_counter() - mark
         end_to_end = time.perf_counter() - started
         peak_plan = peak_rss_mb()
         if args.measures:
             mark = time.perf_counter()
-            outcome.measures = stochastic.measures(outcome)
+            outcome.measures = outcomes.measures(outcome)
             timings["measures_s"] = time.perf_counter() - mark
 
         lp = form.program

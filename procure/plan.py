@@ -29,11 +29,9 @@ import pandas as pd
 from procure.errors import OutputError
 from procure.files import atomic_write, move_into_place, temp_file_beside
 from procure.items import Item, Kind
-from procure.report import EXPECTED, Report
+from procure.report import EXPECTED, SHEET_ORDER, Report
 from procure.sheet_xml import EXCEL_MAX_ROWS, SheetRows, fill_sheets
 
-SHEET_ORDER = ("Summary", "Allocation", "Minerals", "Countries", "Offers", "Agreements", "Constraints",
-               "Relaxations", "Excluded", "RuleCosts", "Scenarios", "Recourse", "Reserve")
 USD_FORMAT = "#,##0"  # money in whole dollars (CLI.md)
 USD_RATE_FORMAT = "#,##0.00"  # USD per unit of a mineral (prices, marginal costs): cents matter per kg
 SHARE_FORMAT = "0.0%"
@@ -69,7 +67,8 @@ def write_plan(report: Report, path: Path, max_rows: int = EXCEL_MAX_ROWS) -> No
     (a bug in procure, not a table to lose silently)."""
     unknown = [name for name in report.tables if name not in SHEET_ORDER]
     if unknown:
-        raise ValueError(f"the plan writer has no sheet for table(s) {', '.join(unknown)} (add it to SHEET_ORDER)")
+        raise ValueError(f"the plan writer has no sheet for table(s) {', '.join(unknown)} "
+                         "(add it to procure.report.SHEET_ORDER)")
     tables, kinds = {}, {}
     for name in SHEET_ORDER[1:]:
         if name not in report.tables:

@@ -26,6 +26,11 @@ from procure.relaxation import relaxation_table, scenario_relaxations
 from procure.solve import Status
 from procure.version import tool_version
 
+# The plan's sheets, in the workbook's order (CLI.md): a table the report makes must have its place here
+# (the writer refuses one it has none for), and its columns a kind in COLUMN_KINDS
+SHEET_ORDER = ("Summary", "Allocation", "Minerals", "Countries", "Offers", "Agreements", "Constraints",
+               "Relaxations", "Excluded", "RuleCosts", "Scenarios", "Recourse", "Reserve")
+
 
 @dataclass
 class Report:

@@ -163,7 +163,7 @@ class Steps:
     def run(self, name: str, lp: LinearProgram, solver: str, presolve: str = "on") -> RawResult | None:
         remaining = self.options.remaining_s()
         if remaining is not None and remaining <= 0 and self.log:
-            self._record(Step(name, 0.0, "skipped: the time limit was reached before it could start"))
+            self.record(Step(name, 0.0, "skipped: the time limit was reached before it could start"))
             return None
         options = replace(self.options, solver=solver, time_limit_s=remaining)
         started = time.perf_counter()
@@ -171,10 +171,10 @@ class Steps:
             raw = _run_highs(lp, options, presolve)
         else:
             raw = _run_pulp(lp, options)
-        self._record(Step(name, time.perf_counter() - started, f"{raw.kind}: {raw.detail}"))
+        self.record(Step(name, time.perf_counter() - started, f"{raw.kind}: {raw.detail}"))
         return raw
 
-    def _record(self, step: Step) -> None:
+    def record(self, step: Step) -> None:
         self.log.append(step)
         _log.info("step %-48s %8.3f s  %s", step.name, step.seconds, step.outcome)
 

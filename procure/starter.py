@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from procure.errors import OutputError
+from procure.files import atomic_write
 
 
 def _data() -> Path:
@@ -60,13 +61,11 @@ def write_starter(directory: Path, *, force: bool = False) -> list[Path]:
                           "Use --force to overwrite them")
     written = []
     for source, target in plan:
-        temporary = target.with_name(f".{target.name}.tmp")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, temporary)
-            temporary.replace(target)
+            with atomic_write(target) as temporary:
+                shutil.copyfile(source, temporary)
         except OSError as exc:
-            temporary.unlink(missing_ok=True)
             raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from None
         written.append(target)
     return written

@@ -145,7 +145,7 @@ class WarmModel:
         lp = self.program
         remaining = self.options.remaining_s()
         if remaining is not None and remaining <= 0:
-            steps._record(Step(label, 0.0, "skipped: the time limit was reached before it could start"))
+            steps.record(Step(label, 0.0, "skipped: the time limit was reached before it could start"))
             return None
         highs = self.highs
         began = time.perf_counter()
@@ -164,7 +164,7 @@ class WarmModel:
         status = highs.getModelStatus()
         detail = highs.modelStatusToString(status)
         info = highs.getInfo()
-        steps._record(Step(label, time.perf_counter() - began, f"{detail}, {info.simplex_iteration_count} "
+        steps.record(Step(label, time.perf_counter() - began, f"{detail}, {info.simplex_iteration_count} "
                                                                "simplex iterations"))
         has_values = info.primal_solution_status == 2  # kSolutionStatusFeasible
         if not has_values:
