@@ -21,8 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import openpyxl
-
 from procure.errors import Collector, InputError, Problem
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -463,6 +461,10 @@ def _open_plan_book(path: Path):
     _check_container(path)
     _inspect_package(path)
     try:
+        # openpyxl only reads plans back (stress --plan, diff); inputs are read with calamine, so the
+        # commands that never read a plan do not pay for importing it at start-up (benchmarks/RESULTS.md)
+        import openpyxl
+
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
         raise InputError([Problem(f"cannot be opened as a plan workbook ({type(exc).__name__}: {exc})",
