@@ -49,7 +49,7 @@ constraints = pd.DataFrame({"constraint": "country_cap", "mineral": minerals[rng
                             "shadow_price_usd": rng.normal(0, 10, k)})
 w = max(rows // 50, 1)
 offers = pd.DataFrame({"offer_row": np.arange(w) + 2, "supplier": suppliers[rng.integers(0, 1150, w)],
-                       "mineral": minerals[rng.integers(0, 56, w)], "reduced_cost_usd": rng.normal(0, 5, w),
+                       "mineral": minerals[rng.integers(0, 56, w)], "reduced_cost": rng.normal(0, 5, w),
                        **{str(p): rng.gamma(1, 100, w) for p in periods}})
 tables = {"Allocation": allocation, "Constraints": constraints, "Offers": offers}
 start_wall, start_cpu = time.perf_counter(), time.process_time()

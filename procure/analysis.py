@@ -67,6 +67,10 @@ class Comparison:
     def objective(self) -> float | None:
         return self._difference("objective")
 
+    @property
+    def reserve_gap_usd(self) -> float | None:
+        return self._difference("reserve_gap_value_usd")
+
 
 def _figures(fan: Fan, form: ExtensiveForm, program: LinearProgram, solution: Solution) -> PlanFigures | None:
     """The plan's figures (expectations over the fan's scenarios), ``program`` the form's program as solved."""
@@ -169,6 +173,9 @@ def agreement_values(outcome: Outcome, *, warm: bool = True) -> list[Comparison]
 
 @dataclass
 class FrontierPoint:
+    """One point of the China-cap frontier: money in USD (shortfall and reserve-gap value at reference
+    prices), the objective (spend plus penalties) apart, days of cover at the end."""
+
     cap: float
     status: str
     spend_usd: float | None
@@ -177,6 +184,18 @@ class FrontierPoint:
     china_share: float | None
     reserve_days_min: float | None
     reserve_days_mean: float | None
+    reserve_gap_value_usd: float | None = None
+    worst_shortfall_usd: float | None = None  # the largest scenario shortfall value (stochastic plans)
+
+    def to_json(self, stochastic: bool) -> dict:
+        """CLI.md's keys (``objective`` never named USD)."""
+        doc = {"cap": self.cap, "status": str(self.status), "spend": self.spend_usd,
+               "shortfall_usd": self.shortfall_value_usd, "reserve_gap_usd": self.reserve_gap_value_usd,
+               "objective": self.objective, "china_share": self.china_share,
+               "reserve_days_min": self.reserve_days_min, "reserve_days_mean": self.reserve_days_mean}
+        if stochastic:
+            doc["worst_shortfall_usd"] = self.worst_shortfall_usd
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in doc.items()}
 
 
 def parse_caps(text: str) -> list[float]:
@@ -247,11 +266,14 @@ def _fan_point(cap: float, fan: Fan, form: ExtensiveForm, solution: Solution) ->
     with np.errstate(invalid="ignore", divide="ignore"):
         days = np.where(demand[:, -1] > 0, reserve[:, -1] / demand[:, -1] * fan.base.policy.days_per_period, np.nan)
     has_days = np.isfinite(days).any()
+    worst = max(plan_figures(inst, lp, solution.x[cols]).shortfall_value_usd
+                for inst, lp, cols in zip(fan.instances, form.scenario_programs, form.col_map))
     return FrontierPoint(cap=cap, status=solution.status, spend_usd=figures.spend_usd,
                          shortfall_value_usd=figures.shortfall_value_usd, objective=figures.objective,
                          china_share=figures.china_share_by_value,
                          reserve_days_min=float(np.nanmin(days)) if has_days else None,
-                         reserve_days_mean=float(np.nanmean(days)) if has_days else None)
+                         reserve_days_mean=float(np.nanmean(days)) if has_days else None,
+                         reserve_gap_value_usd=figures.reserve_gap_value_usd, worst_shortfall_usd=worst)
 
 
 class ChinaCapSweep:
@@ -316,5 +338,60 @@ def _point(cap: float, inst: Instance, program, solution: Solution) -> FrontierP
         china_share=figures.china_share_by_value,
         reserve_days_min=float(np.nanmin(days)) if has_days else None,
         reserve_days_mean=float(np.nanmean(days)) if has_days else None,
+        reserve_gap_value_usd=figures.reserve_gap_value_usd,
     )
 
+
+
+@dataclass(frozen=True)
+class BudgetEffect:
+    """What 1% more and 1% less of one budget family's limits change (FORMULATION.md, results: "what binds"),
+    each a :class:`Comparison` of the re-solved plan against the plan: ``more.spend_usd`` is the change in
+    spend (USD) with 1% more budget, ``less.shortfall_usd`` the change in shortfall value with 1% less."""
+
+    family: str
+    more: Comparison
+    less: Comparison
+
+
+def budget_effects(outcome: Outcome, *, step: float = 0.01, warm: bool = True) -> list[BudgetEffect]:
+    """For each budget family with a binding row, the plan re-solved with every row of the family's limit
+    ``step`` (1%) higher and lower: row upper bounds ``B - committed`` move by ``step x B``. With HiGHS one
+    warm model re-solves both from the plan's basis; other solvers re-solve cold."""
+    program, fan, form = outcome.program, outcome.fan, outcome.form
+    if not outcome.solution.has_plan:
+        return []
+    activity = program.row_activity(outcome.solution.x)
+    binding = []
+    for family in families.FAMILIES:
+        block = program.rows.get(family.name)
+        if family.measure != families.Measure.BUDGET or block is None or not block.size:
+            continue
+        limit = block.meta["limit"].astype(float)
+        value = activity[block.slice()] + block.meta["committed"]
+        if (value >= limit - 1e-6 * np.maximum(1.0, np.abs(limit))).any():
+            binding.append((family, np.arange(block.start, block.stop), limit))
+    if not binding:
+        return []
+    base = _figures(fan, form, program, outcome.solution)
+    model = WarmModel(program, outcome.options) if warm and supports(outcome.options) else None
+    effects = []
+    for family, rows, limit in binding:
+        upper = program.row_upper[rows].copy()
+        compared = {}
+        for sign in (1.0, -1.0):
+            changed = upper + sign * step * limit
+            if model is None:
+                row_upper = program.row_upper.copy()
+                row_upper[rows] = changed
+                solved_program = replace(program, row_upper=row_upper)
+                solution = solve(solved_program, outcome.options, with_duals=False)
+            else:
+                model.set_row_bounds(rows, program.row_lower[rows], changed)
+                solution = model.solve(label=f"{family.name} {'+' if sign > 0 else '-'}{step:.0%}")
+                solved_program = model.program
+                model.set_row_bounds(rows, program.row_lower[rows], upper)
+            compared[sign] = Comparison(family.name, family.label, str(solution.status), str(outcome.status),
+                                        _figures(fan, form, solved_program, solution), base)
+        effects.append(BudgetEffect(family.name, compared[1.0], compared[-1.0]))
+    return effects

@@ -22,6 +22,7 @@ import typer
 from procure import console, fmt, pipeline
 from procure.analysis import frontier as solve_frontier, parse_caps
 from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
+from procure.budgets import budget_frontier, parse_budgets, solved_all
 from procure.cluster import dask_client
 from procure.data import OfferKind
 from procure.diff import diff_plans
@@ -29,7 +30,7 @@ from procure.errors import InputError, Problem, ProcureError
 from procure.instance import build_instance
 from procure.outcome import build_form
 from procure.paths import check_json_path, check_output_path, default_output_path, safe_stem
-from procure.plan import write_frontier, write_json, write_tables
+from procure.plan import write_budget_frontier, write_frontier, write_json, write_tables
 from procure.pulp_model import available_solvers, check_export_path, check_solver, export_model
 from procure.risks import has_risks_sheet, read_risks
 from procure.solve import SolveOptions, Status
@@ -248,6 +249,9 @@ def frontier(
     workbook: Annotated[Path, typer.Argument(help="The input workbook (.xlsx).")],
     caps: Annotated[str, typer.Option("--caps", help="start:stop:step (inclusive) or a list, e.g. 0,0.1,0.5.")]
     = "0:1:0.05",
+    budgets: Annotated[Optional[str], typer.Option(
+        "--budgets", help="Horizon budgets in USD instead of caps: start:stop:step or a list, e.g. 6e9:18e9:1e9.")]
+    = None,
     model: ModelOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Frontier workbook (.xlsx).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the points as JSON.")] = None,
@@ -258,9 +262,13 @@ def frontier(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Solve once per China cap applied to every mineral: cost, shortfall and exposure against the cap."""
+    """Solve once per China cap applied to every mineral (or per horizon budget, --budgets): spend, shortfall
+    value and exposure against the cap, or what the program buys at each budget."""
     run = RunOptions(solver, time_limit, gap, strict, quiet, verbose)
-    _run(quiet, verbose, lambda ctx: _frontier(ctx, run, workbook, caps, model, output, json_path))
+    if budgets is not None:
+        _run(quiet, verbose, lambda ctx: _budget_frontier(ctx, run, workbook, budgets, model, output, json_path))
+    else:
+        _run(quiet, verbose, lambda ctx: _frontier(ctx, run, workbook, caps, model, output, json_path))
 
 
 def _frontier(ctx: console.Context, run: RunOptions, workbook, caps, model, output, json_path) -> int:
@@ -282,10 +290,38 @@ def _frontier(ctx: console.Context, run: RunOptions, workbook, caps, model, outp
     table = pd.DataFrame([dataclasses.asdict(p) for p in points])
     write_frontier(table, out_path, f"China-cap frontier: {data.policy.scenario}")
     if json_path is not None:
-        write_json({"scenario": data.policy.scenario, "points": table.astype(object).where(table.notna(), None)
-                    .to_dict("records")}, json_path)
+        write_json({"scenario": data.policy.scenario,
+                    "points": [p.to_json(len(fan.scenarios) > 1) for p in points]}, json_path)
     console.frontier_summary(ctx, points, out_path)
     return EXIT_OK if all(p.status != Status.NOT_SOLVED for p in points) else EXIT_NOT_SOLVED
+
+
+def _budget_frontier(ctx: console.Context, run: RunOptions, workbook, budgets, model, output, json_path) -> int:
+    """What the program buys at each horizon budget (CLI.md, frontier --budgets)."""
+    try:
+        values = parse_budgets(budgets)
+    except ValueError as exc:
+        raise ProcureError(str(exc)) from None
+    data = pipeline.load(workbook, model)
+    console.print_problems(ctx, [], data.warnings)
+    suffix = "" if data.policy.scenario in ("", "base") else f"-{_safe_stem(data.policy.scenario)}"
+    inputs = [workbook] + ([model] if model else [])
+    out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}{suffix}-budgets.xlsx", inputs)
+    if json_path is not None:
+        check_json_path(json_path, inputs, [out_path])
+    options = run.solve_options()
+    fan = prepare_fan(data, data.scenarios)
+    with console.progress(ctx, "budgets", len(values)) as advance:
+        points = budget_frontier(fan, values, options, run.strict, progress=lambda budget: advance())
+    table = pd.DataFrame([dataclasses.asdict(p) for p in points])
+    if len(fan.scenarios) == 1:
+        table = table.drop(columns="worst_shortfall_usd")
+    write_budget_frontier(table, out_path, f"What each budget buys: {data.policy.scenario}")
+    if json_path is not None:
+        write_json({"scenario": data.policy.scenario,
+                    "points": [p.to_json(len(fan.scenarios) > 1) for p in points]}, json_path)
+    console.budget_frontier_summary(ctx, points, out_path, len(fan.scenarios) > 1)
+    return EXIT_OK if solved_all(points) else EXIT_NOT_SOLVED
 
 
 @app.command()

@@ -199,6 +199,27 @@ def frontier_summary(ctx: Context, points, out_path: Path) -> None:
     ctx.say(f"frontier written to {escape(str(out_path))}")
 
 
+def budget_frontier_summary(ctx: Context, points, out_path: Path, stochastic: bool) -> None:
+    """What each budget buys, one row per budget (USD; shortfall and reserve gap at reference prices)."""
+    if ctx.quiet:
+        return
+    view = Table(title="what each budget buys (USD; shortfall and reserve gap at reference prices)",
+                 show_edge=False)
+    columns = ["budget", "status", "spend", "shortfall value"] + (["worst scenario"] if stochastic else []) + [
+        "reserve gap value", "saved per extra $"]
+    for column in columns:
+        view.add_column(column, justify="right", no_wrap=True)
+    for p in points:
+        row = [fmt.usd_compact(p.budget), str(p.status), fmt.usd_compact(p.spend_usd),
+               fmt.usd_compact(p.shortfall_value_usd)]
+        if stochastic:
+            row.append(fmt.usd_compact(p.worst_shortfall_usd))
+        row += [fmt.usd_compact(p.reserve_gap_value_usd), "-" if p.marginal is None else f"${p.marginal:,.2f}"]
+        view.add_row(*row)
+    ctx.say(view)
+    ctx.say(f"budget frontier written to {escape(str(out_path))}")
+
+
 def batch_summary(ctx: Context, rows: list[dict], base_name: str, out_dir: Path, stem: str) -> None:
     """One row per scenario of a batch, against the baseline."""
     if ctx.quiet:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from procure.data import OfferKind
 from procure.instance import Instance
 from procure.outcome import Outcome
 from procure.program import LinearProgram
 
 ZERO_TOL = 1e-9  # values below this (relative) are printed as 0
+SPEND_PARTS = ("acquisitions", "fees", "holding")  # spend split (FORMULATION.md, results), in this order
 
 
 def clean(values: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -66,6 +68,22 @@ class Facts:
         previous = np.column_stack([inst.initial_reserve, self.reserve[:, :-1]]) if self.n_t else self.reserve
         self.released = np.maximum(previous - self.reserve, 0.0)  # units drawn from the reserve per period
         self.added = np.maximum(self.reserve - previous, 0.0)
+
+    def spend_by_period(self) -> np.ndarray:
+        """Spend per period split as FORMULATION.md's results, USD: rows acquisitions (``sum p x``),
+        agreement fees (``F y`` in the offer's first covered period, signed agreements included) and
+        holding (``sum h r``); their sum per period is constraint 10's left side."""
+        inst = self.inst
+        split = np.zeros((len(SPEND_PARTS), self.n_t))
+        split[0] = np.bincount(inst.op_period, weights=self.cost, minlength=self.n_t)
+        y_block = self.program.columns["y"]
+        chosen = y_block.keys["offer"][self.signed_y > 0] if y_block.size else np.zeros(0, dtype=int)
+        signed = np.flatnonzero(inst.offer_kind == OfferKind.SIGNED)
+        offers = np.concatenate([chosen, signed]).astype(int)
+        split[1] = np.bincount(inst.offer_first_period[offers], weights=inst.offer_fixed_cost_usd[offers],
+                               minlength=self.n_t)
+        split[2] = (self.reserve * inst.holding_cost_usd[:, None]).sum(axis=0)
+        return split
 
     def share(self, numerator, denominator):
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -439,6 +439,9 @@ FAMILIES: tuple[Family, ...] = (
     CVAR_EXCESS,
 )
 
+BUDGET_TOTAL = next(f for f in FAMILIES if f.number == 9)  # the horizon budget (frontier --budgets moves it)
+
+
 def family_of(name: str) -> Family | None:
     """The entry of :data:`FAMILIES` named ``name`` (a row block's name)."""
     return next((f for f in FAMILIES if f.name == name), None)

@@ -19,6 +19,7 @@ from procure import formulation
 from procure.data import Period, StochasticScenario, WorkbookData
 from procure.errors import SolverError
 from procure.extensive import ExtensiveForm, build_extensive_form, risk_value
+from procure.figures import PlanFigures, expected_figures, plan_figures
 from procure.instance import Instance
 from procure.program import LinearProgram
 from procure.solve import Solution, SolveOptions, Status, solve
@@ -29,13 +30,21 @@ FIX_TOL = 1e-7  # EV values this close to a bound (relative) are clipped onto it
 
 @dataclass
 class Measures:
-    """RP, WS, EEV, EVPI, VSS in USD (STOCKPILE.md). ``eev`` None (infinite) when ``eev_reason`` says why."""
+    """RP, WS, EEV, EVPI, VSS (STOCKPILE.md): objective values (spend plus penalty terms), each also split
+    into money by its ``*_figures`` (expected spend, shortfall value and reserve-gap value, USD).
+
+    ``eev`` None (infinite) when ``eev_reason`` says why. WS's split is the expectation of each
+    scenario's own optimum; EVPI's and VSS's are the differences of the splits (RP - WS, EEV - RP).
+    """
 
     rp: float
     ws: float
     ws_by_scenario: np.ndarray
     eev: float | None
     eev_reason: str = ""
+    rp_figures: PlanFigures | None = None
+    ws_figures: PlanFigures | None = None
+    eev_figures: PlanFigures | None = None
 
     @property
     def evpi(self) -> float:
@@ -134,29 +143,44 @@ def optimize(data: WorkbookData, options: SolveOptions = SolveOptions(), *, stri
 
 
 def measures(outcome: Outcome) -> Measures:
-    """WS (each scenario alone) and EEV (the EV problem's common decisions fixed) beside RP."""
+    """WS (each scenario alone) and EEV (the EV problem's common decisions fixed) beside RP, each with
+    its split into money."""
     fan, options = outcome.fan, outcome.options
     pi = fan.probabilities
-    ws_each = []
+    ws_each, ws_figures = [], []
     for sc, inst in zip(fan.scenarios, fan.instances):
-        alone = solve(formulation.build(inst, strict=outcome.strict), options, with_duals=False)
+        program = formulation.build(inst, strict=outcome.strict)
+        alone = solve(program, options, with_duals=False)
         if alone.status != Status.OPTIMAL:  # a relaxation of a solved model: only a time limit can stop it
             raise SolverError(f"scenario {sc.name} solved alone (for WS) ended {alone.status}: {alone.message}")
         ws_each.append(alone.objective)
+        ws_figures.append(plan_figures(inst, program, alone.x))
     ws_each = np.array(ws_each)
     risk = lambda costs: risk_value(costs, pi, outcome.risk, outcome.risk_level, outcome.risk_weight)  # noqa: E731
-    eev, reason = expected_value_of_ev_solution(outcome)
-    return Measures(rp=float(outcome.solution.objective), ws=risk(ws_each), ws_by_scenario=ws_each,
-                    eev=eev, eev_reason=reason)
+    ws = risk(ws_each)
+    eev, reason, eev_figures = expected_value_of_ev_solution(outcome)
+    return Measures(rp=float(outcome.solution.objective), ws=ws, ws_by_scenario=ws_each, eev=eev,
+                    eev_reason=reason, rp_figures=expected_figures(fan, outcome.form, outcome.solution.x),
+                    ws_figures=_expected_split(pi, ws_figures, ws), eev_figures=eev_figures)
 
 
-def expected_value_of_ev_solution(outcome: Outcome) -> tuple[float | None, str]:
-    """EEV: solve the EV problem, fix its decisions at every node common to all scenarios, re-solve."""
+def _expected_split(pi: np.ndarray, parts: list[PlanFigures], objective: float) -> PlanFigures:
+    """The probability-weighted figures of ``parts``, with ``objective`` (the risk measure's value)."""
+    spend = float(sum(p * f.spend_usd for p, f in zip(pi, parts)))
+    return PlanFigures(objective=objective, spend_usd=spend, penalty=objective - spend,
+                       shortfall_value_usd=float(sum(p * f.shortfall_value_usd for p, f in zip(pi, parts))),
+                       reserve_gap_value_usd=float(sum(p * f.reserve_gap_value_usd for p, f in zip(pi, parts))),
+                       china_share_by_value=None)
+
+
+def expected_value_of_ev_solution(outcome: Outcome) -> tuple[float | None, str, PlanFigures | None]:
+    """EEV: solve the EV problem, fix its decisions at every node common to all scenarios, re-solve;
+    (EEV, why it is infinite, its figures)."""
     fan, form, options = outcome.fan, outcome.form, outcome.options
     ev_program = formulation.build(expected_value_instance(fan), strict=outcome.strict)
     ev = solve(ev_program, options, with_duals=False)
     if ev.status != Status.OPTIMAL:
-        return None, f"the expected-value problem has no plan ({ev.status}: {ev.message})"
+        return None, f"the expected-value problem has no plan ({ev.status}: {ev.message})", None
     program = form.program
     n_s = len(fan.scenarios)
     local = np.flatnonzero(form.col_members[form.col_map[0]] == n_s)  # scenario 0's columns shared by all
@@ -164,9 +188,10 @@ def expected_value_of_ev_solution(outcome: Outcome) -> tuple[float | None, str]:
     values = _onto_bounds(ev.x[local], program.col_lower[columns], program.col_upper[columns])
     values = np.where(program.col_integer[columns], np.round(values), values)
     if _within(values, program.col_lower[columns], program.col_upper[columns]):
-        fixed = solve(_fixed(program, columns, values), options, with_duals=False)
+        fixed_program = _fixed(program, columns, values)
+        fixed = solve(fixed_program, options, with_duals=False)
         if fixed.status == Status.OPTIMAL:
-            return float(fixed.objective), ""
+            return float(fixed.objective), "", expected_figures(fan, replace(form, program=fixed_program), fixed.x)
     # name the scenarios whose own data (not the committed bounds all scenarios share) refuse the plan
     culprits = []
     for s, inst in enumerate(fan.instances):
@@ -176,7 +201,7 @@ def expected_value_of_ev_solution(outcome: Outcome) -> tuple[float | None, str]:
             culprits.append(fan.scenarios[s].name)
     where = (f"in scenario {', '.join(culprits)}" if culprits
              else "in the scenarios together (each alone is feasible)")
-    return None, f"the expected-value plan's common decisions are infeasible {where}"
+    return None, f"the expected-value plan's common decisions are infeasible {where}", None
 
 
 def _within(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:

@@ -63,11 +63,14 @@ def load(workbook: str | Path, model: str | Path | None = None, scenario_files=(
 
 def make_report(outcome: Outcome, *, input_name: str, price_rules: bool = False) -> Report:
     """The plan's tables, Summary and JSON; with ``price_rules``, each active rule priced and each
-    optional agreement valued by re-solving (only when the plan was solved)."""
+    optional agreement valued by re-solving (only when the plan was solved). A binding budget is re-solved
+    with 1% more and 1% less (what its "what binds" sentence says in money)."""
     rule_costs = agreement_values = None
     if price_rules and outcome.solution.has_plan:
         rule_costs, agreement_values = analysis.price_rules(outcome), analysis.agreement_values(outcome)
-    return build_report(outcome, input_name=input_name, rule_costs=rule_costs, agreement_values=agreement_values)
+    effects = analysis.budget_effects(outcome) if outcome.solution.has_plan else []
+    return build_report(outcome, input_name=input_name, rule_costs=rule_costs, agreement_values=agreement_values,
+                        budget_effects=effects)
 
 
 def written(outcome: Outcome) -> bool:

@@ -29,7 +29,7 @@ import pandas as pd
 from procure.errors import OutputError
 from procure.files import atomic_write, move_into_place, temp_file_beside
 from procure.items import Item, Kind
-from procure.report import EXPECTED, SHEET_ORDER, Report
+from procure.report import EXPECTED, SHEET_ORDER, Report, column_kind
 from procure.sheet_xml import EXCEL_MAX_ROWS, SheetRows, fill_sheets
 
 USD_FORMAT = "#,##0"  # money in whole dollars (CLI.md)
@@ -38,7 +38,7 @@ SHARE_FORMAT = "0.0%"
 WHOLE_FORMAT = "#,##0"
 QUANTITY_FORMAT = "#,##0.0##"  # at least one decimal: "#,##0.###" shows 1,200 as "1,200." with a bare point
 _USD = re.compile(r"(usd|cost|price|spend)", re.I)
-_USD_RATE = re.compile(r"(price_usd|^marginal_cost_usd$|^reduced_cost_usd$|^shadow_price$|_dual_usd$)", re.I)
+_USD_RATE = re.compile(r"(price_usd|^marginal_cost$|^reduced_cost$|^shadow_price$|_dual_usd$)", re.I)
 _SHARE = re.compile(r"(share|^cap$|_cap$|hhi|_used|capacity_used|^probability$)", re.I)
 _DAYS = re.compile(r"days", re.I)
 _PERIOD_LABEL = re.compile(r"(\bthrough\b|\bperiod\b|\byear\b)", re.I)  # a Summary value that is a period
@@ -79,7 +79,9 @@ def write_plan(report: Report, path: Path, max_rows: int = EXCEL_MAX_ROWS) -> No
         if flags:  # written as words, as a planner reads them
             table = table.assign(**{c: np.where(table[c].astype(bool), "yes", "no") for c in flags})
         tables[name] = table
-    write_tables(path, tables, summary=report.summary, charts=_plan_charts, max_rows=max_rows, kinds=kinds)
+    kinds["Summary"] = {str(c): column_kind(str(c)) for t in report.summary_tables.values() for c in t.columns}
+    write_tables(path, tables, summary=report.summary, charts=_plan_charts, max_rows=max_rows, kinds=kinds,
+                 summary_tables=report.summary_tables)
 
 
 @dataclass
@@ -269,7 +271,8 @@ def _write_chart_table(book: _PlanBook, data: pd.DataFrame) -> str:
 
 
 def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None, charts=None,
-                 max_rows: int = EXCEL_MAX_ROWS, kinds: dict[str, dict[str, Kind]] | None = None) -> None:
+                 max_rows: int = EXCEL_MAX_ROWS, kinds: dict[str, dict[str, Kind]] | None = None,
+                 summary_tables: dict[str, pd.DataFrame] | None = None) -> None:
     """A workbook of ``tables`` (one sheet each), after an item/value Summary if given.
 
     ``kinds``: per table, each column's :class:`~procure.items.Kind` (how it is formatted); a table
@@ -283,7 +286,7 @@ def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None, char
     try:
         book = _new_book(temp, max_rows)
         if summary is not None:
-            _write_summary(book, summary)
+            _write_summary(book, summary, summary_tables, (kinds or {}).get("Summary"))
         for name, table in tables.items():
             _write_table(book, name, table, (kinds or {}).get(name))
         if charts is not None:
@@ -315,7 +318,7 @@ class _Formats:
             ("gap", "0.00%"), ("number", QUANTITY_FORMAT), ("period", "General"))}
 
 
-def column_kind(column: str) -> str:
+def guessed_kind(column: str) -> str:
     """How a table column is shown, from its name: ``label`` (periods, row numbers: General, 2027 not
     2,027), ``share`` (percentage), ``usd_rate`` (USD per unit: cents kept), ``usd`` (whole dollars),
     ``days`` (whole days) or ``quantity``."""
@@ -341,7 +344,7 @@ _KIND_SUMMARY = {Kind.MONEY: "usd", Kind.OBJECTIVE: "usd", Kind.RATE: "number", 
 
 
 def _value_format(formats: _Formats, column: str, kind: Kind | None = None):
-    shown = _KIND_FORMAT[kind] if kind is not None else column_kind(column)
+    shown = _KIND_FORMAT[kind] if kind is not None else guessed_kind(column)
     return formats.text if shown == "label" else getattr(formats, shown)
 
 
@@ -394,50 +397,82 @@ def _sheet_title(name: str, used: set[str]) -> str:
 
 
 SUMMARY_LABEL_WIDTH = 58  # characters: the longest label of report.summary_items fits on one line
-SUMMARY_VALUE_WIDTH = 100  # characters: a "what binds" sentence wraps at about this width
 _LINE_HEIGHT_PT = 15.0  # Calibri 11's row height in points
 
 
-def _write_summary(book: _PlanBook, items) -> None:
-    """Item/value rows, each value formatted by its label; printed on one landscape page (CLI.md).
+SUMMARY_NUMBER_WIDTH = 20  # characters: column B, the value of a numeric item
+SUMMARY_TABLE_WIDTH = 16  # characters: columns C-G, a small table's columns (and a sentence's overflow)
+SUMMARY_TEXT_COLUMNS = 6  # a text value spans columns B-G
+SUMMARY_KEY_COLUMN = 7  # column H, hidden: the keys procure reads its plans back by
 
-    Wrapped rows are given their height here (lines x 15 pt, from the text's length against the column
-    width), since a reader does not always re-measure rows when it opens the file.
+
+def _write_summary(book: _PlanBook, items, tables: dict[str, pd.DataFrame] | None = None,
+                   kinds: dict[str, Kind] | None = None) -> None:
+    """Item/value rows, each value formatted by its kind (by its label when untyped), then the small
+    ``tables`` (title in column A, the table in B-G): printed on one landscape page (CLI.md).
+
+    A text value spans columns B-G, so a sentence has the width of the page. Wrapped rows are given their
+    height here (lines x 15 pt, from the text's length against that width), since a reader does not always
+    re-measure rows when it opens the file. The keys (:class:`procure.items.Item`) go in a hidden column.
     """
     formats = book.formats
     sheet = book.xlsx.add_worksheet("Summary")
     book.titles.add("summary")
     sheet.write_string(0, 0, "item", formats.header)
     sheet.write_string(0, 1, "value", formats.header)
+    text_width = SUMMARY_NUMBER_WIDTH + (SUMMARY_TEXT_COLUMNS - 1) * SUMMARY_TABLE_WIDTH
+    typed = any(isinstance(entry, Item) for entry in items)
     for r, entry in enumerate(items, start=1):
         label, value = (entry.label, entry.value) if isinstance(entry, Item) else entry
         label = str(label)
         sheet.write_string(r, 0, label, formats.summary_label)
         if isinstance(entry, Item):
             kind = "text" if isinstance(value, str) or value is None else _KIND_SUMMARY[entry.kind]
+            sheet.write_string(r, SUMMARY_KEY_COLUMN, entry.key, formats.text)
         else:
             kind = summary_kind(label, value)
         if kind == "text":
             text = "" if value is None else str(value)
+            if len(text) > SUMMARY_NUMBER_WIDTH:  # a sentence: across the page's width
+                sheet.merge_range(r, 1, r, SUMMARY_TEXT_COLUMNS, "", formats.summary_text)
             if text:
                 sheet.write_string(r, 1, text, formats.summary_text)
-            lines = max(_wrapped_lines(text, SUMMARY_VALUE_WIDTH), _wrapped_lines(label, SUMMARY_LABEL_WIDTH))
+            lines = max(_wrapped_lines(text, text_width), _wrapped_lines(label, SUMMARY_LABEL_WIDTH))
             if lines > 1:
                 sheet.set_row(r, _LINE_HEIGHT_PT * lines)
         else:
             _write_cell(sheet, r, 1, value, formats.summary[kind], formats)
-    sheet.set_column(0, 0, SUMMARY_LABEL_WIDTH)
-    sheet.set_column(1, 1, SUMMARY_VALUE_WIDTH)
-    if any(isinstance(entry, Item) for entry in items):  # the keys procure reads its plans back by, hidden
-        sheet.write_string(0, 2, "key", formats.header)
-        for r, entry in enumerate(items, start=1):
-            if isinstance(entry, Item):
-                sheet.write_string(r, 2, entry.key, formats.text)
-        sheet.set_column(2, 2, 30, None, {"hidden": True})
-        sheet.print_area(0, 0, len(items), 1)
+    last = len(items)
+    for title, table in (tables or {}).items():
+        last += 2
+        sheet.write_string(last, 0, title, formats.header)
+        for c, column in enumerate(table.columns[:SUMMARY_TEXT_COLUMNS]):
+            sheet.write_string(last, 1 + c, _header_words(str(column)), formats.header)
+        for row in table.itertuples(index=False):
+            last += 1
+            for c, (column, value) in enumerate(zip(table.columns[:SUMMARY_TEXT_COLUMNS], row)):
+                kind = (kinds or {}).get(str(column))
+                number_format = formats.text if kind is None else _value_format(formats, str(column), kind)
+                _write_cell(sheet, last, 1 + c, value, number_format, formats)
+    labels = [len(str(e.label if isinstance(e, Item) else e[0])) for e in items]
+    sheet.set_column(0, 0, max([SUMMARY_LABEL_WIDTH] + labels))
+    sheet.set_column(1, 1, SUMMARY_NUMBER_WIDTH)
+    sheet.set_column(2, SUMMARY_TEXT_COLUMNS, SUMMARY_TABLE_WIDTH)
+    if typed:
+        sheet.write_string(0, SUMMARY_KEY_COLUMN, "key", formats.header)
+        sheet.set_column(SUMMARY_KEY_COLUMN, SUMMARY_KEY_COLUMN, 30, None, {"hidden": True})
+    sheet.print_area(0, 0, last, SUMMARY_TEXT_COLUMNS)
     sheet.freeze_panes(1, 0)
     _print_setup(sheet)
     sheet.fit_to_pages(1, 1)  # the Summary is one printed page
+
+
+def _header_words(column: str) -> str:
+    """A column's header in words: ``acquisitions_usd`` -> ``Acquisitions (USD)``."""
+    words = column.replace("_", " ")
+    if words.endswith(" usd"):
+        words = words[:-4] + " (USD)"
+    return words[:1].upper() + words[1:]
 
 
 def _wrapped_lines(text: str, width: int) -> int:
@@ -532,6 +567,52 @@ def write_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 900, "height": 480})
         book.xlsx.get_worksheet_by_name(FRONTIER).insert_chart(1, len(columns) + 1, chart)
+        _close(book, temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+BUDGET_FRONTIER = "Budget frontier"
+BUDGET_FRONTIER_KINDS = {
+    "budget": Kind.MONEY, "status": Kind.TEXT, "spend_usd": Kind.MONEY, "shortfall_value_usd": Kind.MONEY,
+    "reserve_gap_value_usd": Kind.MONEY, "objective": Kind.OBJECTIVE, "china_share": Kind.SHARE,
+    "worst_shortfall_usd": Kind.MONEY, "marginal": Kind.RATE}
+
+
+def write_budget_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
+    """What the program buys at each horizon budget (one row per budget: :class:`procure.budgets.BudgetPoint`)
+    and a native line chart against the budget: shortfall value, the worst scenario's shortfall value
+    (stochastic plans) and the reserve-gap value, USD at reference prices, with spend for reference."""
+    path = Path(path)
+    temp = temp_file_beside(path, ".xlsx")
+    try:
+        book = _new_book(temp, EXCEL_MAX_ROWS)
+        _write_table(book, BUDGET_FRONTIER, table, BUDGET_FRONTIER_KINDS)
+        n = len(table)
+        columns = list(table.columns)
+        x = columns.index("budget")
+        categories = [BUDGET_FRONTIER, 1, x, n, x]
+        chart = book.xlsx.add_chart({"type": "line"})
+        series = [("shortfall_value_usd", "shortfall value, expected", {"marker": {"type": "square"},
+                                                                         "line": {"color": "#C00000"}}),
+                  ("worst_shortfall_usd", "shortfall value, worst scenario",
+                   {"marker": {"type": "diamond"}, "line": {"color": "#C00000", "dash_type": "dash"}}),
+                  ("reserve_gap_value_usd", "reserve below target", {"marker": {"type": "triangle"}}),
+                  ("spend_usd", "spend", {"marker": {"type": "circle"}, "line": {"color": "#808080"}})]
+        for name, label, style in series:
+            if name not in columns or table[name].isna().all():
+                continue
+            c = columns.index(name)
+            chart.add_series({"name": label, "categories": categories, "values": [BUDGET_FRONTIER, 1, c, n, c],
+                              **style})
+        chart.set_title({"name": title})
+        chart.set_x_axis({"name": "Horizon budget (USD)", "num_format": '#,##0,,,"B"'})
+        chart.set_y_axis({"name": "USD (shortfall and reserve gap at reference prices)", "num_format": '#,##0,,"M"',
+                          "min": 0})
+        chart.set_legend({"position": "bottom"})
+        chart.set_size({"width": 900, "height": 480})
+        sheet = book.xlsx.get_worksheet_by_name(BUDGET_FRONTIER)
+        sheet.insert_chart(len(table) + 3, 0, chart)
         _close(book, temp, path)
     finally:
         temp.unlink(missing_ok=True)

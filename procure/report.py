@@ -17,7 +17,7 @@ import pandas as pd
 from procure import fmt, stochastic_report
 from procure.data import OfferKind
 from procure.explain import what_binds
-from procure.facts import ZERO_TOL, Facts, clean, row_duals, scenario_facts
+from procure.facts import SPEND_PARTS, ZERO_TOL, Facts, clean, row_duals, scenario_facts
 from procure.families import BALANCE, FAMILIES, Measure, Sense
 from procure.figures import PlanFigures, plan_figures
 from procure.items import Item, Kind
@@ -41,6 +41,8 @@ class Report:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     json: dict = field(default_factory=dict)
     findings: list = field(default_factory=list)  # the "what binds" sentences, most costly first
+    # small tables the Summary shows beside its items (the spend by period), by title
+    summary_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def item(self, key: str, default=None):
         """The value of the Summary item ``key`` (``default`` when the plan has none)."""
@@ -78,7 +80,7 @@ def _comparison_json(c, status_keys: tuple[str, str]) -> dict:
 
 
 def build_report(outcome: Outcome, *, input_name: str, run_date: _dt.datetime | None = None,
-                 rule_costs=None, agreement_values=None) -> Report:
+                 rule_costs=None, agreement_values=None, budget_effects=()) -> Report:
     """All tables of the plan for ``outcome``, whatever its kind.
 
     A plan of one scenario has the deterministic tables. A plan of two or more
@@ -117,18 +119,20 @@ def build_report(outcome: Outcome, *, input_name: str, run_date: _dt.datetime | 
             expected_constraints = tables["Constraints"][tables["Constraints"]["scenario"] == EXPECTED]
         shortfall = sum(p * f.shortfall for p, f in zip(pi, facts))
         bought = sum(p * f.bought for p, f in zip(pi, facts))
-        findings = what_binds(outcome.instance, shortfall, bought, expected_constraints)
+        demand = sum(p * f.inst.demand for p, f in zip(pi, facts))
+        findings = what_binds(outcome.instance, shortfall, bought, expected_constraints, budget_effects, demand)
         if outcome.stochastic and not relaxed:
-            parts = stochastic_report.scenario_parts(outcome)
-            tables["Scenarios"] = stochastic_report.scenarios_table(outcome, parts)
-            tables["Recourse"] = stochastic_report.recourse_table(outcome, parts)
-            tables["Reserve"] = stochastic_report.reserve_table(outcome, parts)
+            tables["Scenarios"] = stochastic_report.scenarios_table(outcome, facts)
+            tables["Recourse"] = stochastic_report.recourse_table(outcome, facts)
+            tables["Reserve"] = stochastic_report.reserve_table(outcome, facts)
     if outcome.relaxed is not None:
         tables["Relaxations"] = scenario_relaxations(outcome) if outcome.stochastic else relaxation_table(outcome)
     tables["Excluded"] = excluded_table(outcome)
     figures = [plan_figures(f.inst, f.program, f.x) for f in facts]
     report.findings = findings
     report.summary = summary_items(outcome, facts, figures, tables, findings, input_name, run_date)
+    if facts:
+        report.summary_tables["Spend by period (USD)"] = spend_table(outcome, facts)
     report.json = json_summary(outcome, facts, figures, tables)
     if rule_costs is not None or agreement_values is not None:
         tables["RuleCosts"] = rule_costs_table(rule_costs, agreement_values)
@@ -278,7 +282,7 @@ def minerals_table(f: Facts) -> pd.DataFrame:
         "china_share": f.share(f.exposure_weighted, f.bought_weighted),
         "china_cap": np.where(cap < 1, cap, np.nan),
         "hhi": _hhi(f),
-        "marginal_cost_usd": clean(marginal) if marginal is not None else np.nan,
+        "marginal_cost": clean(marginal) if marginal is not None else np.nan,
         "spend_usd": np.bincount(f.mt, weights=f.cost, minlength=f.n_m * f.n_t).astype(float),
     })
 
@@ -343,7 +347,7 @@ def offers_table(f: Facts) -> pd.DataFrame:
         "bought_total": total,
         "capacity_total": capacity,
         "capacity_used": f.share(total, capacity),
-        "reduced_cost_usd": reduced if reduced is not None else np.full(n_o, np.nan),
+        "reduced_cost": reduced if reduced is not None else np.full(n_o, np.nan),
     })
     return pd.DataFrame(columns)
 
@@ -412,20 +416,20 @@ def constraints_table(f: Facts) -> pd.DataFrame:
         if family.measure == Measure.BUDGET:
             value = rows + block.meta["committed"]
             binding = value >= limit - 1e-6 * np.maximum(1.0, np.abs(limit))
-            unit = "USD per USD of budget"
+            unit = "objective per USD of budget"
             limit_unit = "USD"
             tightening = -dual
         else:
             mt = keys["mineral"] * f.n_t + keys["period"]
             if family.measure == Measure.ESG_AVERAGE:
                 total = f.bought.ravel()[mt]
-                unit = "USD per score-unit (ESG points x units bought)"
+                unit = "objective per score-unit (ESG points x units bought)"
                 limit_unit = "ESG score (0-100)"
                 step = 1.0  # one point of the 0-100 score
             else:
                 total = f.bought_weighted[mt]
-                unit = ("USD per unit of exposure" if family.sense == Sense.LE
-                        else "USD per unit of ally purchases")
+                unit = ("objective per unit of exposure" if family.sense == Sense.LE
+                        else "objective per unit of ally purchases")
                 limit_unit = "share of purchases (0-1)"
                 step = 0.01  # one point of cap is 0.01 of a share
             bought = total > ZERO_TOL
@@ -462,19 +466,6 @@ def excluded_table(outcome: Outcome) -> pd.DataFrame:
 # ---------------------------------------------------------------- summary and JSON
 
 
-def _spend_by_period(f: Facts) -> np.ndarray:
-    """Constraint 10's left side per period, committed fixed costs included (USD)."""
-    inst = f.inst
-    spend = np.bincount(inst.op_period, weights=f.cost, minlength=f.n_t).astype(float)
-    spend += (f.reserve * inst.holding_cost_usd[:, None]).sum(axis=0)
-    y_block = f.program.columns["y"]
-    chosen = y_block.keys["offer"][f.signed_y > 0] if y_block.size else np.zeros(0, dtype=int)
-    signed = np.flatnonzero(inst.offer_kind == OfferKind.SIGNED)
-    for o in np.concatenate([chosen, signed]).astype(int):
-        spend[inst.offer_first_period[o]] += inst.offer_fixed_cost_usd[o]
-    return spend
-
-
 def reserve_days_at_end(f: Facts) -> float | None:
     """Days of cover at the end of the horizon, for the mineral with the least (minerals with demand then)."""
     inst = f.inst
@@ -503,13 +494,15 @@ def _expected(pi: np.ndarray, values: list) -> float:
 
 def summary_items(outcome: Outcome, facts: list[Facts], figures: list[PlanFigures], tables: dict,
                   findings, input_name: str, run_date) -> list[Item]:
-    """The Summary sheet: the headline, then what binds, then the rest (CLI.md). Figures of a plan of
-    several scenarios are expectations over them (the scenarios' own on the Scenarios sheet)."""
+    """The Summary sheet (CLI.md): the headline (status, spend against the budget, spend committed now,
+    shortfall value, China share by value), what binds, then the rest. Figures of a plan of several
+    scenarios are expectations over them (the scenarios' own on the Scenarios sheet); the spend by period,
+    split into acquisitions, fees and holding, is :func:`spend_table`, written beside these items."""
     data, inst, solution, policy = outcome.data, outcome.instance, outcome.solution, outcome.data.policy
     pi = outcome.fan.probabilities
     relaxed = not solution.has_plan and bool(facts)
     several = outcome.stochastic
-    expected = ", expected over scenarios" if several else ""
+    expected = ", expected" if several else ""
     items: list[Item] = [
         Item("status", "Status", str(solution.status)),
         Item("status_detail", "Status detail",
@@ -524,37 +517,34 @@ def summary_items(outcome: Outcome, facts: list[Facts], figures: list[PlanFigure
                                                       "shown there"))
     if facts:
         spend = _expected(pi, [fig.spend_usd for fig in figures])
-        by_period = sum(p * _spend_by_period(f) for p, f in zip(pi, facts))
         items.append(Item("spend", f"Spend{expected} (USD)", spend, Kind.MONEY))
-        if several:
-            worst = max(fig.spend_usd for fig in figures)
-            items.append(Item("spend_worst", "Spend, highest scenario (USD)", worst, Kind.MONEY))
-            classes = outcome.form.classes
-            first = classes is not None and bool((classes[:, 0] == classes[0, 0]).all())
-            if first and inst.periods:
-                items.append(Item("spend_first_period", f"Spend committed in {fmt.period(inst.periods[0])}, "
-                                  "common to every scenario (USD)", float(_spend_by_period(facts[0])[0]), Kind.MONEY))
         if policy.budget_total is not None:
             items += [Item("budget_total", "Horizon budget (USD)", policy.budget_total, Kind.MONEY),
                       Item("budget_total_used", f"Budget used{expected} (share of horizon budget)",
                            spend / policy.budget_total if policy.budget_total > 0 else np.nan, Kind.SHARE)]
+        if several:
+            items.append(Item("spend_worst", "Spend, highest scenario (USD)",
+                              max(fig.spend_usd for fig in figures), Kind.MONEY))
+            classes = outcome.form.classes
+            if classes is not None and inst.periods and bool((classes[:, 0] == classes[0, 0]).all()):
+                items.append(Item("spend_first_period", f"Spend committed now: {fmt.period(inst.periods[0])}, the "
+                                  "same in every scenario (USD)", float(facts[0].spend_by_period()[:, 0].sum()),
+                                  Kind.MONEY))
         if policy.budget_per_period is not None:
-            highest = max(float(_spend_by_period(f).max()) for f in facts)
+            highest = max(float(f.spend_by_period().sum(axis=0).max()) for f in facts)
             items += [Item("budget_per_period", "Budget per period (USD)", policy.budget_per_period, Kind.MONEY),
-                      Item("budget_period_used", "Budget used, highest period (share)",
+                      Item("budget_period_used", "Budget used, highest period" + (" and scenario" if several else "")
+                           + " (share of the period's budget)",
                            highest / policy.budget_per_period if policy.budget_per_period > 0 else np.nan,
                            Kind.SHARE)]
-        shortfall = _expected(pi, [fig.shortfall_value_usd for fig in figures])
-        items.append(Item("shortfall_usd", f"Shortfall value{expected} (USD at reference prices)", shortfall,
-                          Kind.MONEY))
+        items.append(Item("shortfall_usd", f"Shortfall value{expected} (USD at reference prices)",
+                          _expected(pi, [fig.shortfall_value_usd for fig in figures]), Kind.MONEY))
         if several:
             items.append(Item("shortfall_worst_usd", "Shortfall value, worst scenario (USD at reference prices)",
                               max(fig.shortfall_value_usd for fig in figures), Kind.MONEY))
         china = _china_share(facts, pi)
-        items += [Item("reserve_gap_usd", f"Reserve below target{expected} (USD at reference prices, per period)",
-                       _expected(pi, [fig.reserve_gap_value_usd for fig in figures]), Kind.MONEY),
-                  Item("china_share", f"China share of purchases{expected} (by value)",
-                       china if china is not None else "", Kind.SHARE)]
+        items.append(Item("china_share", f"China share of purchases{expected} (by value)",
+                          china if china is not None else "", Kind.SHARE))
         worst = _worst_mineral(facts[0]) if not several else None
         if worst is not None:
             items += [Item("highest_china_share_mineral", "Highest China share: mineral", worst[0]),
@@ -563,18 +553,20 @@ def summary_items(outcome: Outcome, facts: list[Facts], figures: list[PlanFigure
         items += [Item(f"what_binds_{i}", f"What binds {i}", finding.sentence)
                   for i, finding in enumerate(findings, start=1)] or [
             Item("what_binds", "What binds", "nothing: every mineral is supplied in full and no rule binds")]
-        items += [Item("objective", "Objective (spend plus penalty terms)" + (", expected" if several else ""),
+    if several:
+        items += stochastic_report.summary_items(outcome)
+    if facts:
+        items += [Item("reserve_gap_usd", f"Reserve below target{expected} (USD at reference prices)",
+                       _expected(pi, [fig.reserve_gap_value_usd for fig in figures]), Kind.MONEY),
+                  Item("objective", "Objective (spend plus penalty terms)" + (", expected" if several else ""),
                        _expected(pi, [fig.objective for fig in figures]), Kind.OBJECTIVE),
                   Item("penalty", "Penalty terms (objective terms, not spend)" + (", expected" if several else ""),
                        _expected(pi, [fig.penalty for fig in figures]), Kind.OBJECTIVE)]
-        items += [Item(f"spend_{fmt.period(p)}", f"Spend in {fmt.period(p)}{expected} (USD)", by_period[t],
-                       Kind.MONEY) for t, p in enumerate(inst.periods)]
         days = reserve_days_at_end(facts[0]) if not several else None
         if days is not None:
-            items.append(Item("reserve_days_min", "Reserve cover at the end, lowest mineral (days)", days, Kind.DAYS))
+            items.append(Item("reserve_days_min", "Reserve cover at the end, lowest mineral (days)", days,
+                              Kind.DAYS))
         items.append(Item("share_basis", "Share basis of the caps", policy.share_basis))
-    if several:
-        items += stochastic_report.summary_items(outcome)
     if outcome.relaxed is not None:
         items.append(Item("relaxations", "Relaxations needed", len(tables.get("Relaxations", [])), Kind.COUNT))
     items += [
@@ -595,6 +587,19 @@ def summary_items(outcome: Outcome, facts: list[Facts], figures: list[PlanFigure
              (run_date or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M:%S")),
     ]
     return items
+
+
+def spend_table(outcome: Outcome, facts: list[Facts]) -> pd.DataFrame:
+    """Spend per period (expected over scenarios), split into acquisitions, agreement fees and holding,
+    USD, with the total over the horizon last (FORMULATION.md, results)."""
+    pi = outcome.fan.probabilities
+    split = sum(p * f.spend_by_period() for p, f in zip(pi, facts))  # parts x periods
+    periods = [fmt.period(p) for p in outcome.instance.periods] + ["total"]
+    table = pd.DataFrame({"period": periods})
+    for part, values in zip(SPEND_PARTS, split):
+        table[f"{part}_usd"] = np.append(values, values.sum())
+    table["spend_usd"] = np.append(split.sum(axis=0), split.sum())
+    return table
 
 
 def _china_share(facts: list[Facts], pi: np.ndarray) -> float | None:
@@ -658,14 +663,17 @@ def json_summary(outcome: Outcome, facts: list[Facts], figures: list[PlanFigures
                 "reserve_end": float(sum(p * f.reserve[m, -1] for p, f in zip(pi, facts))) if n_t else 0.0,
                 "marginal_cost": marginal,
             }
+        split = sum(p * f.spend_by_period() for p, f in zip(pi, facts))
+        result["spend_split"] = {part: float(v) for part, v in zip(SPEND_PARTS, split.sum(axis=1))}
+        result["spend_by_period"] = {fmt.period(period): {**{part: float(split[k, t]) for k, part in
+                                                             enumerate(SPEND_PARTS)}, "total": float(split[:, t].sum())}
+                                     for t, period in enumerate(inst.periods)}
         budget = outcome.data.policy.budget_total
+        result["budget_total_used"] = None
         if budget is not None:
             result["budget_total_used"] = _json_number(result["spend"] / budget) if budget > 0 else None
     if outcome.stochastic:
-        stochastic = stochastic_report.json_stochastic(outcome, tables)
-        for name, minerals in stochastic.pop("minerals_expected", {}).items():
-            result["minerals"].setdefault(name, {}).update(minerals)
-        result["stochastic"] = stochastic
+        result["stochastic"] = stochastic_report.json_stochastic(outcome, facts if has_plan else [])
     return result
 
 
@@ -680,13 +688,14 @@ COLUMN_KINDS: dict[str, Kind] = {
     **dict.fromkeys(["quantity", "demand", "bought", "shortfall", "reserve_start", "reserve_end", "reserve_target",
                      "reserve_below_target", "china_exposure", "bought_total", "capacity_total",
                      "min_volume_per_period", "reserve_released", "shortfall_expected", "shortfall_worst",
-                     "reserve_bought_expected", "reserve_before_shock", "amount"], Kind.QUANTITY),
+                     "reserve_bought_expected", "reserve_before_shock", "amount", "reserve_added"], Kind.QUANTITY),
     **dict.fromkeys(["cost_usd", "spend_usd", "fixed_cost_usd", "shortfall_value_usd", "reserve_gap_value_usd",
                      "reserve_released_usd", "shortfall_expected_usd", "shortfall_worst_usd",
-                     "spend_difference_usd", "shortfall_value_difference_usd"], Kind.MONEY),
+                     "spend_difference_usd", "shortfall_value_difference_usd", "acquisitions_usd", "fees_usd",
+                     "holding_usd"], Kind.MONEY),
     **dict.fromkeys(["objective", "objective_difference", "alone_optimum", "cost_of_tightening"], Kind.OBJECTIVE),
-    **dict.fromkeys(["price_usd", "price_usd_mean", "marginal_cost_usd", "reduced_cost_usd", "shadow_price",
-                     "balance_dual_usd"], Kind.RATE),
+    **dict.fromkeys(["price_usd", "price_usd_mean", "marginal_cost", "reduced_cost", "shadow_price",
+                     "balance_dual"], Kind.RATE),
     **dict.fromkeys(["share", "share_of_mineral", "china_share", "china_cap", "hhi", "capacity_used",
                      "china_exposure_share", "probability", "china_share_by_value"], Kind.SHARE),
     **dict.fromkeys(["days_of_cover", "days_of_cover_before_shock"], Kind.DAYS),

@@ -1,12 +1,14 @@
-"""A stochastic plan's results (STOCKPILE.md, "Measures every stochastic plan reports").
+"""A stochastic plan's own results (STOCKPILE.md, "Measures every stochastic plan reports").
 
-Tables as pandas DataFrames for the plan workbook (``Scenarios``, ``Recourse``,
-``Reserve``, and ``Relaxations`` when the model is infeasible), Summary items,
-and the JSON ``stochastic`` object. Each scenario's numbers come from its own
-program at its share of the plan (``x[col_map[s]]``), so they are exactly the
-deterministic definitions applied per scenario. Quantities stay per mineral in
-its unit; wherever minerals are added up the total is in USD at the mineral's
-``reference_price`` (from the base data, the same for every scenario).
+Tables for the plan workbook (``Scenarios``, ``Recourse``, ``Reserve`` and the
+per-node ``Allocation``), Summary items, and the JSON ``stochastic`` object.
+Each scenario's numbers come from its own program at its share of the plan
+(:class:`procure.facts.Facts`), so they are exactly the deterministic
+definitions applied per scenario. Quantities stay per mineral in its unit;
+wherever minerals are added up the total is in USD at the mineral's
+``reference_price`` (from the base data, the same for every scenario): money,
+never a penalty. RP, WS, EEV, EVPI and VSS are objective values (spend plus
+penalty terms) and are also split into money.
 """
 
 from __future__ import annotations
@@ -14,49 +16,59 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from procure.facts import clean
+from procure import fmt
+from procure.facts import SPEND_PARTS, Facts, clean, row_duals
 from procure.families import BALANCE
+from procure.figures import PlanFigures
 from procure.items import Item, Kind
 from procure.outcome import Outcome
 
-SCENARIO_COLUMNS = ["scenario", "probability", "description", "objective", "spend_usd", "shortfall_value_usd",
-                    "reserve_gap_value_usd", "china_share_by_value", "reserve_released_usd", "alone_optimum"]
+SCENARIO_COLUMNS = ["scenario", "probability", "description", "objective", "spend_usd", "acquisitions_usd",
+                    "fees_usd", "holding_usd", "shortfall_value_usd", "reserve_gap_value_usd",
+                    "china_share_by_value", "reserve_released_usd", "alone_optimum"]
 RECOURSE_COLUMNS = ["scenario", "mineral", "unit", "period", "decided_with", "bought", "shortfall", "reserve_end",
-                    "reserve_released", "reserve_below_target", "balance_dual_usd"]
-RESERVE_COLUMNS = ["mineral", "unit", "shortfall_expected", "shortfall_worst", "shortfall_expected_usd",
-                   "shortfall_worst_usd", "reserve_bought_expected", "first_shock_period", "reserve_before_shock",
-                   "days_of_cover_before_shock"]
+                    "reserve_released", "reserve_below_target", "balance_dual"]
+RESERVE_COLUMNS = ["scenario", "mineral", "unit", "period", "reserve_start", "reserve_released", "reserve_added",
+                   "reserve_end", "reserve_target", "reserve_below_target"]
+MEASURES = (("RP", "RP: the plan (recourse problem)"), ("WS", "WS: perfect foresight (wait-and-see)"),
+            ("EEV", "EEV: the average-scenario plan in every scenario"),
+            ("EVPI", "EVPI = RP - WS: value of perfect information"),
+            ("VSS", "VSS = EEV - RP: value of planning for uncertainty"))
 
 
-class _Scenario:
-    """One scenario's share of the plan, per mineral (rows) and period (columns), in the mineral's unit."""
-
-    def __init__(self, outcome: Outcome, s: int):
-        inst = outcome.fan.instances[s]
-        lp = outcome.form.scenario_programs[s]
-        x = outcome.scenario_solution(s)
-        n_m, n_t = len(inst.mineral_keys), len(inst.periods)
-        self.cost_usd = lp.objective_value(x)
-        self.penalty = lp.penalty_value(x)
-        block = lambda name: clean(x[lp.columns[name].slice()])  # noqa: E731
-        self.buy = block("x")
-        mt = inst.offer_mineral[inst.op_offer] * n_t + inst.op_period
-        self.bought = np.bincount(mt, weights=self.buy, minlength=n_m * n_t).reshape(n_m, n_t)
-        self.shortfall = block("shortfall").reshape(n_m, n_t)
-        self.reserve = block("reserve").reshape(n_m, n_t)
-        self.reserve_gap = block("reserve_gap").reshape(n_m, n_t)
-        previous = np.column_stack([inst.initial_reserve, self.reserve[:, :-1]])
-        self.released = np.maximum(previous - self.reserve, 0.0)
-        self.added = np.maximum(self.reserve - previous, 0.0)
-        value = self.buy * inst.op_price_usd
-        self.purchase_usd = float(value.sum())
-        self.china_usd = float((value * inst.offer_exposure[inst.op_offer]).sum())
-        self.reserve_gap_usd = float((self.reserve_gap.sum(axis=1) * inst.reserve_penalty_usd).sum())
+def _money(f: Facts) -> dict[str, float]:
+    """A scenario's money (USD): spend split, shortfall and reserve-gap value at reference prices."""
+    ref = f.inst.reference_price_usd
+    split = f.spend_by_period().sum(axis=1)
+    value = float(f.cost.sum())
+    china = float((f.cost * f.inst.offer_exposure[f.inst.op_offer]).sum())
+    return {
+        "spend_usd": float(split.sum()), **{f"{part}_usd": float(v) for part, v in zip(SPEND_PARTS, split)},
+        "shortfall_value_usd": float(f.shortfall.sum(axis=1) @ ref),
+        "reserve_gap_value_usd": float(f.reserve_gap.sum(axis=1) @ ref),
+        "china_share_by_value": china / value if value > 0 else np.nan,
+        "reserve_released_usd": float(f.released.sum(axis=1) @ ref),
+    }
 
 
+def measure_figures(outcome: Outcome) -> dict[str, PlanFigures | None]:
+    """RP, WS, EEV, EVPI, VSS as figures (objective, spend, shortfall value, reserve-gap value); EVPI and VSS
+    the differences RP - WS and EEV - RP of every field. None where a measure is infinite or not computed."""
+    m = outcome.measures
+    if m is None or m.rp_figures is None:
+        return {}
 
-def scenario_parts(outcome: Outcome) -> list[_Scenario]:
-    return [_Scenario(outcome, s) for s in range(len(outcome.fan.scenarios))]
+    def minus(a: PlanFigures | None, b: PlanFigures | None) -> PlanFigures | None:
+        if a is None or b is None:
+            return None
+        return PlanFigures(objective=a.objective - b.objective, spend_usd=a.spend_usd - b.spend_usd,
+                           penalty=a.penalty - b.penalty,
+                           shortfall_value_usd=a.shortfall_value_usd - b.shortfall_value_usd,
+                           reserve_gap_value_usd=a.reserve_gap_value_usd - b.reserve_gap_value_usd,
+                           china_share_by_value=None)
+
+    return {"RP": m.rp_figures, "WS": m.ws_figures, "EEV": m.eev_figures,
+            "EVPI": minus(m.rp_figures, m.ws_figures), "VSS": minus(m.eev_figures, m.rp_figures)}
 
 
 def _decided_with(outcome: Outcome) -> np.ndarray:
@@ -71,93 +83,78 @@ def _decided_with(outcome: Outcome) -> np.ndarray:
     return labels
 
 
-def scenarios_table(outcome: Outcome, parts: list[_Scenario] | None = None) -> pd.DataFrame:
-    """Per scenario: probability, cost, spend, shortfall value (USD at reference prices), China share
-    of purchases by value, reserve released (USD at reference prices), and its optimum alone (WS[s])."""
-    parts = parts or scenario_parts(outcome)
-    ref = outcome.fan.reference_price_usd
+def scenarios_table(outcome: Outcome, facts: list[Facts]) -> pd.DataFrame:
+    """Per scenario: probability, objective (spend plus penalties), spend split, shortfall and reserve-gap
+    value (USD at reference prices), China share of purchases by value, reserve released (USD at reference
+    prices), its optimum alone (WS[s], objective); then RP, WS, EEV, EVPI and VSS split alike."""
     alone = outcome.measures.ws_by_scenario if outcome.measures is not None else None
     rows = []
-    for s, (sc, part) in enumerate(zip(outcome.fan.scenarios, parts)):
-        rows.append({
-            "scenario": sc.name, "probability": sc.probability, "description": sc.description,
-            "objective": part.cost_usd, "spend_usd": part.cost_usd - part.penalty,
-            "shortfall_value_usd": float(part.shortfall.sum(axis=1) @ ref),
-            "reserve_gap_value_usd": part.reserve_gap_usd,
-            "china_share_by_value": part.china_usd / part.purchase_usd if part.purchase_usd > 0 else np.nan,
-            "reserve_released_usd": float(part.released.sum(axis=1) @ ref),
-            "alone_optimum": float(alone[s]) if alone is not None else np.nan,
-        })
+    for s, (sc, f) in enumerate(zip(outcome.fan.scenarios, facts)):
+        rows.append({"scenario": sc.name, "probability": sc.probability, "description": sc.description,
+                     "objective": f.program.objective_value(f.x), **_money(f),
+                     "alone_optimum": float(alone[s]) if alone is not None else np.nan})
+    for key, label in MEASURES:
+        figures = measure_figures(outcome).get(key)
+        if figures is not None:
+            rows.append({"scenario": label, "objective": figures.objective, "spend_usd": figures.spend_usd,
+                         "shortfall_value_usd": figures.shortfall_value_usd,
+                         "reserve_gap_value_usd": figures.reserve_gap_value_usd})
     return pd.DataFrame(rows, columns=SCENARIO_COLUMNS)
 
 
-def recourse_table(outcome: Outcome, parts: list[_Scenario] | None = None) -> pd.DataFrame:
-    """Per scenario, mineral and period: the decisions, and which scenarios share them (one node)."""
-    parts = parts or scenario_parts(outcome)
+def recourse_table(outcome: Outcome, facts: list[Facts]) -> pd.DataFrame:
+    """Per scenario, mineral and period: the decisions, and which scenarios share them (one node). The
+    balance row's dual is the scenario's own marginal value of the mineral (objective per unit)."""
     inst = outcome.fan.base
     names = inst.data.names
     shared = _decided_with(outcome)
     frames = []
     n_m, n_t = len(inst.mineral_keys), len(inst.periods)
     m_grid, t_grid = np.divmod(np.arange(n_m * n_t), n_t)
-    row_dual = outcome.solution.row_dual
-    for s, (sc, part) in enumerate(zip(outcome.fan.scenarios, parts)):
-        # the balance row's dual in the extensive form (USD/unit, probability-weighted; a row shared by
-        # several scenarios carries the sum over them); blank without duals (a MIP's are not computed here)
-        balance = outcome.form.scenario_programs[s].rows[BALANCE.name]
-        dual = (clean(row_dual[outcome.form.row_map[s][balance.slice()]]) if row_dual is not None
-                else np.full(n_m * n_t, np.nan))
+    for s, (sc, f) in enumerate(zip(outcome.fan.scenarios, facts)):
+        dual = row_duals(f.program, f.row_dual, BALANCE.name)
         frames.append(pd.DataFrame({
             "scenario": sc.name,
             "mineral": [names.mineral(inst.mineral_keys[m]) for m in m_grid],
             "unit": [inst.units[m] for m in m_grid],
             "period": [inst.periods[t] for t in t_grid],
             "decided_with": shared[s, t_grid],
-            "bought": part.bought.ravel(), "shortfall": part.shortfall.ravel(),
-            "reserve_end": part.reserve.ravel(), "reserve_released": part.released.ravel(),
-            "reserve_below_target": part.reserve_gap.ravel(), "balance_dual_usd": dual,
+            "bought": f.bought.ravel(), "shortfall": f.shortfall.ravel(),
+            "reserve_end": f.reserve.ravel(), "reserve_released": f.released.ravel(),
+            "reserve_below_target": f.reserve_gap.ravel(),
+            "balance_dual": clean(dual) if dual is not None else np.full(n_m * n_t, np.nan),
         }, columns=RECOURSE_COLUMNS))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RECOURSE_COLUMNS)
 
 
-def first_shock(outcome: Outcome) -> int | None:
-    """Index of the first period whose decisions differ between scenarios (None: the data never differ)."""
-    classes = outcome.form.classes
-    split = np.flatnonzero((classes != classes[:1]).any(axis=0))
-    return int(split[0]) if len(split) else None
+def reserve_table(outcome: Outcome, facts: list[Facts]) -> pd.DataFrame:
+    """Per scenario, mineral and period: the reserve at the start, released, added, at the end, its target
+    in that scenario (0 while a shock has it released) and how far below it (each in the mineral's unit)."""
+    names = outcome.fan.base.data.names
+    frames = []
+    for sc, f in zip(outcome.fan.scenarios, facts):
+        inst = f.inst
+        m_grid, t_grid = np.divmod(np.arange(f.n_m * f.n_t), f.n_t)
+        start = np.column_stack([inst.initial_reserve, f.reserve[:, :-1]])
+        frames.append(pd.DataFrame({
+            "scenario": sc.name,
+            "mineral": [names.mineral(inst.mineral_keys[m]) for m in m_grid],
+            "unit": [inst.units[m] for m in m_grid],
+            "period": [inst.periods[t] for t in t_grid],
+            "reserve_start": start.ravel(), "reserve_released": f.released.ravel(),
+            "reserve_added": f.added.ravel(), "reserve_end": f.reserve.ravel(),
+            "reserve_target": inst.reserve_target.ravel(), "reserve_below_target": f.reserve_gap.ravel(),
+        }, columns=RESERVE_COLUMNS))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESERVE_COLUMNS)
 
 
-def reserve_table(outcome: Outcome, parts: list[_Scenario] | None = None) -> pd.DataFrame:
-    """Per mineral: expected and worst shortfall (units, and USD at the reference price), the reserve bought
-    (expected sum of the increases of the reserve), and the reserve and days of cover held at the end of
-    the last period before the first shock (``days = reserve / expected demand of the shock's period x
-    days_per_period``; before the first period: the initial reserve)."""
-    parts = parts or scenario_parts(outcome)
-    fan = outcome.fan
-    inst, pi, ref = fan.base, fan.probabilities, fan.reference_price_usd
-    shortfall = np.array([p.shortfall.sum(axis=1) for p in parts])  # scenario x mineral
-    added = np.array([p.added.sum(axis=1) for p in parts])
-    t_shock = first_shock(outcome)
-    demand = np.tensordot(pi, np.array([i.demand for i in fan.instances]), axes=1)
-    rows = []
-    for m, key in enumerate(inst.mineral_keys):
-        if t_shock is None:
-            before, t_ref = parts[0].reserve[m, -1], len(inst.periods) - 1
-        else:
-            before = parts[0].reserve[m, t_shock - 1] if t_shock > 0 else inst.initial_reserve[m]
-            t_ref = t_shock
-        d = demand[m, t_ref]
-        rows.append({
-            "mineral": inst.data.names.mineral(key), "unit": inst.units[m],
-            "shortfall_expected": float(pi @ shortfall[:, m]), "shortfall_worst": float(shortfall[:, m].max()),
-            "shortfall_expected_usd": float(pi @ shortfall[:, m]) * ref[m],
-            "shortfall_worst_usd": float(shortfall[:, m].max()) * ref[m],
-            "reserve_bought_expected": float(pi @ added[:, m]),
-            "first_shock_period": inst.periods[t_shock] if t_shock is not None else "",
-            "reserve_before_shock": float(before),
-            "days_of_cover_before_shock": float(before / d * inst.policy.days_per_period) if d > 0 else np.nan,
-        })
-    return pd.DataFrame(rows, columns=RESERVE_COLUMNS)
+def first_shock_periods(inst) -> np.ndarray:
+    """Per mineral, the index of its first release period in this scenario (-1: no shock hits it)."""
+    release = getattr(inst, "release", None)
+    if release is None:
+        return np.full(len(inst.mineral_keys), -1)
+    hit = np.asarray(release, dtype=bool)
+    return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
 
 
 def _number(value):
@@ -168,18 +165,27 @@ def _number(value):
 
 
 def summary_items(outcome: Outcome) -> list[Item]:
-    """The Summary's stochastic items: the risk settings, RP, WS, EEV, EVPI, VSS (objective values:
-    spend plus penalty terms) and the model's size."""
-    stats = outcome.form.stats
+    """The Summary's stochastic items: the measures in words, as money (what perfect foresight and planning
+    for uncertainty are worth in spend and in shortfall value), then the settings and the model's size."""
     items = [Item("plan_kind", "Plan", "stochastic (STOCKPILE.md)"),
-             Item("scenarios", "Scenarios", len(outcome.fan.scenarios), Kind.COUNT),
-             Item("risk", "Risk measure", outcome.risk)]
+             Item("scenarios", "Scenarios", len(outcome.fan.scenarios), Kind.COUNT)]
+    figures = measure_figures(outcome)
+    if figures.get("EVPI") is not None:
+        items.append(Item("evpi_in_words", "Value of perfect information (EVPI), in money",
+                          _in_words(figures["EVPI"], "perfect foresight would")))
+    m = outcome.measures
+    if figures.get("VSS") is not None:
+        items.append(Item("vss_in_words", "Value of planning for uncertainty (VSS), in money",
+                          _in_words(figures["VSS"], "planning for the average scenario instead would",
+                                    more=True)))
+    elif m is not None and m.eev_reason:
+        items.append(Item("eev_note", "EEV note", m.eev_reason))
+    items += [Item("risk", "Risk measure", outcome.risk)]
     if outcome.risk == "cvar":
         items += [Item("risk_level", "CVaR level (alpha)", outcome.risk_level, Kind.NUMBER),
                   Item("risk_weight", "CVaR weight (lambda)", outcome.risk_weight, Kind.NUMBER)]
     items.append(Item("commit_through", "Purchases committed through",
                       outcome.commit_through if outcome.commit_through is not None else "", Kind.PERIOD))
-    m = outcome.measures
     if m is not None:
         items += [Item("RP", "RP: recourse problem optimum (objective: spend plus penalties)", m.rp, Kind.OBJECTIVE),
                   Item("WS", "WS: wait-and-see, perfect foresight (objective)", m.ws, Kind.OBJECTIVE),
@@ -188,14 +194,29 @@ def summary_items(outcome: Outcome) -> list[Item]:
                   Item("EVPI", "EVPI: value of perfect information (objective)", m.evpi, Kind.OBJECTIVE),
                   Item("VSS", "VSS: value of planning for uncertainty (objective)",
                        m.vss if m.vss is not None else "infinite", Kind.OBJECTIVE)]
-        if m.eev_reason:
-            items.append(Item("eev_note", "EEV note", m.eev_reason))
-    items += [Item("columns_before_sharing", "Columns before node sharing", stats["columns_before_sharing"],
-                   Kind.COUNT),
-              Item("columns", "Columns", stats["columns"], Kind.COUNT),
-              Item("rows_before_sharing", "Rows before node sharing", stats["rows_before_sharing"], Kind.COUNT),
-              Item("rows", "Rows", stats["rows"], Kind.COUNT)]
+    stats = outcome.form.stats
+    items += [Item("columns", "Columns (decision nodes shared)", stats["columns"], Kind.COUNT),
+              Item("rows", "Rows (decision nodes shared)", stats["rows"], Kind.COUNT)]
     return items
+
+
+def _in_words(figures: PlanFigures, subject: str, *, more: bool = False) -> str:
+    """ "perfect foresight would spend $338 million less, leave the same shortfall value and $438 million less
+    reserve-gap value; the rest of EVPI is penalty terms" (``more``: the differences read the other way
+    round, for VSS: EEV - RP is what the average-scenario plan costs more than the plan)."""
+    def amount(value: float, what: str) -> str:
+        value = -value if more else value
+        if abs(value) < 0.5:
+            return f"the same {what}"
+        return f"{fmt.usd_compact(abs(value))} {'less' if value > 0 else 'more'} {what}"
+
+    spend = amount(figures.spend_usd, "")
+    spend = "the same" if spend.startswith("the same") else spend.rstrip()
+    measure = "VSS" if more else "EVPI"
+    return (f"{subject} spend {spend}, leave {amount(figures.shortfall_value_usd, 'shortfall value')} and "
+            f"{amount(figures.reserve_gap_value_usd, 'reserve-gap value')} (USD at reference prices); the rest of "
+            f"{measure} ({fmt.quantity(round(figures.objective))} in objective terms in all) is penalty terms, "
+            "not money")
 
 
 ALLOCATION_COLUMNS = ["offer_row", "supplier", "country", "mineral", "unit", "period", "decided_with",
@@ -245,11 +266,11 @@ def allocation_table(outcome: Outcome, *, relaxed: bool = False) -> pd.DataFrame
     return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
 
 
-def json_stochastic(outcome: Outcome, tables: dict[str, pd.DataFrame]) -> dict:
-    """The JSON ``stochastic`` object (the plan's top-level ``objective`` is RP; ``spend`` and
-    ``shortfall_usd`` are the probability-weighted expectations given here as well)."""
+def json_stochastic(outcome: Outcome, facts: list[Facts]) -> dict:
+    """The JSON ``stochastic`` object (STOCKPILE.md): the measures (objective values) and their split into
+    money, per scenario its figures and per mineral its shortfall, reserve released, first shock period
+    and the cover held when that period begins (days of that period's demand in this scenario)."""
     m = outcome.measures
-    scenarios = tables.get("Scenarios")
     pi = outcome.fan.probabilities
     result = {
         "risk": outcome.risk, "risk_level": outcome.risk_level, "risk_weight": outcome.risk_weight,
@@ -258,34 +279,57 @@ def json_stochastic(outcome: Outcome, tables: dict[str, pd.DataFrame]) -> dict:
         "WS": _number(m.ws) if m else None, "EEV": _number(m.eev) if m else None,
         "EVPI": _number(m.evpi) if m else None, "VSS": _number(m.vss) if m else None,
         "eev_reason": m.eev_reason if m else "",
-        "spend": _number(pi @ scenarios["spend_usd"].to_numpy(float)) if scenarios is not None else None,
-        "shortfall_usd": (_number(pi @ scenarios["shortfall_value_usd"].to_numpy(float))
-                          if scenarios is not None else None),
+        "measures": {key: ({"objective": _number(f.objective), "spend": _number(f.spend_usd),
+                            "shortfall_usd": _number(f.shortfall_value_usd),
+                            "reserve_gap_usd": _number(f.reserve_gap_value_usd)} if f is not None else None)
+                     for key, f in measure_figures(outcome).items()},
+        "spend": _number(sum(p * _money(f)["spend_usd"] for p, f in zip(pi, facts))) if facts else None,
+        "shortfall_usd": (_number(sum(p * _money(f)["shortfall_value_usd"] for p, f in zip(pi, facts)))
+                          if facts else None),
         "scenarios": {}, "minerals": {},
         "model": {k: outcome.form.stats[k] for k in ("columns_before_sharing", "columns", "rows_before_sharing",
                                                      "rows", "nonzeros_before_sharing", "nonzeros", "nodes")},
-        "relaxations": [],
     }
-    if "Scenarios" in tables:
-        for r in tables["Scenarios"].to_dict("records"):
-            result["scenarios"][r["scenario"]] = {
-                "probability": r["probability"], "description": r["description"], "objective": _number(r["objective"]),
-                "spend": _number(r["spend_usd"]), "shortfall_usd": _number(r["shortfall_value_usd"]),
-                "china_share": _number(r["china_share_by_value"]),
-                "reserve_released_usd": _number(r["reserve_released_usd"]),
-                "alone": _number(r["alone_optimum"])}
-    if "Reserve" in tables:
-        for r in tables["Reserve"].to_dict("records"):
-            result["minerals"][r["mineral"]] = {
-                "unit": r["unit"], "shortfall_expected": r["shortfall_expected"],
-                "shortfall_worst": r["shortfall_worst"], "shortfall_expected_usd": r["shortfall_expected_usd"],
-                "shortfall_worst_usd": r["shortfall_worst_usd"], "reserve_bought": r["reserve_bought_expected"],
-                "first_shock_period": r["first_shock_period"] if r["first_shock_period"] != "" else None,
-                "days_of_cover_before_shock": _number(r["days_of_cover_before_shock"])}
-    if "Relaxations" in tables:
-        result["relaxations"] = [
-            {"scenario": r["scenario"], "constraint": r["constraint"], "mineral": r["mineral"] or None,
-             "period": r["period"] if r["period"] != "" else None, "country": r["country"] or None,
-             "supplier": r["supplier"] or None, "amount": r["amount"], "meaning": r["meaning"]}
-            for r in tables["Relaxations"].to_dict("records")]
+    alone = m.ws_by_scenario if m is not None else None
+    names = outcome.fan.base.data.names
+    for s, (sc, f) in enumerate(zip(outcome.fan.scenarios, facts)):
+        money = _money(f)
+        inst = f.inst
+        first = first_shock_periods(inst)
+        minerals = {}
+        for k, key in enumerate(inst.mineral_keys):
+            t0 = int(first[k])
+            held = (inst.initial_reserve[k] if t0 == 0 else f.reserve[k, t0 - 1]) if t0 >= 0 else None
+            demand = inst.demand[k, t0] if t0 >= 0 else 0.0
+            minerals[names.mineral(key)] = {
+                "unit": inst.units[k], "shortfall": float(f.shortfall[k].sum()),
+                "shortfall_usd": float(f.shortfall[k].sum() * inst.reference_price_usd[k]),
+                "reserve_released": float(f.released[k].sum()),
+                "first_shock_period": inst.periods[t0] if t0 >= 0 else None,
+                "cover_days_at_first_shock": (float(held * inst.policy.days_per_period / demand)
+                                              if t0 >= 0 and demand > 0 else None),
+            }
+        result["scenarios"][sc.name] = {
+            "probability": sc.probability, "description": sc.description,
+            "objective": _number(f.program.objective_value(f.x)), "spend": _number(money["spend_usd"]),
+            "spend_split": {part: _number(money[f"{part}_usd"]) for part in SPEND_PARTS},
+            "shortfall_usd": _number(money["shortfall_value_usd"]),
+            "reserve_gap_usd": _number(money["reserve_gap_value_usd"]),
+            "china_share": _number(money["china_share_by_value"]),
+            "reserve_released_usd": _number(money["reserve_released_usd"]),
+            "alone": _number(alone[s]) if alone is not None else None,
+            "minerals": minerals,
+        }
+    ref = outcome.fan.reference_price_usd
+    if facts:
+        shortfall = np.array([f.shortfall.sum(axis=1) for f in facts])  # scenario x mineral
+        added = np.array([f.added.sum(axis=1) for f in facts])
+        for k, key in enumerate(outcome.fan.base.mineral_keys):
+            result["minerals"][names.mineral(key)] = {
+                "unit": outcome.fan.base.units[k],
+                "shortfall_expected": float(pi @ shortfall[:, k]), "shortfall_worst": float(shortfall[:, k].max()),
+                "shortfall_expected_usd": float(pi @ shortfall[:, k]) * ref[k],
+                "shortfall_worst_usd": float(shortfall[:, k].max()) * ref[k],
+                "reserve_bought": float(pi @ added[:, k]),
+            }
     return result

@@ -496,11 +496,17 @@ def read_plan(path: str | Path):
     try:
         if "Summary" not in book.sheetnames:
             raise InputError([Problem("is not a procure plan (no Summary sheet)", file=str(path))])
-        summary = {}  # by the key procure writes beside each item (column C), else by its label
-        for row in book["Summary"].iter_rows(min_row=2, values_only=True):
-            if row and row[0] is not None:
-                key = row[2] if len(row) > 2 and row[2] is not None else row[0]
-                summary[str(key)] = row[1] if len(row) > 1 else None
+        summary = {}  # by the key procure writes beside each item (its "key" column), else by its label
+        rows = book["Summary"].iter_rows(values_only=True)
+        header = [str(v).strip().casefold() if v is not None else "" for v in next(rows, ())]
+        key_column = header.index("key") if "key" in header else None
+        for row in rows:
+            if not row or row[0] is None:
+                continue
+            key = row[key_column] if key_column is not None and len(row) > key_column else None
+            if key_column is not None and key is None:
+                break  # the items end where their keys do (a table follows them on the sheet)
+            summary[str(key if key is not None else row[0])] = row[1] if len(row) > 1 else None
         frames = []
         for title in book.sheetnames:  # Allocation, and its continuation sheets when split
             if title == "Allocation" or re.fullmatch(r"Allocation \d+", title):

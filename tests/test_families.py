@@ -334,6 +334,7 @@ ALLOWED_SPELLINGS = {
     ("plan.py", "reserve_target"): 2,  # chart series over that Minerals column
     ("plan.py", "china_cap"): 2,  # chart series over that Minerals column
     ("stochastic.py", "reserve_target"): 1,  # the Instance attribute, averaged
+    ("stochastic_report.py", "reserve_target"): 2,  # the Reserve sheet's column (and its header)
     ("validate.py", "reserve_target"): 2,  # the Demand sheet's column
     ("validate.py", "budget_total"): 1,  # the Policy sheet's key
 }

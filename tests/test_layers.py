@@ -20,7 +20,7 @@ LAYERS = {
     4: ["instance", "risks"],  # risks: parsed at 3, but its masks are arrays over the instance
     5: ["stochastic", "variables", "families", "formulation", "extensive"],
     6: ["result", "pulp_model", "solve", "sweep"],
-    7: ["outcome", "facts", "figures", "analysis"],
+    7: ["outcome", "facts", "figures", "analysis", "budgets"],
     8: ["explain", "relaxation", "stochastic_report", "report"],
     9: ["plan"],
     10: ["pipeline", "stress", "stress_report", "cluster", "batch", "diff"],

@@ -32,13 +32,13 @@ def test_sample_plan_has_every_sheet_and_native_charts(tmp_path):
     with zipfile.ZipFile(plan) as z:
         kinds = " ".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/"))
     assert "<c:barChart>" in kinds and 'grouping val="stacked"' in kinds and "<c:lineChart>" in kinds
-    summary = {r[0]: r[1] for r in book["Summary"].iter_rows(min_row=2, values_only=True)}
+    summary = {r[0]: r[1] for r in book["Summary"].iter_rows(min_row=2, values_only=True) if r[7] is not None}
     for item in ("Scenario", "Status", "Objective (spend plus penalty terms)", "Spend (USD)",
                  "Shortfall value (USD at reference prices)", "China share of purchases (by value)",
                  "Solver", "Input SHA-256", "Tool version", "Budget used (share of horizon budget)"):
         assert item in summary, item
     assert not any("USD" in label for label in summary if label.startswith(("Objective", "Penalty")))
-    keys = {r[2] for r in book["Summary"].iter_rows(min_row=2, values_only=True)}  # read back by key
+    keys = {r[7] for r in book["Summary"].iter_rows(min_row=2, values_only=True)}  # read back by key (hidden H)
     assert {"status", "spend", "objective", "input_sha256"} <= keys
     assert book["Allocation"].freeze_panes == "A2"
     assert book["Minerals"]["L2"].number_format == "0.0%"  # china_share

@@ -82,7 +82,7 @@ def test_number_formats_follow_the_column_kind(book):
         ("Minerals", "days_of_cover"): "#,##0",
         ("Minerals", "china_share"): "0.0%",
         ("Minerals", "china_cap"): "0.0%",
-        ("Minerals", "marginal_cost_usd"): "#,##0.00",
+        ("Minerals", "marginal_cost"): "#,##0.00",
         ("Minerals", "spend_usd"): "#,##0",
         ("Countries", "quantity"): "#,##0.0##",
         ("Countries", "share"): "0.0%",
@@ -103,7 +103,7 @@ def test_number_formats_follow_the_column_kind(book):
     assert book["Allocation"]["F1"].value == "period" and period.value in range(2027, 2032)
     assert period.number_format == "General"
     # every money amount in whole dollars; only per-unit USD rates keep cents
-    rates = {"price_usd", "marginal_cost_usd", "reduced_cost_usd"}
+    rates = {"price_usd", "marginal_cost", "reduced_cost"}
     for name in TABLE_SHEETS:
         sheet = book[name]
         for c, cell in enumerate(sheet[1], start=1):
@@ -124,7 +124,8 @@ def test_every_sheet_with_a_quantity_has_a_unit_column(book):
 
 def test_summary_values_are_formatted_by_their_label_on_one_wide_page(book):
     sheet = book["Summary"]
-    cells = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
+    # the items (a key in the hidden column H), then the spend-by-period table below them
+    cells = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2) if row[7].value is not None}
     assert cells["Spend (USD)"].number_format == "#,##0"
     assert cells["Shortfall value (USD at reference prices)"].number_format == "#,##0"
     assert cells["Budget used (share of horizon budget)"].number_format == "0.0%"
@@ -139,7 +140,11 @@ def test_summary_values_are_formatted_by_their_label_on_one_wide_page(book):
     assert cells["Input SHA-256"].data_type == "s"
     longest_label = max(len(label) for label in cells)
     assert sheet.column_dimensions["A"].width >= longest_label
-    assert sheet.column_dimensions["B"].width >= 100
+    # a sentence spans columns B-G (the width of the page: B, then C-G as one column group)
+    group = sheet.column_dimensions["C"]
+    assert sheet.column_dimensions["B"].width + group.width * (group.max - group.min + 1) >= 100
+    spans = {(r.min_col, r.max_col) for r in sheet.merged_cells.ranges}
+    assert spans == {(2, 7)}
 
 
 def test_purchase_charts_stack_origins_with_demand_as_a_line_and_units_on_the_axes(sample_plan, book):

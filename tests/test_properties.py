@@ -676,7 +676,7 @@ def _plan_cells(plan: Path) -> dict:
     for ws in book.worksheets:
         rows = [tuple(c.value for c in row) for row in ws.iter_rows()]
         if ws.title == "Summary":
-            rows = [r for r in rows if not (r and len(r) > 2 and r[2] in VOLATILE_SUMMARY_ITEMS)]
+            rows = [r for r in rows if not (r and len(r) > 7 and r[7] in VOLATILE_SUMMARY_ITEMS)]
         cells[ws.title] = rows
     return cells
 

@@ -171,8 +171,9 @@ def test_identical_scenarios_make_one_program(book):
     assert (outcome.program.n_cols, outcome.program.n_rows) == (single.n_cols, single.n_rows)
     m = outcome.measures
     assert (m.rp, m.ws, m.eev, m.evpi, m.vss) == pytest.approx((10.0, 10.0, 10.0, 0.0, 0.0), rel=REL, abs=1e-9)
-    recourse = stochastic_report.recourse_table(outcome)
-    assert recourse.loc[recourse["period"] == 2028, "balance_dual_usd"].tolist() == pytest.approx([1.0, 1.0])
+    # each scenario's own marginal value: the shared row's dual over the probability of its scenarios
+    recourse = build_report(outcome, input_name="t").tables["Recourse"]
+    assert recourse.loc[recourse["period"] == 2028, "balance_dual"].tolist() == pytest.approx([1.0, 1.0])
 
 
 def test_demand_changes_multiply_then_add_and_targets_ignore_additions(book):
@@ -335,16 +336,25 @@ def test_reported_figures_per_scenario_and_mineral(book):
     report = build_report(outcome, input_name="t")
     tables, doc = report.tables, report.json["stochastic"]
     scen = tables["Scenarios"].set_index("scenario")
+    measures = scen[scen["probability"].isna()]  # the measures' rows, split into money
+    assert list(measures.index) == [label for _, label in stochastic_report.MEASURES]
+    assert measures["objective"].tolist() == pytest.approx([15.0, 12.5, 30.0, 2.5, 15.0], rel=REL)
+    scen = scen[scen["probability"].notna()]
     assert scen.loc["calm", "objective"] == pytest.approx(15.0, rel=REL)
     assert scen.loc["ban", "spend_usd"] == pytest.approx(15.0, rel=REL)
     assert scen.loc["ban", "china_share_by_value"] == pytest.approx(1.0)
     assert scen.loc["ban", "reserve_released_usd"] == pytest.approx(10 * 3.0, rel=REL)
     assert list(scen["alone_optimum"]) == pytest.approx([10.0, 15.0], rel=REL)
-    reserve = tables["Reserve"].iloc[0]
-    assert reserve["first_shock_period"] == 2028
-    assert reserve["reserve_before_shock"] == pytest.approx(10.0, rel=REL)
-    assert reserve["days_of_cover_before_shock"] == pytest.approx(365.0, rel=REL)  # 10 t / 10 t x 365 days
-    assert reserve["reserve_bought_expected"] == pytest.approx(10.0, rel=REL)
+    reserve = tables["Reserve"].set_index(["scenario", "period"])
+    assert reserve.loc[("ban", 2027), "reserve_added"] == pytest.approx(10.0, rel=REL)
+    assert reserve.loc[("ban", 2028), "reserve_released"] == pytest.approx(10.0, rel=REL)
+    assert reserve.loc[("calm", 2028), "reserve_end"] == pytest.approx(0.0, abs=1e-9)
+    assert doc["minerals"]["Ga"]["reserve_bought"] == pytest.approx(10.0, rel=REL)
+    # money split: 10 t at 1 USD/t bought, 10 t held a period at 0.5 USD/t, no fees
+    assert doc["scenarios"]["ban"]["spend_split"] == pytest.approx({"acquisitions": 10.0, "fees": 0.0,
+                                                                    "holding": 5.0})
+    assert doc["measures"]["EVPI"]["spend"] == pytest.approx(15.0 - 12.5, rel=REL)  # WS spends 10 and 15
+    assert doc["measures"]["VSS"]["objective"] == pytest.approx(15.0, rel=REL)
     recourse = tables["Recourse"]
     assert set(recourse.loc[recourse["period"] == 2027, "decided_with"]) == {"all"}
     assert set(recourse.loc[recourse["period"] == 2028, "decided_with"]) == {"calm", "ban"}
