@@ -1,7 +1,10 @@
 #!/usr/bin/env python
-"""Time a warm-started China-cap frontier against cold re-solves and one `procure solve`, in one run.
+"""Time a warm-started frontier (China caps, or horizon budgets) against cold re-solves and one `procure solve`.
 
-    python benchmarks/frontier.py [--size medium] [--caps 0:1:0.05] [--runs 1] [--seed 1]
+    python benchmarks/frontier.py [--size medium] [--caps 0:1:0.05 | --budgets 2e11:3e11:1.25e10] [--runs 1]
+
+With ``--budgets`` the frontier is ``procure frontier --budgets`` (issue 18's goal: a 9-point budget
+frontier of the medium workbook within 3x one ``procure solve`` of it); otherwise the China-cap frontier.
 
 Each run times, as whole processes under the same conditions (alternating order on odd runs):
 
@@ -49,24 +52,28 @@ OUT = HERE / "out"
 REL_TOL = 1e-9
 
 
-def _cold(workbook: Path, caps: str, out: Path, json_path: Path) -> None:
-    """What ``procure frontier`` does, with every cap solved cold."""
+def _cold(workbook: Path, caps: str, budgets: str | None, out: Path, json_path: Path) -> None:
+    """What ``procure frontier`` does, with every point solved cold."""
     import dataclasses
 
     import pandas as pd
 
     from procure.analysis import frontier, parse_caps
-    from procure.instance import build_instance
+    from procure.budgets import budget_frontier, parse_budgets
     from procure.pipeline import load
-    from procure.plan import write_frontier, write_json
+    from procure.plan import write_budget_frontier, write_frontier, write_json
     from procure.solve import SolveOptions
+    from procure.stochastic import prepare
 
     data = load(workbook)
-    points = frontier(build_instance(data), parse_caps(caps), SolveOptions().started(), warm=False)
-    table = pd.DataFrame([dataclasses.asdict(p) for p in points])
-    write_frontier(table, out, f"China-cap frontier: {data.policy.scenario}")
-    write_json({"scenario": data.policy.scenario,
-                "points": table.astype(object).where(table.notna(), None).to_dict("records")}, json_path)
+    fan = prepare(data, data.scenarios)
+    if budgets is not None:
+        points = budget_frontier(fan, parse_budgets(budgets), SolveOptions().started(), warm=False)
+        write_budget_frontier(pd.DataFrame([dataclasses.asdict(p) for p in points]), out, "budgets")
+    else:
+        points = frontier(fan, parse_caps(caps), SolveOptions().started(), warm=False)
+        write_frontier(pd.DataFrame([dataclasses.asdict(p) for p in points]), out, "caps")
+    write_json({"scenario": data.policy.scenario, "points": [p.to_json(False) for p in points]}, json_path)
 
 
 def _timed(command: list[str]) -> float:
@@ -85,12 +92,12 @@ def _compare(warm: Path, cold: Path) -> list[str]:
         return [f"{len(warm_points)} warm points against {len(cold_points)} cold"]
     for w, c in zip(warm_points, cold_points):
         if w["status"] != c["status"]:
-            problems.append(f"cap {w['cap']}: status {w['status']} warm, {c['status']} cold")
+            problems.append(f"point {w.get('cap', w.get('budget'))}: status {w['status']} warm, {c['status']} cold")
             continue
-        for key in ("objective", "spend_usd", "shortfall_value_usd"):
+        for key in ("objective", "spend", "shortfall_usd"):
             a, b = w[key], c[key]
             if (a is None) != (b is None) or (a is not None and abs(a - b) > REL_TOL * max(1.0, abs(b))):
-                problems.append(f"cap {w['cap']}: {key} {a} warm, {b} cold")
+                problems.append(f"point {w.get('cap', w.get('budget'))}: {key} {a} warm, {b} cold")
     return problems
 
 
@@ -98,12 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="medium")
     parser.add_argument("--caps", default="0:1:0.05")
+    parser.add_argument("--budgets", default=None, help="a budget frontier instead (USD: start:stop:step)")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cold", nargs=3, metavar=("WORKBOOK", "OUT", "JSON"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.cold:
-        _cold(Path(args.cold[0]), args.caps, Path(args.cold[1]), Path(args.cold[2]))
+        _cold(Path(args.cold[0]), args.caps, args.budgets, Path(args.cold[1]), Path(args.cold[2]))
         return 0
     workbook = DATA / f"{args.size}.xlsx"
     if not workbook.exists():
@@ -111,12 +119,13 @@ def main(argv: list[str] | None = None) -> int:
                        cwd=ROOT, check=True)
     OUT.mkdir(exist_ok=True)
     procure = str(Path(sys.executable).parent / "procure")
+    points = ["--budgets", args.budgets] if args.budgets is not None else ["--caps", args.caps]
     commands = {
         "solve": [procure, "solve", str(workbook), "-o", str(OUT / "sweep-plan.xlsx"),
                   "--json", str(OUT / "sweep-plan.json"), "--quiet"],
-        "frontier warm": [procure, "frontier", str(workbook), "--caps", args.caps, "-o",
+        "frontier warm": [procure, "frontier", str(workbook), *points, "-o",
                           str(OUT / "sweep-warm.xlsx"), "--json", str(OUT / "sweep-warm.json"), "--quiet"],
-        "frontier cold": [sys.executable, str(Path(__file__).resolve()), "--caps", args.caps, "--cold",
+        "frontier cold": [sys.executable, str(Path(__file__).resolve()), *points, "--cold",
                           str(workbook), str(OUT / "sweep-cold.xlsx"), str(OUT / "sweep-cold.json")],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
@@ -127,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {run + 1}: {name:<14} {times[name][-1]:7.2f} s", flush=True)
     problems = _compare(OUT / "sweep-warm.json", OUT / "sweep-cold.json")
     median = {name: statistics.median(values) for name, values in times.items()}
-    print(f"\n{args.size}, caps {args.caps}, {args.runs} run(s), load average "
+    print(f"\n{args.size}, {' '.join(points)}, {args.runs} run(s), load average "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     for name, seconds in median.items():
         print(f"  {name:<14} {seconds:7.2f} s   {seconds / median['solve']:5.2f}x solve")
