@@ -34,6 +34,13 @@ class Job:
     strict: bool
 
 
+def _largest_shortfall(minerals: dict) -> str:
+    """The mineral whose shortfall is worth most (USD at its reference price); "" when none is short."""
+    short = {name: m.get("shortfall_usd") or 0.0 for name, m in minerals.items()}
+    name = max(short, key=short.get, default="")
+    return name if name and short[name] > 0 else ""
+
+
 def run_job(job: Job) -> dict:
     """Solve one scenario and write its plan and JSON; return its comparison row (never raises).
 
@@ -57,6 +64,7 @@ def run_job(job: Job) -> dict:
             "objective": report.json.get("objective"),
             "china_share": report.json.get("china_share"),
             "highest_china_share_mineral": report.item("highest_china_share_mineral", ""),
+            "largest_shortfall_mineral": _largest_shortfall(report.json.get("minerals", {})),
             "reserve_days_min": report.item("reserve_days_min"),
             "budget_used": report.item("budget_total_used", report.item("budget_period_used")),
             "budget_relaxed": any(family_of_title(r["constraint"]).measure == Measure.BUDGET

@@ -29,7 +29,7 @@ import pandas as pd
 from procure.errors import OutputError
 from procure.files import atomic_write, move_into_place, temp_file_beside
 from procure.items import Item, Kind
-from procure.report import EXPECTED, SHEET_ORDER, Report, column_kind
+from procure.report import EXPECTED, SHEET_ORDER, Report, column_header, column_kind
 from procure.sheet_xml import EXCEL_MAX_ROWS, SheetRows, fill_sheets
 
 USD_FORMAT = "#,##0"  # money in whole dollars (CLI.md)
@@ -80,8 +80,30 @@ def write_plan(report: Report, path: Path, max_rows: int = EXCEL_MAX_ROWS) -> No
             table = table.assign(**{c: np.where(table[c].astype(bool), "yes", "no") for c in flags})
         tables[name] = table
     kinds["Summary"] = {str(c): column_kind(str(c)) for t in report.summary_tables.values() for c in t.columns}
+    headers = {name: {str(c): column_header(str(c)) for c in table.columns} for name, table in tables.items()}
     write_tables(path, tables, summary=report.summary, charts=_plan_charts, max_rows=max_rows, kinds=kinds,
-                 summary_tables=report.summary_tables)
+                 summary_tables=report.summary_tables, headers=headers)
+
+
+COLUMN_KEYS = "Columns"  # the hidden sheet that maps each table's headers back to the keys procure reads
+
+
+def _write_column_keys(book: _PlanBook, tables: dict[str, pd.DataFrame], headers: dict[str, dict[str, str]]) -> None:
+    """A hidden sheet: per table sheet and column position, the header shown and the key it stands for, so
+    procure reads its own plans back (diff, stress --plan) by keys, never by display text."""
+    sheet = book.xlsx.add_worksheet(_sheet_title(COLUMN_KEYS, book.titles))
+    for c, title in enumerate(("sheet", "column", "header", "key")):
+        sheet.write_string(0, c, title, book.formats.header)
+    r = 0
+    for name, table in tables.items():
+        for position, key in enumerate(table.columns, start=1):
+            r += 1
+            sheet.write_string(r, 0, name, book.formats.text)
+            sheet.write_number(r, 1, position)
+            sheet.write_string(r, 2, headers.get(name, {}).get(str(key), str(key)), book.formats.text)
+            sheet.write_string(r, 3, str(key), book.formats.text)
+    _print_setup(sheet)
+    sheet.hide()
 
 
 @dataclass
@@ -272,7 +294,8 @@ def _write_chart_table(book: _PlanBook, data: pd.DataFrame) -> str:
 
 def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None, charts=None,
                  max_rows: int = EXCEL_MAX_ROWS, kinds: dict[str, dict[str, Kind]] | None = None,
-                 summary_tables: dict[str, pd.DataFrame] | None = None) -> None:
+                 summary_tables: dict[str, pd.DataFrame] | None = None,
+                 headers: dict[str, dict[str, str]] | None = None) -> None:
     """A workbook of ``tables`` (one sheet each), after an item/value Summary if given.
 
     ``kinds``: per table, each column's :class:`~procure.items.Kind` (how it is formatted); a table
@@ -288,7 +311,9 @@ def write_tables(path: Path, tables: dict[str, pd.DataFrame], summary=None, char
         if summary is not None:
             _write_summary(book, summary, summary_tables, (kinds or {}).get("Summary"))
         for name, table in tables.items():
-            _write_table(book, name, table, (kinds or {}).get(name))
+            _write_table(book, name, table, (kinds or {}).get(name), (headers or {}).get(name))
+        if headers:
+            _write_column_keys(book, tables, headers)
         if charts is not None:
             charts(book, tables)
         _close(book, temp, path)
@@ -447,7 +472,8 @@ def _write_summary(book: _PlanBook, items, tables: dict[str, pd.DataFrame] | Non
         last += 2
         sheet.write_string(last, 0, title, formats.header)
         for c, column in enumerate(table.columns[:SUMMARY_TEXT_COLUMNS]):
-            sheet.write_string(last, 1 + c, _header_words(str(column)), formats.header)
+            sheet.write_string(last, 1 + c, column_header(str(column)), formats.header)
+        sheet.set_row(last, 2 * _LINE_HEIGHT_PT)  # headers wrap to two lines in the narrow columns
         for row in table.itertuples(index=False):
             last += 1
             for c, (column, value) in enumerate(zip(table.columns[:SUMMARY_TEXT_COLUMNS], row)):
@@ -456,7 +482,7 @@ def _write_summary(book: _PlanBook, items, tables: dict[str, pd.DataFrame] | Non
                 _write_cell(sheet, last, 1 + c, value, number_format, formats)
     labels = [len(str(e.label if isinstance(e, Item) else e[0])) for e in items]
     sheet.set_column(0, 0, max([SUMMARY_LABEL_WIDTH] + labels))
-    sheet.set_column(1, 1, SUMMARY_NUMBER_WIDTH)
+    sheet.set_column(1, 1, SUMMARY_NUMBER_WIDTH)  # (a small table's headers: report.column_header)
     sheet.set_column(2, SUMMARY_TEXT_COLUMNS, SUMMARY_TABLE_WIDTH)
     if typed:
         sheet.write_string(0, SUMMARY_KEY_COLUMN, "key", formats.header)
@@ -465,14 +491,6 @@ def _write_summary(book: _PlanBook, items, tables: dict[str, pd.DataFrame] | Non
     sheet.freeze_panes(1, 0)
     _print_setup(sheet)
     sheet.fit_to_pages(1, 1)  # the Summary is one printed page
-
-
-def _header_words(column: str) -> str:
-    """A column's header in words: ``acquisitions_usd`` -> ``Acquisitions (USD)``."""
-    words = column.replace("_", " ")
-    if words.endswith(" usd"):
-        words = words[:-4] + " (USD)"
-    return words[:1].upper() + words[1:]
 
 
 def _wrapped_lines(text: str, width: int) -> int:
@@ -492,22 +510,26 @@ def _print_setup(sheet) -> None:
     sheet.set_footer("&L&A&RPage &P of &N")
 
 
-def _write_header(book: _PlanBook, sheet, table: pd.DataFrame, kinds: dict | None = None) -> None:
-    """A table sheet's template: header row, each column's width and format, frozen pane, print setup."""
+def _write_header(book: _PlanBook, sheet, table: pd.DataFrame, kinds: dict | None = None,
+                  headers: dict | None = None) -> None:
+    """A table sheet's template: header row (``headers``: each column's words, else its key), each column's
+    width and format (by its kind), frozen pane, print setup."""
     formats = book.formats
     columns = [str(c) for c in table.columns]
     sample = table.head(200)
-    for c, header in enumerate(columns):
-        sheet.write_string(0, c, header, formats.header)
-        width = max([len(header)] + [len(_shown(v)) for v in sample.iloc[:, c].tolist()])
+    for c, key in enumerate(columns):
+        shown = (headers or {}).get(key, key)
+        sheet.write_string(0, c, shown, formats.header)
+        width = max([min(len(shown), 24)] + [len(_shown(v)) for v in sample.iloc[:, c].tolist()])
         is_text = pd.api.types.infer_dtype(sample.iloc[:, c], skipna=True) in ("string", "empty")
         sheet.set_column(c, c, min(max(width + 2, 10), 60),
-                         formats.text if is_text else _value_format(formats, header, (kinds or {}).get(header)))
+                         formats.text if is_text else _value_format(formats, key, (kinds or {}).get(key)))
     sheet.freeze_panes(1, 0)
     _print_setup(sheet)
 
 
-def _write_table(book: _PlanBook, name: str, table: pd.DataFrame, kinds: dict | None = None) -> None:
+def _write_table(book: _PlanBook, name: str, table: pd.DataFrame, kinds: dict | None = None,
+                 headers: dict | None = None) -> None:
     """One table; split over several sheets when longer than ``book.max_rows`` allows (never truncated).
 
     XlsxWriter writes the header, each column's width and format, the frozen pane and the filter;
@@ -523,7 +545,7 @@ def _write_table(book: _PlanBook, name: str, table: pd.DataFrame, kinds: dict | 
         part = start // capacity
         title = _sheet_title(name if part == 0 else f"{name} {part + 1}", book.titles)
         sheet = book.xlsx.add_worksheet(title)
-        _write_header(book, sheet, chunk, kinds)
+        _write_header(book, sheet, chunk, kinds, headers)
         if len(columns):
             sheet.autofilter(0, 0, max(len(chunk), 1), len(columns) - 1)
         book.rows.append(SheetRows(sheet_name=title, table=chunk))
@@ -577,6 +599,13 @@ BUDGET_FRONTIER_KINDS = {
     "budget": Kind.MONEY, "status": Kind.TEXT, "spend_usd": Kind.MONEY, "shortfall_value_usd": Kind.MONEY,
     "reserve_gap_value_usd": Kind.MONEY, "objective": Kind.OBJECTIVE, "china_share": Kind.SHARE,
     "worst_shortfall_usd": Kind.MONEY, "marginal": Kind.RATE}
+BUDGET_FRONTIER_HEADERS = {
+    "budget": "Horizon budget (USD)", "status": "Status", "spend_usd": "Spend (USD)",
+    "shortfall_value_usd": "Shortfall value (USD at reference price)",
+    "reserve_gap_value_usd": "Reserve gap value (USD at reference price)",
+    "objective": "Objective (spend plus penalties)", "china_share": "China share (by value)",
+    "worst_shortfall_usd": "Shortfall value, worst scenario (USD at reference price)",
+    "marginal": "Shortfall value saved per extra USD of budget"}
 
 
 def write_budget_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
@@ -587,7 +616,7 @@ def write_budget_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
     temp = temp_file_beside(path, ".xlsx")
     try:
         book = _new_book(temp, EXCEL_MAX_ROWS)
-        _write_table(book, BUDGET_FRONTIER, table, BUDGET_FRONTIER_KINDS)
+        _write_table(book, BUDGET_FRONTIER, table, BUDGET_FRONTIER_KINDS, BUDGET_FRONTIER_HEADERS)
         n = len(table)
         columns = list(table.columns)
         x = columns.index("budget")

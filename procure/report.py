@@ -703,6 +703,53 @@ COLUMN_KINDS: dict[str, Kind] = {
 }
 
 
+# Each column's header in words with its unit (CLI.md): what a reader sees; the key stays in the table and
+# in the JSON, and the plan keeps a hidden Columns sheet mapping each header back to its key.
+HEADERS: dict[str, str] = {
+    "scenario": "Scenario", "supplier": "Supplier", "country": "Origin country",
+    "processing_country": "Processing country", "mineral": "Mineral", "unit": "Unit", "offer": "Offer",
+    "agreement": "Agreement", "decision": "Decision", "constraint": "Constraint",
+    "shadow_price_unit": "Shadow price unit", "reason": "Reason", "meaning": "Meaning", "item": "Item",
+    "what": "What", "compared": "Compared", "status": "Status", "description": "Description",
+    "decided_with": "Decided with (scenarios sharing the decision)", "signed": "Signed",
+    "period": "Period", "offer_row": "Offers row", "first_shock_period": "First shock period",
+    "binding": "Binding", "quantity": "Quantity", "demand": "Demand", "bought": "Bought",
+    "shortfall": "Shortfall", "reserve_start": "Reserve at start", "reserve_end": "Reserve at end",
+    "reserve_target": "Reserve target", "reserve_below_target": "Reserve below target",
+    "china_exposure": "China exposure (units)", "bought_total": "Bought, all periods",
+    "capacity_total": "Capacity, all periods", "min_volume_per_period": "Minimum volume per period",
+    "reserve_released": "Reserve released", "shortfall_expected": "Shortfall, expected",
+    "shortfall_worst": "Shortfall, worst scenario", "reserve_bought_expected": "Reserve bought, expected",
+    "reserve_before_shock": "Reserve before shock", "amount": "Amount", "reserve_added": "Reserve added",
+    "cost_usd": "Cost (USD)", "spend_usd": "Spend (USD)", "fixed_cost_usd": "Fixed cost (USD)",
+    "shortfall_value_usd": "Shortfall value (USD at reference price)",
+    "reserve_gap_value_usd": "Reserve gap value (USD at reference price)",
+    "reserve_released_usd": "Reserve released (USD at reference price)",
+    "shortfall_expected_usd": "Shortfall, expected (USD at reference price)",
+    "shortfall_worst_usd": "Shortfall, worst scenario (USD at reference price)",
+    "spend_difference_usd": "Spend difference (USD)",
+    "shortfall_value_difference_usd": "Shortfall value difference (USD at reference price)",
+    "acquisitions_usd": "Acquisitions (USD)", "fees_usd": "Agreement fees (USD)", "holding_usd": "Holding (USD)",
+    "objective": "Objective (spend plus penalties)", "objective_difference": "Objective difference",
+    "alone_optimum": "Optimum alone (objective)", "cost_of_tightening": "Cost of tightening (objective)",
+    "price_usd": "Price (USD per unit)", "price_usd_mean": "Price, node mean (USD per unit)",
+    "marginal_cost": "Marginal cost (objective per unit)", "reduced_cost": "Reduced cost (objective per unit)",
+    "shadow_price": "Shadow price", "balance_dual": "Marginal value (objective per unit)", "share": "Share",
+    "share_of_mineral": "Share of the mineral's purchases", "china_share": "China share",
+    "china_cap": "China cap", "hhi": "Concentration (HHI)", "capacity_used": "Capacity used",
+    "china_exposure_share": "China exposure share", "probability": "Probability",
+    "china_share_by_value": "China share (by value)", "days_of_cover": "Cover (days)",
+    "days_of_cover_before_shock": "Cover before shock (days)", "limit": "Limit", "value": "Value reached",
+}
+
+
+def column_header(column: str) -> str:
+    """A column's header in words (``bought 2027`` of the Offers table reads ``Bought 2027``)."""
+    if column.startswith("bought "):
+        return "Bought " + column.removeprefix("bought ")
+    return HEADERS[column]
+
+
 def column_kind(column: str) -> Kind:
     """The kind of a table column (``bought 2027`` of the Offers table is a quantity)."""
     if column.startswith("bought "):

@@ -471,6 +471,31 @@ def _open_plan_book(path: Path):
                                   file=str(path))]) from None
 
 
+COLUMN_KEYS = "Columns"  # a plan's hidden sheet: (sheet, column, header, key) per table column
+
+
+def _column_keys(book) -> dict[str, dict[int, str]]:
+    """Per table sheet, the key of each column position (1-based), from the plan's hidden Columns sheet;
+    {} for a plan without one (its headers are the keys)."""
+    if COLUMN_KEYS not in book.sheetnames:
+        return {}
+    keys: dict[str, dict[int, str]] = {}
+    for row in list(book[COLUMN_KEYS].iter_rows(min_row=2, values_only=True)):
+        if row and len(row) >= 4 and row[0] is not None and row[1] is not None and row[3] is not None:
+            keys.setdefault(str(row[0]), {})[int(row[1])] = str(row[3])
+    return keys
+
+
+def _keyed_header(header: tuple, keys: dict[int, str] | None) -> list:
+    """A table sheet's header row with each column's key in place of its words, where the plan says it."""
+    return [keys.get(position, value) if keys else value for position, value in enumerate(header, start=1)]
+
+
+def _table_of(title: str) -> str:
+    """The table a sheet holds: ``Allocation 2`` (a continuation sheet) holds ``Allocation``."""
+    return re.sub(r" \d+$", "", title)
+
+
 def read_plan_sheet(path: str | Path, title: str) -> tuple[list, list[tuple[int, tuple]]] | None:
     """``(header, [(excel_row, values)])`` of sheet ``title`` of a plan workbook, blank rows left out;
     None when the plan has no such sheet. Raises :class:`InputError` when the file is not a safe, readable .xlsx."""
@@ -480,11 +505,12 @@ def read_plan_sheet(path: str | Path, title: str) -> tuple[list, list[tuple[int,
         if title not in book.sheetnames:
             return None
         rows = list(book[title].iter_rows(values_only=True))
+        keys = _column_keys(book).get(_table_of(title))
     finally:
         book.close()
     if not rows:
         return [], []
-    return list(rows[0]), [(i + 2, r) for i, r in enumerate(rows[1:]) if any(v is not None for v in r)]
+    return _keyed_header(rows[0], keys), [(i + 2, r) for i, r in enumerate(rows[1:]) if any(v is not None for v in r)]
 
 
 def read_plan(path: str | Path):
@@ -508,11 +534,12 @@ def read_plan(path: str | Path):
                 break  # the items end where their keys do (a table follows them on the sheet)
             summary[str(key if key is not None else row[0])] = row[1] if len(row) > 1 else None
         frames = []
+        keys = _column_keys(book).get("Allocation")
         for title in book.sheetnames:  # Allocation, and its continuation sheets when split
             if title == "Allocation" or re.fullmatch(r"Allocation \d+", title):
                 rows = list(book[title].iter_rows(values_only=True))
                 if rows:
-                    frames.append(pd.DataFrame(rows[1:], columns=rows[0]))
+                    frames.append(pd.DataFrame(rows[1:], columns=_keyed_header(rows[0], keys)))
     finally:
         book.close()
     allocation = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(

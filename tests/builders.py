@@ -51,3 +51,13 @@ def two_offers(cap=None, **policy) -> dict:
                 offers=[{"supplier": "Sino", "country": "China", "mineral": "Ga", "price": 1, "capacity": 100},
                         {"supplier": "Maple", "country": "Canada", "mineral": "Ga", "price": 3, "capacity": 100}],
                 policy=policy or None)
+
+
+def keyed_header(book, title: str) -> list:
+    """The header row of plan sheet ``title`` as procure's keys (its hidden Columns sheet maps the words
+    shown back to them), as procure itself reads its plans."""
+    header = [c.value for c in book[title][1]]
+    if "Columns" not in book.sheetnames:
+        return header
+    keys = {(r[0], r[1]): r[3] for r in book["Columns"].iter_rows(min_row=2, values_only=True)}
+    return [keys.get((title, position), value) for position, value in enumerate(header, start=1)]

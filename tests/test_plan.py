@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from builders import keyed_header
 from procure import workbook
 from procure.cli import app
 from procure.errors import OutputError
@@ -42,7 +43,7 @@ def test_sample_plan_has_every_sheet_and_native_charts(tmp_path):
     assert {"status", "spend", "objective", "input_sha256"} <= keys
     assert book["Allocation"].freeze_panes == "A2"
     assert book["Minerals"]["L2"].number_format == "0.0%"  # china_share
-    header = [c.value for c in book["Allocation"][1]]
+    header = keyed_header(book, "Allocation")
     period = book["Allocation"].cell(row=2, column=header.index("period") + 1)
     assert isinstance(period.value, (int, float)) and period.number_format == "General"  # 2027, never 2,027
 

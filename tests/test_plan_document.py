@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from builders import keyed_header
 from procure import plan
 from procure.cli import app
 from procure.plan import chart_data, write_frontier, write_tables
@@ -49,7 +50,7 @@ def _column_format(sheet, letter: str) -> str:
 
 def _rows(sheet) -> pd.DataFrame:
     values = list(sheet.iter_rows(values_only=True))
-    return pd.DataFrame(values[1:], columns=values[0])
+    return pd.DataFrame(values[1:], columns=keyed_header(sheet.parent, sheet.title))
 
 
 def test_every_sheet_prints_landscape_one_page_wide_with_its_header_repeated(book):
@@ -92,7 +93,7 @@ def test_number_formats_follow_the_column_kind(book):
     }
     for (name, column), number_format in expected.items():
         sheet = book[name]
-        header = [c.value for c in sheet[1]]
+        header = keyed_header(book, name)
         # the column's style (the fast row path gives each data cell its column's format)
         letter = openpyxl.utils.get_column_letter(header.index(column) + 1)
         assert _column_format(sheet, letter) == number_format, (name, column)
@@ -100,21 +101,21 @@ def test_number_formats_follow_the_column_kind(book):
         if isinstance(cell.value, (int, float)):
             assert cell.number_format == number_format, (name, column)
     period = book["Allocation"]["F2"]
-    assert book["Allocation"]["F1"].value == "period" and period.value in range(2027, 2032)
+    assert book["Allocation"]["F1"].value == "Period" and period.value in range(2027, 2032)
     assert period.number_format == "General"
     # every money amount in whole dollars; only per-unit USD rates keep cents
     rates = {"price_usd", "marginal_cost", "reduced_cost"}
     for name in TABLE_SHEETS:
         sheet = book[name]
-        for c, cell in enumerate(sheet[1], start=1):
-            if "usd" in str(cell.value) and cell.value not in rates:
+        for c, key in enumerate(keyed_header(book, name), start=1):
+            if "usd" in str(key) and key not in rates:
                 letter = openpyxl.utils.get_column_letter(c)
-                assert _column_format(sheet, letter) == "#,##0", (name, cell.value)
+                assert _column_format(sheet, letter) == "#,##0", (name, key)
 
 
 def test_every_sheet_with_a_quantity_has_a_unit_column(book):
     for name in ("Allocation", "Minerals", "Countries", "Offers", "Agreements", "Constraints"):
-        header = [c.value for c in book[name][1]]
+        header = keyed_header(book, name)
         assert "unit" in header, name
     countries = _rows(book["Countries"])
     assert list(countries.columns) == ["mineral", "period", "country", "unit", "quantity", "share"]  # long table

@@ -42,6 +42,7 @@ from procure.cli import app
 from procure.errors import InputError
 from procure.pipeline import load, optimize
 from procure.solve import verify
+from procure.workbook import read_plan_sheet
 from strategies import (
     china_cap,
     excluded,
@@ -761,7 +762,8 @@ def _allocation(plan: Path) -> dict[tuple, float]:
     book = openpyxl.load_workbook(plan, read_only=True)
     assert [n for n in book.sheetnames if n.startswith("Allocation")] == ["Allocation"]  # not split
     rows = book["Allocation"].iter_rows(values_only=True)
-    header = [str(h) for h in next(rows)]
+    next(rows)
+    header = [str(h) for h in read_plan_sheet(plan, "Allocation")[0]]  # the keys procure reads back
     s, m, p, q = (header.index(c) for c in ("supplier", "mineral", "period", "quantity"))
     totals = defaultdict(float)
     for row in rows:

@@ -95,3 +95,22 @@ def test_an_undeclared_column_has_no_kind():
     assert column_kind("bought 2027") == Kind.QUANTITY
     with pytest.raises(KeyError):
         column_kind("an_undeclared_column")
+
+
+def test_plan_headers_are_words_with_units_and_read_back_as_keys(reports, tmp_path):
+    from procure.workbook import read_plan, read_plan_sheet
+
+    _, several = reports
+    path = tmp_path / "p.xlsx"
+    write_plan(several, path)
+    import openpyxl
+    book = openpyxl.load_workbook(path, read_only=True)
+    for name in several.tables:
+        header = [c.value for c in next(book[name].iter_rows(max_row=1))]
+        assert not any("_" in str(h) for h in header), (name, header)  # words, never snake_case
+    book.close()
+    header, rows = read_plan_sheet(path, "Agreements") or ([], [])
+    assert header == list(several.tables["Agreements"].columns)  # procure reads its keys back
+    summary, allocation = read_plan(path)
+    assert {"supplier", "quantity", "probability"} <= set(allocation.columns)
+    assert summary["spend"] == pytest.approx(15.0)
