@@ -1,14 +1,20 @@
 """Build the two sample workbooks from the public data in ``inputs/data/``.
 
 - ``inputs/sample.xlsx``: the reserve program (the default of ``procure solve`` and
-  ``procure stress``): a 12 billion USD strategic mineral reserve over 2027-2031,
-  bought before knowing which of the shock scenarios comes (STOCKPILE.md).
+  ``procure stress``): a strategic mineral reserve over 2027-2031 that reduces
+  dependence on China, bought before knowing which of the shock scenarios comes
+  (STOCKPILE.md).
 - ``inputs/imports.xlsx``: the national import plan (19 minerals, U.S. net imports
   as demand, 85 billion USD budget), with the scenario files ``models/*.toml``.
 
 Usage::
 
     python inputs/build_sample.py [--out-dir DIR]      # default: inputs/
+
+Built into inputs/ (the default), the workbooks are also copied to procure/data/
+(the package's copies) and inputs/README.md is written from the same figures and
+from the plan procure makes of the reserve program (``write_readme``; this part
+needs the procure package, the workbooks do not).
 
 The build is deterministic (no randomness, no network; every zip member and the
 document properties carry a fixed time stamp): the same CSVs give the same bytes.
@@ -28,6 +34,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -728,144 +736,142 @@ def imports_tables() -> dict[str, pd.DataFrame]:
 
 
 # ===========================================================================
-# The reserve program (inputs/sample.xlsx): a $12B strategic reserve, 2027-2031
+# The reserve program (inputs/sample.xlsx): a strategic reserve, 2027-2031
 # ===========================================================================
-# The story (STOCKPILE.md): a reserve program with a 12 billion USD horizon budget
-# buys stocks of the minerals that the shocks below would cut, before knowing
-# which shock comes; each shock scenario then buys and releases to fill the U.S.
-# supply gap it opens. Demand in normal times is 0: the program supplies no one
-# in normal times (no documented government offtake was found in data/).
-RESERVE_MINERALS = [  # SOURCE of the choice: the minerals the scenarios below touch
-    "rare_earths", "cobalt", "graphite_natural", "gallium", "germanium", "nickel", "tungsten",
-    "antimony", "palladium", "titanium_sponge",
+# The story (STOCKPILE.md): a reserve program buys stocks of the minerals the shocks below would
+# cut, before knowing which shock comes; each shock scenario then releases the reserve and buys to
+# fill the U.S. supply gap it opens. It reduces dependence on China: at most RESERVE_MAX_CHINA_SHARE
+# of each mineral's purchases (by value) may be mined or refined there. Demand in normal times is 0:
+# the program supplies no one in normal times (no documented government offtake was found in data/).
+#
+# Every figure is published (USGS MCS 2026, IEA), derived from published figures by a rule named
+# here, or an assumption; the Sources sheet lists each with its kind, and inputs/README.md is
+# written from the same figures (write_readme) with the plan procure makes of the workbook.
+RESERVE_MINERALS = [  # the minerals some scenario below cuts (every one is drawn in some scenario)
+    "rare_earths", "cobalt", "graphite_natural", "gallium", "germanium", "tungsten", "antimony", "palladium",
 ]
-RESERVE_BUDGET_TOTAL = 12_000_000_000  # the issue: a 12 billion USD horizon budget
+# Minerals of the earlier sample left out, and why (the README and Sources say so): no scenario
+# opens a U.S. gap in them, so a target for them would never be drawn.
+LEFT_OUT = ["nickel", "titanium_sponge"]
+# ASSUMPTION: the NdPr oxide price is the only rare-earth price in data/ (USGS's individual oxide
+# prices were not extracted); the basket assumption is in the mineral's name, so it is on every plan.
+RESERVE_NAMES = {"rare_earths": "Rare earths (REO at NdPr price)"}
+SHORT_NAMES = {"rare_earths": "rare earths", "graphite_natural": "graphite"}  # as descriptions name them
 RESERVE_SCENARIO_NAME = "reserve-program"
 RESERVE_COMMIT_THROUGH = PERIODS[0]  # ASSUMPTION: the budget committee fixes the first year's orders
 RESERVE_RISK = "expected"  # ASSUMPTION: expected cost over the scenarios (the default)
-# Net imports: the base-year figure of the import plan (_base_figures: consumption x NIR, or
-# consumption where NIR is a range), held flat over the horizon (no growth assumption here).
-# Criticality (derived): China's share of world supply = the larger of its share of 2025 world
-# production (world_production.csv) and its 2024 IEA refining share (refining_share.csv).
+# ASSUMPTION (policy choice): at most 10 % of each mineral's purchases, by value, mined or refined
+# in China, each period. The program exists to reduce dependence on China; U.S. law already bars
+# China-origin magnets, tantalum and tungsten from defense supply chains (10 U.S.C. 4872), and the
+# cap leaves a tenth for what cannot be sourced elsewhere at once.
+RESERVE_MAX_CHINA_SHARE = 0.10
+RESERVE_SHARE_BASIS = "value"
+RESERVE_REBUILD_PERIODS = 1  # ASSUMPTION (the STOCKPILE.md default): a year to rebuild after a shock ends
+# ASSUMPTION: horizon budget, chosen with procure frontier --budgets on this workbook (inputs/README.md
+# shows it): the least half billion at which a larger budget would buy no more (the costliest
+# scenario spends less), so the budget holds the program to its plan without cutting it.
+RESERVE_BUDGET_TOTAL = 2_500_000_000
+
+# Baselines (issue 19): multi-year means, not the 2025 estimates alone (2025 jumped for rare
+# earths, antimony and palladium).
+BASELINE_YEARS = list(range(2021, BASE_YEAR + 1))  # SOURCE: the years of us_demand.csv
+# Net imports a year = U.S. consumption x net import reliance (NIR), each year of BASELINE_YEARS
+# that has both; the baseline is their mean. ASSUMPTION: an NIR published only as a range (">95")
+# is taken at its bound (95 %), the least the range allows; a consumption withheld in every year
+# is ASSUMED_CONSUMPTION (tungsten), held for every year.
+NIR_RANGE = re.compile(r">\s*(\d+(?:\.\d+)?)")
+
+# Prices (issue 19): against a pre-control baseline. For a mineral under an export control of
+# export_controls.csv (China's licensing, Congo's cobalt quota), the base price is the USGS price of
+# the year before the control began, or the 2025 price if lower (the control did not raise it);
+# the shock multiplier is the 2025 price over the base (the rise seen under the control), so a
+# shock prices the mineral at its 2025 level and no control is counted twice. Without a control
+# the base price is the 2025 price.
+CONTROL_COUNTRIES = [CHINA, "Congo (Kinshasa)"]  # SOURCE: export_controls.csv rows read
+CONTROL_NAMES = {  # commodity as export_controls.csv names it -> mineral id
+    "antimony": "antimony", "gallium": "gallium", "germanium": "germanium", "graphite": "graphite_natural",
+    "rare earths": "rare_earths", "tungsten": "tungsten", "cobalt": "cobalt",
+}
+
+# Criticality (derived): China-dominated when China's share of world supply (the larger of its
+# share of 2025 world production and its 2024 IEA refining share) is at least CRITICAL_CHINA_SHARE,
+# or when China controls its exports (export_controls.csv: antimony, named in the December 2024
+# ban, is 36 % of world mine output but is licensed by China).
 CRITICAL_CHINA_SHARE = 0.60  # ASSUMPTION: "China-dominated" at or above this share
-# ASSUMPTION: germanium has no country production data and no IEA refining share; SOURCES.md
-# records the IEA finding that China leads refining of 19 of 20 strategic minerals, germanium
-# among those named, so it is counted China-dominated.
-ASSUMED_CHINA_DOMINATED = {"germanium"}
-# Reserve target (ASSUMPTION): one year of net imports held at the end of each period (the
-# National Defense Stockpile sizes its requirements on a one-year conflict); the first period
-# builds half of it (a two-year build-up).
-RESERVE_TARGET_DAYS = 365
-RESERVE_FIRST_PERIOD_SHARE = 0.5
-# Value of lost supply (ASSUMPTION): shortfall_penalty = this multiple x the USGS price.
-# 10x is procure's own default multiple; doubled for China-dominated minerals.
-PENALTY_MULTIPLE_CRITICAL = 20.0
-PENALTY_MULTIPLE_OTHER = 10.0
-# Spot capacity (ASSUMPTION): each producing country offers the program the same fraction f of
-# its output, f = min(1, RESERVE_HEADROOM x net imports / world production): in all, one year's
-# U.S. net imports a year on top of the market's normal flows, spread like world production.
-RESERVE_HEADROOM = 1.0
+PENALTY_MULTIPLE_CRITICAL = 20.0  # ASSUMPTION: value of lost supply, x the base price
+PENALTY_MULTIPLE_OTHER = 10.0  # ASSUMPTION: procure's own default multiple
+
+# Offers (issue 19): partner offers follow U.S. import sources. ASSUMPTION: each country USGS lists
+# as a U.S. import source (us_import_sources.csv, headline form, 2021-24; "Other" as one aggregate
+# supplier) can sell the program up to IMPORT_MULTIPLE x what it ships the U.S. in a year (its
+# import share x the net-import baseline), China included (the cap then limits it), at a flat
+# price; and all offers of a mineral together are bounded by PURCHASE_SHARE of a year's world
+# production (2025), scaled down in proportion where the bound binds. Germanium has no world
+# production figure in data/: only the first bound applies.
+IMPORT_MULTIPLE = 1.0
+PURCHASE_SHARE = 0.10
+# ASSUMPTION: price by origin, as in the import plan: x 0.90 China, x 1.05 allies, x 1.00 others.
 # ESG (ASSUMPTION, illustrative; no published scores are used). The program's standard is
 # Policy min_esg_score = RESERVE_MIN_ESG: offers below it (or unscored) are excluded.
 RESERVE_MIN_ESG = 50
-ESG_SPOT_ALLY = 70  # spot offers mined and refined in an ally country
-ESG_SPOT_OTHER = 60  # spot offers from other countries
-ESG_SPOT_CHINA = 55  # mined or refined in China: passes; China is a concern country, not sanctioned
-ESG_AUDITED_AGREEMENT = 70  # an agreement whose supply is audited where spot supply fails
-# Countries whose spot supply fails the standard (ASSUMPTION, with the public reason).
-ESG_LOW = {
-    "Congo (Kinshasa)": (40, "artisanal cobalt mining with documented child-labour and safety risks"),
-    "Burma": (30, "rare-earth mining in conflict areas outside state control"),
-}
-# ASSUMPTION (program standard, policy fact not in data/): nothing mined or refined in Russia is
-# bought (U.S. sanctions on Russia since 2022); Iran and North Korea as in the import plan.
+ESG_SPOT_ALLY = 70  # offers from an ally country
+ESG_SPOT_OTHER = 60  # offers from other countries
+ESG_SPOT_CHINA = 55  # from China: passes; China is a concern country, not a sanctioned one
+# ASSUMPTION (program standard, policy fact not in data/): nothing from Russia is bought (U.S.
+# sanctions on Russia since 2022); Iran and North Korea as in the import plan.
 RESERVE_BLOCKED = dict(BLOCKED_COUNTRIES, Russia="U.S. sanctions on Russia (2022-): the program "
                                                  "buys nothing mined or refined in Russia")
-# Partners' offtake agreements (ASSUMPTION on every term; names and dates where public).
-#   supplier, mineral id, country, processing (None = same), why, audited (ESG_AUDITED_AGREEMENT)
-RESERVE_AGREEMENTS = [
-    ("Australia-Malaysia rare earths offtake", "rare_earths", "Australia", "Malaysia",
-     "US-Australia framework (2025-10-20) and US-Malaysia MoU (2025-10-26), us_mineral_agreements.csv", False),
-    ("Australia antimony offtake", "antimony", "Australia", None,
-     "US-Australia framework (2025-10-20), us_mineral_agreements.csv", False),
-    ("Japan titanium sponge offtake", "titanium_sponge", "Japan", None,
-     "US-Japan framework (2025-10-27), us_mineral_agreements.csv; Japan is 77 % of U.S. sponge imports", False),
-    ("Saudi Arabia titanium sponge offtake", "titanium_sponge", "Saudi Arabia", None,
-     "Saudi Arabia is 13 % of U.S. sponge imports (us_import_sources.csv); a U.S.-Saudi minerals "
-     "cooperation is reported in 2025 but not in data/: hypothetical", False),
-    ("Canada germanium offtake", "germanium", "Canada", None,
-     "Canada is 17 % of U.S. germanium imports (us_import_sources.csv); USMCA partner, not in the "
-     "2025 agreements table: hypothetical", False),
-    ("Canada graphite offtake", "graphite_natural", "Canada", None,
-     "USMCA partner, not in the 2025 agreements table: hypothetical", False),
-    ("Canada palladium offtake", "palladium", "Canada", None,
-     "USMCA partner, not in the 2025 agreements table: hypothetical", False),
-    ("Ukraine graphite offtake", "graphite_natural", "Ukraine", None,
-     "U.S.-Ukraine minerals agreement (2025-04-30; not in data/): hypothetical offtake", False),
-    ("Philippines nickel offtake", "nickel", "Philippines", None,
-     "US-Philippines reciprocal trade framework (2025-02), nickel focus, us_mineral_agreements.csv", False),
-    ("Congo (Kinshasa) cobalt offtake", "cobalt", "Congo (Kinshasa)", None,
-     "U.S.-DRC strategic minerals partnership (2025; not in data/): hypothetical offtake of audited "
-     "supply, so it meets the ESG standard that Congolese spot supply fails", True),
-]
-RESERVE_AGREEMENT_CAPACITY_SHARE = 0.25  # ASSUMPTION: of one year's net imports
 
-# Scenarios (ASSUMPTION on every probability; the reason given in the Sources sheet).
-# Each shock starts in SHOCK_START (or the one period listed) and lasts to the horizon.
-SHOCK_START = PERIODS[1]
-CHINA_WIDE_STOP_PERIOD = PERIODS[2]  # ASSUMPTION: the one-year stop of all China-processed supply
-# name, probability, description, shocked (country or processing country), minerals, periods,
-# capacity multiplier, why the probability
+# Scenarios (ASSUMPTION on every probability and duration; the reason in the Sources sheet). Every
+# shock starts in SHOCK_START, after the BUILD_YEARS build-up years (so a scenario draws a built
+# reserve), and lasts `duration` periods; the Risks sheet lets the same event start in any period of
+# SHOCK_START..the horizon, so each probability is the chance that the shock starts in that window.
+SHOCK_START = PERIODS[2]  # = PERIODS[BUILD_YEARS]: checked in _shock_effects
+QUOTA_FRACTION = 0.4  # ASSUMPTION: the Congo quota lets out 40 % (the import plan's congo-cobalt-quota model)
+#   name, probability, kind, source, minerals (None = every reserve mineral the source ships the U.S.),
+#   duration (periods), Risks event name, description ({start} {end} {minerals}), why the probability
 RESERVE_SCENARIOS = [
-    ("no-shock", 0.40, "No supply shock over 2027-2031: the reserve is built and held.",
-     None, [], None, None,
+    ("no-shock", 0.40, None, None, [], 0, None,
+     f"No supply shock over {PERIODS[0]}-{PERIODS[-1]}: the reserve is built and held.",
      "the complement of the shock scenarios' probabilities"),
-    ("china-ga-ge-ban", 0.20,
-     "From 2028 China supplies no gallium or germanium to U.S. buyers (mined or refined in China).",
-     ("processing_country", "China"), ["gallium", "germanium"], None, 0.0,
-     "China's gallium and germanium export licensing is in force since 2023 (export_controls.csv) "
-     "and tightened to a U.S. ban in December 2024 (not in data/): the likeliest shock"),
-    ("china-graphite-ree-controls", 0.15,
-     "From 2028 China's graphite and rare-earth licensing stops supply to U.S. buyers "
+    ("china-ga-ge-sb-ban", 0.20, "ban", CHINA, ["gallium", "germanium", "antimony"], 2, "China Ga/Ge/Sb ban",
+     "From {start} to {end} China sells no {minerals} to U.S. buyers (mined or refined in China), "
+     "as in its December 2024 ban.",
+     "China licenses gallium and germanium exports since 2023 and antimony since 2024 "
+     "(export_controls.csv); it banned all three to U.S. buyers in December 2024 and suspended the "
+     "ban in November 2025 (not in data/): the likeliest shock"),
+    ("china-graphite-ree-controls", 0.15, "ban", CHINA, ["graphite_natural", "rare_earths"], 2,
+     "China graphite and rare-earth controls",
+     "From {start} to {end} China's export licensing stops its {minerals} reaching U.S. buyers "
      "(mined or refined in China).",
-     ("processing_country", "China"), ["graphite_natural", "rare_earths"], None, 0.0,
-     "graphite (2023) and rare-earth (2025) licensing are in force (export_controls.csv)"),
-    ("drc-cobalt-quota", 0.10,
-     "From 2028 the Congo (Kinshasa) cobalt export quota lets out 40 % of its volume.",
-     ("country", "Congo (Kinshasa)"), ["cobalt"], None, 0.4,
+     "graphite (2023) and rare-earth (2025) licensing are in force (export_controls.csv); the "
+     "rare-earth controls were paused in the 2025-10-30 U.S.-China agreement (us_mineral_agreements.csv)"),
+    ("drc-cobalt-quota", 0.10, "quota", "Congo (Kinshasa)", ["cobalt"], 3, "DRC cobalt quota",
+     "From {start} to {end} the Congo (Kinshasa) export quota lets out 40 % of its mined {minerals}, "
+     "so the refineries that ship cobalt to the U.S. get less feed.",
      "the quota is in force since 2025 (export_controls.csv); its extension past 2027 is uncertain"),
-    ("russia-sanctions", 0.10,
-     "From 2028 sanctions stop U.S. imports of Russian palladium, titanium and nickel.",
-     ("country", "Russia"), ["palladium", "titanium_sponge", "nickel"], None, None,
-     "Russian palladium is still 36 % of U.S. imports (us_import_sources.csv); sanctions widened "
-     "since 2022"),
-    ("china-wide-stop", 0.05,
-     f"In {CHINA_WIDE_STOP_PERIOD} China stops all supply it mines or refines for one year.",
-     ("processing_country", "China"), None, [CHINA_WIDE_STOP_PERIOD], 0.0,
+    ("russia-sanctions", 0.10, "ban", "Russia", ["palladium"], 3, "Russia sanctions",
+     "From {start} to {end} sanctions stop U.S. imports of Russian {minerals}.",
+     "Russian palladium is still 36 % of U.S. imports (us_import_sources.csv); sanctions widened since 2022"),
+    ("china-wide-stop", 0.05, "ban", CHINA, None, 1, "China-wide stop",
+     "In {start} China stops, for one year, all exports to U.S. buyers of what it mines or refines: "
+     "{minerals}.",
      "a tail event with no precedent in the data"),
 ]
-# QUOTA_FRACTION for the DRC is the 40 % of the import plan's congo-cobalt-quota model (ASSUMPTION).
-# Prices in a shock (derived): every offer of a shocked mineral costs max(1, USGS price 2025 / USGS
-# price the year before the control began), the control year from export_controls.csv; minerals
-# with no control there (palladium, titanium, nickel) keep their prices.
-CONTROL_YEAR = {  # SOURCE: export_controls.csv (China licensing; Congo quota): mineral -> (country, year)
-    "gallium": (CHINA, 2023), "germanium": (CHINA, 2023), "graphite_natural": (CHINA, 2023),
-    "rare_earths": (CHINA, 2025), "antimony": (CHINA, 2024), "tungsten": (CHINA, 2025),
-    "cobalt": ("Congo (Kinshasa)", 2025),
-}
-# Risks sheet (procure stress): one event per (policy, mineral), since extra_demand is in each
-# mineral's own unit. The probability that it starts in a period is derived from its scenario's
-# probability p over the shock window of n periods: 1 - (1 - p)^(1 / n) (ASSUMPTION: events are
-# independent draws; the Risks format has no joint events).
-RISK_DURATION = {  # ASSUMPTION: periods an event lasts once started
-    "china-ga-ge-ban": 2, "china-graphite-ree-controls": 2, "drc-cobalt-quota": 3,
-    "russia-sanctions": 3, "china-wide-stop": 1,
-}
-RISK_EVENT_NAMES = {
-    "china-ga-ge-ban": "China export ban", "china-graphite-ree-controls": "China export controls",
-    "drc-cobalt-quota": "DRC cobalt quota", "russia-sanctions": "Russia sanctions",
-    "china-wide-stop": "China-wide stop",
-}
+# Supply gap (derived): a ban on sales to U.S. buyers stops the U.S. imports from the source: gap =
+# net-import baseline x the source's share of U.S. imports (us_import_sources.csv). A quota on mine
+# output cuts every refinery's feed alike: gap = net-import baseline x the source's share of world
+# mine production x (1 - QUOTA_FRACTION), and every offer's capacity loses the same share.
+# Reserve target (derived): one year (TARGET_YEARS) of the largest gap any scenario opens in the
+# mineral: the reserve bridges a year while buyers qualify other supply (the National Defense
+# Stockpile sizes its requirements on a one-year conflict). ASSUMPTION: it is capped at what the
+# offers outside China can sell in the BUILD_YEARS build-up years, and the first period holds
+# RESERVE_FIRST_PERIOD_SHARE of it.
+TARGET_YEARS = 1.0
+BUILD_YEARS = 2
+RESERVE_FIRST_PERIOD_SHARE = 0.5
+# Days-of-cover policies the targets are compared with in Sources (published; not in data/).
+COVER_POLICIES = [("JOGMEC (Japan) rare-metal stockpile", 60), ("KOMIR (Korea) stockpile target", 100)]
 
 RESERVE_COLUMNS = {
     "Minerals": {
@@ -899,7 +905,7 @@ RESERVE_COLUMNS = {
         "period_from": ("First period the row applies to.", "period", "blank = open", FMT_INT, None),
         "period_to": ("Last period the row applies to.", "period", "blank = open", FMT_INT, None),
         "capacity": ("Multiplier of matching offers' capacity.", ">= 0", "1", FMT_SHARE, ("nonneg",)),
-        "price": ("Multiplier of matching offers' price.", ">= 0", "1", FMT_SHARE, ("nonneg",)),
+        "price": ("Multiplier of matching offers' price.", ">= 0", "1", "0.0000", ("nonneg",)),
         "demand": ("Multiplier of matching Demand rows (mineral and period filters only).", ">= 0", "1",
                    FMT_SHARE, ("nonneg",)),
         "extra_demand": ("Added to the demand of the mineral in each matching period: the U.S. supply "
@@ -907,9 +913,10 @@ RESERVE_COLUMNS = {
                          FMT_QTY, ("nonneg",)),
     },
     "Risks": {
-        "event": ("Name of the disruption; unique.", "text", "required", None, None),
-        "probability": ("Chance the event starts in any one period (when not in progress).", "0..1",
-                        "required", "0.0000", ("share",)),
+        "event": ("Name of the disruption. Rows with the same name are one event with several effects: "
+                  "they start and last together.", "text", "required", None, None),
+        "probability": ("Chance the event starts in any one period of its start window (when not in "
+                        "progress).", "0..1", "required", "0.0000", ("share",)),
         "duration": ("Periods it lasts once started (cut at the horizon).", "periods, >= 1", "1", FMT_INT,
                      ("pos",)),
         "country": ("Filter: offers mined here; a list separated by ';'.", "text", "blank = any", None, None),
@@ -919,14 +926,20 @@ RESERVE_COLUMNS = {
         "mineral": ("Filter: these minerals; a list separated by ';'.", "text", "blank = any", None, None),
         "capacity": ("Multiplier of matching offers' capacity while it lasts (blank stops supply).",
                      ">= 0", "0", FMT_SHARE, ("nonneg",)),
-        "price": ("Multiplier of matching offers' price while it lasts.", ">= 0", "1", FMT_SHARE,
+        "price": ("Multiplier of matching offers' price while it lasts.", ">= 0", "1", "0.0000",
                   ("nonneg",)),
         "extra_demand": ("Gap it opens while it lasts, added to the demand of its mineral.",
                          "units per period, >= 0", "0", FMT_QTY, ("nonneg",)),
+        "period_from": ("First period in which the event may start (it may last beyond period_to).",
+                        "period", "blank = open", FMT_INT, None),
+        "period_to": ("Last period in which the event may start.", "period", "blank = open", FMT_INT, None),
     },
 }
 RESERVE_POLICY_DOCS = dict(
     POLICY_DOCS,
+    rebuild_periods=("Periods after a shock ends during which a mineral's reserve target stays "
+                     "suspended (the reserve is drawn while a shock hits the mineral).", "whole number >= 0",
+                     "1", FMT_INT, ("nonneg",)),
     commit_through=("Stochastic plans: purchases up to and including this period are common to all "
                     "scenarios (orders fixed before knowing which shock comes).", "period", "none",
                     FMT_INT, None),
@@ -936,11 +949,11 @@ RESERVE_POLICY_DOCS = dict(
     risk_weight=("Weight lambda of CVaR against the expectation (risk = cvar).", "0..1", "1", FMT_SHARE,
                  ("share",)),
 )
-RESERVE_POLICY_KEYS = [
-    ("max_china_share", None),  # ASSUMPTION: no cap (see _reserve_sources)
+RESERVE_POLICY_KEYS = [  # WORKBOOK.md order; None = blank (the default)
+    ("max_china_share", RESERVE_MAX_CHINA_SHARE),
     ("max_country_share", None),
     ("max_supplier_share", None),
-    ("share_basis", None),
+    ("share_basis", RESERVE_SHARE_BASIS),
     ("min_ally_share", None),
     ("min_esg_score", RESERVE_MIN_ESG),
     ("min_avg_esg", None),
@@ -948,6 +961,7 @@ RESERVE_POLICY_KEYS = [
     ("days_per_period", DAYS_PER_PERIOD),
     ("budget_total", RESERVE_BUDGET_TOTAL),
     ("budget_per_period", None),
+    ("rebuild_periods", RESERVE_REBUILD_PERIODS),
     ("scenario", RESERVE_SCENARIO_NAME),
     ("commit_through", RESERVE_COMMIT_THROUGH),
     ("risk", RESERVE_RISK),
@@ -958,34 +972,24 @@ RESERVE_SHEET_ORDER = ["README", "Minerals", "Demand", "Offers", "Countries", "P
                        "Shocks", "Risks", "Sources"]
 
 
-def _reserve_base() -> pd.DataFrame:
-    """The import plan's base figures for RESERVE_MINERALS, with net imports, China's share of world
-    supply, the criticality tier and the penalty multiple."""
-    base = _base_figures()
-    base = base[base.id.isin(RESERVE_MINERALS)].reset_index(drop=True)
-    prod = _production(BASE_YEAR)
-    ref = _read("refining_share.csv")
-    ref = ref[(ref.year == REFINING_YEAR) & ref.source.str.startswith(REFINING_SOURCE_PREFIX)
-              & (ref.country == CHINA)]
-    refining = dict(zip(ref.mineral, ref.refining_share_pct.astype(float) / 100.0))
-    rows = []
-    for b in base.itertuples():
-        p = prod[prod.mineral == b.id]
-        mine_share = (float(p[p.country == CHINA].qty.sum()) / float(p.qty.sum())) if len(p) else float("nan")
-        shares = [x for x in (mine_share, refining.get(b.id)) if x is not None and not math.isnan(x)]
-        china = max(shares) if shares else float("nan")
-        critical = b.id in ASSUMED_CHINA_DOMINATED or (shares and china >= CRITICAL_CHINA_SHARE)
-        rows.append(dict(china_mine_share=mine_share, china_refining_share=refining.get(b.id, float("nan")),
-                         china_share=china, critical=bool(critical),
-                         penalty_multiple=PENALTY_MULTIPLE_CRITICAL if critical else PENALTY_MULTIPLE_OTHER))
-    return pd.concat([base, pd.DataFrame(rows)], axis=1)
+def _short(mid: str) -> str:
+    return SHORT_NAMES.get(mid, mid.replace("_", " "))
 
 
-def _reserve_target(b, period) -> int:
-    """Reserve target (units) at the end of ``period``: reserve_days / 365 x net imports, half of it
-    in the first period."""
-    full = RESERVE_TARGET_DAYS / DAYS_PER_PERIOD * b.base
-    return int(round(full * (RESERVE_FIRST_PERIOD_SHARE if period == PERIODS[0] else 1.0)))
+def _reserve_name(mid: str) -> str:
+    return RESERVE_NAMES.get(mid, dict(zip(_mineral_table().id, _mineral_table().name))[mid])
+
+
+def _controls() -> dict[str, tuple[str, int]]:
+    """mineral id -> (country, year the control began), from export_controls.csv (CONTROL_COUNTRIES)."""
+    ec = _read("export_controls.csv")
+    out: dict[str, tuple[str, int]] = {}
+    for r in ec[ec.country.isin(CONTROL_COUNTRIES)].itertuples():
+        for name, year in re.findall(r"(?:^|,\s*)(?:and\s+)?([^,(]+?)\s*\((\d{4})\)", r.commodities_and_year):
+            mid = CONTROL_NAMES.get(name.strip().casefold())
+            if mid is not None:
+                out[mid] = (r.country, int(year))
+    return out
 
 
 def _import_shares() -> pd.DataFrame:
@@ -1002,69 +1006,186 @@ def _import_share(shares: pd.DataFrame, mineral_id: str, country: str) -> float:
     return float(hit.share.iloc[0]) if len(hit) else 0.0
 
 
-def _shock_price_factor(mineral_id: str, country: str | None = None) -> float:
-    """max(1, USGS price 2025 / price in the year before the control began); 1 without a control
-    (or, with ``country``, without a control of that country)."""
-    if mineral_id not in CONTROL_YEAR or country not in (None, CONTROL_YEAR[mineral_id][0]):
-        return 1.0
-    year = CONTROL_YEAR[mineral_id][1]
-    d = _read("us_demand.csv")
-    d = d[d.mineral == mineral_id].set_index("year")
-    return max(1.0, float(d.price_usd_per_unit[BASE_YEAR]) / float(d.price_usd_per_unit[year - 1]))
+def _nir(row) -> tuple[float, str]:
+    """Net import reliance of a us_demand.csv row as a fraction, and 'published' or 'bound' (a range
+    such as '>95' taken at its bound)."""
+    if pd.notna(row.net_import_reliance_pct):
+        return float(row.net_import_reliance_pct) / 100.0, "published"
+    hit = NIR_RANGE.fullmatch(str(row.net_import_reliance_as_reported).strip())
+    if hit is None:
+        raise ValueError(f"{row.mineral} {row.year}: net import reliance {row.net_import_reliance_as_reported!r}")
+    return float(hit.group(1)) / 100.0, "bound"
 
 
-def _reserve_allies() -> dict[str, str]:
-    return _allies()
+def _reserve_base() -> pd.DataFrame:
+    """Per reserve mineral: the net-import baseline (units a year) and its yearly figures, prices
+    (USD per unit: base, 2025, shock multiplier), world production, China's shares, criticality."""
+    table = _mineral_table().set_index("id")
+    demand = _read("us_demand.csv")
+    prod = _production(BASE_YEAR)
+    ref = _read("refining_share.csv")
+    iea = ref[(ref.year == REFINING_YEAR) & ref.source.str.startswith(REFINING_SOURCE_PREFIX) & (ref.country == CHINA)]
+    refining = dict(zip(iea.mineral, iea.refining_share_pct.astype(float) / 100.0))
+    controls = _controls()
+    rows = []
+    for mid in RESERVE_MINERALS + LEFT_OUT:
+        m = table.loc[mid]
+        d = demand[(demand.mineral == mid) & demand.year.isin(BASELINE_YEARS)].set_index("year").sort_index()
+        years = []
+        for year, r in d.iterrows():
+            r = r.copy()
+            r["year"], r["mineral"] = year, mid
+            nir, nir_kind = _nir(r)
+            if pd.notna(r.apparent_consumption):
+                consumption, c_kind = float(r.apparent_consumption) * _quantity_factor(r.unit, m.unit), "published"
+            elif mid in ASSUMED_CONSUMPTION and d.apparent_consumption.isna().all():
+                consumption, c_kind = ASSUMED_CONSUMPTION[mid], "assumption"
+            else:
+                consumption, c_kind = float("nan"), "not published"
+            years.append(dict(year=int(year), consumption=consumption, consumption_kind=c_kind,
+                              nir=nir, nir_kind=nir_kind, nir_text=str(r.net_import_reliance_as_reported),
+                              net_imports=consumption * nir))
+        known = [y for y in years if not math.isnan(y["net_imports"])]
+        net_imports = sum(y["net_imports"] for y in known) / len(known)
+        latest = years[-1]["net_imports"]
+        price_row = d.loc[BASE_YEAR]
+        if m.price_marker not in price_row.price_unit:
+            raise ValueError(f"{mid}: price unit changed: {price_row.price_unit!r}")
+        usgs_latest = float(price_row.price_usd_per_unit)
+        control = controls.get(mid)
+        if control is not None:
+            pre_year = control[1] - 1
+            usgs_base = min(usgs_latest, float(d.price_usd_per_unit[pre_year]))
+        else:
+            pre_year, usgs_base = BASE_YEAR, usgs_latest
+        p = prod[prod.mineral == mid]
+        world = float(p.qty.sum()) if len(p) else float("nan")
+        mine_share = float(p[p.country == CHINA].qty.sum()) / world if len(p) else float("nan")
+        shares = [x for x in (mine_share, refining.get(mid, float("nan"))) if not math.isnan(x)]
+        china = max(shares) if shares else float("nan")
+        controlled = control is not None and control[0] == CHINA
+        critical = controlled or (bool(shares) and china >= CRITICAL_CHINA_SHARE)
+        rows.append(dict(
+            id=mid, name=_reserve_name(mid) if mid in RESERVE_MINERALS else m["name"], short=_short(mid),
+            unit=m.unit, years=years, net_imports=net_imports, latest=latest,
+            jump=latest / net_imports if not math.isnan(latest) else float("nan"),
+            usgs_price_unit=price_row.price_unit, usgs_latest=usgs_latest, usgs_base=usgs_base,
+            usgs_prices={int(y): float(v) for y, v in d.price_usd_per_unit.items()},
+            control=control, pre_year=pre_year, shock_factor=usgs_latest / usgs_base,
+            price=usgs_base * m.price_factor, price_note=m.price_note, world=world,
+            world_shares={c: q / world for c, q in zip(p.country, p.qty)} if len(p) else {},
+            china_mine_share=mine_share, china_refining_share=refining.get(mid, float("nan")),
+            china_share=china, controlled=controlled, critical=bool(critical),
+            penalty_multiple=PENALTY_MULTIPLE_CRITICAL if critical else PENALTY_MULTIPLE_OTHER))
+    return pd.DataFrame(rows)
+
+
+def _scenario_minerals(scenario, base: pd.DataFrame, shares: pd.DataFrame) -> list[str]:
+    """The mineral ids a scenario hits: its list, or every reserve mineral its source ships the U.S."""
+    _name, _p, _kind, source, minerals, *_ = scenario
+    if minerals is not None:
+        return list(minerals)
+    return [mid for mid in RESERVE_MINERALS if _import_share(shares, mid, source) > 0]
+
+
+def _shock_effects(base: pd.DataFrame) -> list[dict]:
+    """One dict per (shock scenario, mineral it hits): the capacity cut (the filter and multiplier),
+    the price multiplier, the U.S. supply gap a year (units) and why. The Shocks and Risks sheets, the
+    targets, Sources and inputs/README.md all read this list."""
+    if SHOCK_START != PERIODS[BUILD_YEARS]:
+        raise ValueError("shocks start after the build-up years")
+    shares = _import_shares()
+    by_id = {b.id: b for b in base.itertuples()}
+    out = []
+    for scenario in RESERVE_SCENARIOS:
+        name, p, kind, source, _minerals, duration, event, _desc, _why = scenario
+        if kind is None:
+            continue
+        for mid in _scenario_minerals(scenario, base, shares):
+            b = by_id[mid]
+            price = b.shock_factor if b.control is not None and b.control[0] == source else 1.0
+            if kind == "ban":
+                share = _import_share(shares, mid, source)
+                gap = b.net_imports * share
+                cut = None if source in RESERVE_BLOCKED else ("processing_country", source, 0.0)
+                rule = f"net imports x {source}'s share of U.S. imports ({share:.0%})"
+            else:
+                lost = b.world_shares.get(source, 0.0) * (1.0 - QUOTA_FRACTION)
+                gap = b.net_imports * lost
+                cut = ("mineral", None, 1.0 - lost)
+                rule = (f"net imports x {source}'s share of world mine output ({b.world_shares.get(source, 0.0):.1%}) "
+                        f"x (1 - quota {QUOTA_FRACTION:g})")
+            if gap <= 0:
+                raise ValueError(f"{name}: {mid} opens no gap: it would never be drawn")
+            out.append(dict(scenario=name, probability=p, kind=kind, source=source, mineral=mid, duration=duration,
+                            event=event, start=SHOCK_START, end=PERIODS[PERIODS.index(SHOCK_START) + duration - 1],
+                            cut=cut, price=price, gap=gap, rule=rule))
+    return out
+
+
+def _offer_capacity(b, shares: pd.DataFrame) -> tuple[float, dict[str, float], str]:
+    """The program's purchase volume a year of mineral ``b`` (all offers), each import source's part,
+    and which bound holds."""
+    part = shares[shares.mineral == b.id]
+    by_imports = IMPORT_MULTIPLE * b.net_imports
+    by_world = PURCHASE_SHARE * b.world if not math.isnan(b.world) else float("inf")
+    volume = min(by_imports, by_world)
+    basis = (f"{PURCHASE_SHARE:.0%} of world production" if by_world < by_imports
+             else f"{IMPORT_MULTIPLE:g} x U.S. net imports")
+    return volume, {c: s * volume for c, s in zip(part.country, part.share)}, basis
+
+
+def _targets(base: pd.DataFrame, effects: list[dict]) -> dict[str, dict]:
+    """mineral id -> target (units), the largest gap a year and its scenario, the build-up cap."""
+    shares = _import_shares()
+    out = {}
+    for b in base[base.id.isin(RESERVE_MINERALS)].itertuples():
+        mine = [e for e in effects if e["mineral"] == b.id]
+        if not mine:
+            raise ValueError(f"{b.id}: no scenario draws it; leave it out of RESERVE_MINERALS")
+        largest = max(mine, key=lambda e: (e["gap"], -e["probability"]))
+        _volume, parts, _basis = _offer_capacity(b, shares)
+        outside = sum(q for c, q in parts.items() if c != CHINA and c not in RESERVE_BLOCKED)
+        cap = BUILD_YEARS * outside
+        want = TARGET_YEARS * largest["gap"]
+        out[b.id] = dict(target=min(want, cap), want=want, cap=cap, capped=cap < want, scenario=largest["scenario"],
+                         drawn_in=[e["scenario"] for e in mine])
+    return out
+
+
+def _reserve_target(target: float, period) -> int:
+    """Reserve target (units) at the end of ``period``: RESERVE_FIRST_PERIOD_SHARE of it in the first."""
+    return int(round(target * (RESERVE_FIRST_PERIOD_SHARE if period == PERIODS[0] else 1.0)))
 
 
 def _reserve_esg(allies):
-    def esg_of(country: str, processing: str | None) -> int:
-        if country in ESG_LOW:
-            return ESG_LOW[country][0]
-        if CHINA in (country, processing):
+    def esg_of(country: str) -> int:
+        if country == CHINA:
             return ESG_SPOT_CHINA
-        if country == DOMESTIC_COUNTRY:
-            return ESG_DOMESTIC
         return ESG_SPOT_ALLY if country in allies else ESG_SPOT_OTHER
     return esg_of
 
 
 def _reserve_offers(base: pd.DataFrame, allies: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The reserve program's Offers sheet and, per mineral, the spot fraction f."""
-    def volume_of(b):
-        return RESERVE_HEADROOM * b.base
-    prod = pd.concat([_production(BASE_YEAR), _import_source_production(base, volume_of)], ignore_index=True)
-    split = _china_refined_fractions()
+    """The Offers sheet: per mineral, one offer per U.S. import source; and per mineral the volume
+    bound (for Sources)."""
+    shares = _import_shares()
     esg_of = _reserve_esg(allies)
-    rows, fractions = [], []
-    for b in base.itertuples():
-        p = prod[(prod.mineral == b.id) & (prod.qty > 0)]
-        world = p.qty.sum()
-        f = min(1.0, RESERVE_HEADROOM * b.base / world)
-        fractions.append(dict(id=b.id, f=f, world=world, peak=b.base))
-        qty = dict(zip(p.country, p.qty))
-        spot = _spot_rows(b, qty, f, split, allies, esg_of)
-        for r in spot:
-            r["blocked"] = "yes" if r["country"] in RESERVE_BLOCKED else None
-        rows += spot
-        for supplier, mid, country, processing, _why, audited in RESERVE_AGREEMENTS:
-            if mid != b.id:
-                continue
-            wanted = RESERVE_AGREEMENT_CAPACITY_SHARE * b.base
-            spare = qty.get(country, 0.0) * (1.0 - f) if b.id not in IMPORT_SOURCE_MINERALS else wanted
-            cap = int(round(min(wanted, spare)))
+    rows, volumes = [], []
+    for b in base[base.id.isin(RESERVE_MINERALS)].itertuples():
+        volume, parts, basis = _offer_capacity(b, shares)
+        volumes.append(dict(id=b.id, volume=volume, basis=basis, by_imports=IMPORT_MULTIPLE * b.net_imports,
+                            by_world=PURCHASE_SHARE * b.world))
+        for country, qty in parts.items():
+            cap = int(round(qty))
             if cap < 1:
-                raise ValueError(f"{supplier}: no capacity beyond the spot offer")
-            fixed = AGREEMENT_FIXED_COST_SHARE * cap * b.price
+                continue
             rows.append(dict(
-                supplier=supplier, country=country, mineral=b.name,
-                price=round(b.price * AGREEMENT_PRICE_FACTOR, 2), capacity=cap,
-                processing_country=processing,
-                esg_score=ESG_AUDITED_AGREEMENT if audited else ESG_AGREEMENT, agreement="optional",
-                min_volume=int(round(AGREEMENT_MIN_VOLUME_SHARE * cap)),
-                fixed_cost=int(round(fixed / FIXED_COST_ROUNDING) * FIXED_COST_ROUNDING)))
-    cols = list(RESERVE_COLUMNS["Offers"])
-    return pd.DataFrame(rows).reindex(columns=cols), pd.DataFrame(fractions)
+                supplier=f"{country} exporters" if country != OTHER else "Other exporters",
+                country=country, mineral=b.name,
+                price=round(b.price * _price_factor(country, None, allies), 2), capacity=cap,
+                esg_score=esg_of(country), blocked="yes" if country in RESERVE_BLOCKED else None))
+    return pd.DataFrame(rows).reindex(columns=list(RESERVE_COLUMNS["Offers"])), pd.DataFrame(volumes)
 
 
 def _reserve_countries(offers: pd.DataFrame, allies: dict[str, str]) -> pd.DataFrame:
@@ -1075,200 +1196,257 @@ def _reserve_countries(offers: pd.DataFrame, allies: dict[str, str]) -> pd.DataF
     return pd.DataFrame(rows, columns=list(RESERVE_COLUMNS["Countries"]))
 
 
-def _scenario_periods(periods) -> tuple[int, int]:
-    return (periods[0], periods[-1]) if periods else (SHOCK_START, PERIODS[-1])
+def _description(scenario, base: pd.DataFrame) -> str:
+    name, _p, kind, _source, _minerals, duration, _event, text, _why = scenario
+    if kind is None:
+        return text
+    ids = _scenario_minerals(scenario, base, _import_shares())
+    names = [_short(mid) for mid in ids]
+    joiner = " or " if "no {minerals}" in text else " and "  # "sells no a, b or c"; "its a and b"
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + joiner + names[-1]
+    end = PERIODS[PERIODS.index(SHOCK_START) + duration - 1]
+    return text.format(start=SHOCK_START, end=end, minerals=listed)
 
 
-def _reserve_shocks(base: pd.DataFrame) -> pd.DataFrame:
-    """Shocks sheet: per scenario, the capacity cut of the shocked source, the price rise of each
-    shocked mineral, and each mineral's U.S. supply gap = net imports x the source's import share."""
-    shares = _import_shares()
-    by_id = {b.id: b for b in base.itertuples()}
+def _reserve_shocks(base: pd.DataFrame, effects: list[dict]) -> pd.DataFrame:
+    """Shocks sheet: per scenario, the capacity cut, then per mineral its price multiplier and gap."""
+    names = dict(zip(base.id, base.name))
+    blank = dict(supplier=None, country=None, processing_country=None, demand=None)
     rows = []
-    for name, _p, _d, source, minerals, periods, capacity, _why in RESERVE_SCENARIOS:
-        if source is None:
+    for scenario in RESERVE_SCENARIOS:
+        mine = [e for e in effects if e["scenario"] == scenario[0]]
+        if not mine:
             continue
-        first, last = _scenario_periods(periods)
-        field, where = source
-        ids = list(minerals) if minerals else [m for m in RESERVE_MINERALS]
-        blank = dict(supplier=None, country=None, processing_country=None, demand=None)
-        if capacity is None:
-            pass  # Russian supply is blocked for the program already: the shock is the gap alone
-        elif minerals:
-            for mid in ids:
-                rows.append(dict(blank, scenario=name, **{field: where}, mineral=by_id[mid].name,
-                                 period_from=first, period_to=last, capacity=capacity, price=None,
-                                 extra_demand=None))
-        else:
-            rows.append(dict(blank, scenario=name, **{field: where}, mineral=None, period_from=first,
-                             period_to=last, capacity=capacity, price=None, extra_demand=None))
-        for mid in ids:
-            factor = _shock_price_factor(mid, where)
-            if factor > 1.0:
-                rows.append(dict(blank, scenario=name, mineral=by_id[mid].name, period_from=first,
-                                 period_to=last, capacity=None, price=round(factor, 4), extra_demand=None))
-        for mid in ids:
-            gap = by_id[mid].base * _import_share(shares, mid, where)
-            if gap > 0:
-                rows.append(dict(blank, scenario=name, mineral=by_id[mid].name, period_from=first,
-                                 period_to=last, capacity=None, price=None, extra_demand=round(gap, 3)))
+        whole = scenario[4] is None  # every mineral of the source: one cut row, no mineral filter
+        cuts = [e for e in mine if e["cut"] is not None]
+        if whole and cuts:
+            field, where, factor = cuts[0]["cut"]
+            rows.append(dict(blank, scenario=scenario[0], **{field: where}, mineral=None, period_from=mine[0]["start"],
+                             period_to=mine[0]["end"], capacity=factor, price=None, extra_demand=None))
+        for e in mine:
+            if e["cut"] is not None and not whole:
+                field, where, factor = e["cut"]
+                if field == "mineral":
+                    rows.append(dict(blank, scenario=e["scenario"], mineral=names[e["mineral"]],
+                                     period_from=e["start"], period_to=e["end"], capacity=round(factor, 4),
+                                     price=None, extra_demand=None))
+                else:
+                    rows.append(dict(blank, scenario=e["scenario"], **{field: where}, mineral=names[e["mineral"]],
+                                     period_from=e["start"], period_to=e["end"], capacity=factor, price=None,
+                                     extra_demand=None))
+        for e in mine:
+            rows.append(dict(blank, scenario=e["scenario"], mineral=names[e["mineral"]], period_from=e["start"],
+                             period_to=e["end"], capacity=None,
+                             price=round(e["price"], 4) if e["price"] > 1.0 else None,
+                             extra_demand=round(e["gap"], 3)))
     return pd.DataFrame(rows).reindex(columns=list(RESERVE_COLUMNS["Shocks"]))
 
 
-def _reserve_risks(base: pd.DataFrame) -> pd.DataFrame:
-    """Risks sheet: the scenarios' shocks as events, one per (scenario, mineral with a gap or a cut)."""
-    shares = _import_shares()
-    by_id = {b.id: b for b in base.itertuples()}
+def _start_probability(p: float) -> float:
+    """Chance an event starts in one period of its window, from its scenario's probability p of a
+    start in the window's n periods: 1 - (1 - p)^(1/n), rounded to 4 places."""
+    n = len(PERIODS) - PERIODS.index(SHOCK_START)
+    return round(1.0 - (1.0 - p) ** (1.0 / n), 4)
+
+
+def _reserve_risks(base: pd.DataFrame, shocks: pd.DataFrame) -> pd.DataFrame:
+    """Risks sheet: each shock scenario as one event of several rows (its Shocks rows), which start and
+    last together; start window SHOCK_START..the horizon, duration that of the scenario."""
+    scenarios = {s[0]: s for s in RESERVE_SCENARIOS}
     rows = []
-    for name, p, _d, source, minerals, periods, capacity, _why in RESERVE_SCENARIOS:
-        if source is None:
-            continue
-        first, last = _scenario_periods(periods)
-        window = PERIODS.index(last) - PERIODS.index(first) + 1 if not periods else len(PERIODS)
-        start = 1.0 - (1.0 - p) ** (1.0 / window)
-        field, where = source
-        for mid in (minerals or RESERVE_MINERALS):
-            gap = by_id[mid].base * _import_share(shares, mid, where)
-            factor = _shock_price_factor(mid, where)
-            if gap <= 0 and (capacity is None or not minerals):
-                continue  # listed where it opens a gap, or (named minerals) cuts supply
-            cut = capacity is not None
-            rows.append(dict(event=f"{RISK_EVENT_NAMES[name]}: {by_id[mid].name}",
-                             probability=round(start, 4), duration=RISK_DURATION[name],
-                             country=where if cut and field == "country" else None,
-                             processing_country=where if cut and field == "processing_country" else None,
-                             supplier=None, mineral=by_id[mid].name, capacity=capacity if cut else 1.0,
-                             price=round(factor, 4) if factor > 1.0 else None,
-                             extra_demand=round(gap, 3) if gap > 0 else None))
+    for r in shocks.itertuples():
+        _name, p, _kind, _source, _minerals, duration, event, _desc, _why = scenarios[r.scenario]
+        rows.append(dict(event=event, probability=_start_probability(p), duration=duration, country=r.country,
+                         processing_country=r.processing_country, supplier=r.supplier, mineral=r.mineral,
+                         capacity=1.0 if pd.isna(r.capacity) else r.capacity, price=r.price,
+                         extra_demand=r.extra_demand, period_from=SHOCK_START, period_to=PERIODS[-1]))
     return pd.DataFrame(rows).reindex(columns=list(RESERVE_COLUMNS["Risks"]))
 
 
-def _reserve_sources(base, fractions, allies, countries, scenarios, shocks, risks) -> pd.DataFrame:
+def _series(values, fmt=lambda v: f"{v:,.6g}") -> str:
+    return "; ".join("n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt(v) for v in values)
+
+
+def _reserve_sources(base, volumes, allies, countries, scenarios, effects, targets, risks) -> pd.DataFrame:
     rows = []
 
     def add(topic, item, value, unit, kind, source):
         rows.append(dict(topic=topic, item=item, value=value, unit=unit, kind=kind, source=source))
 
     usgs = "USGS Mineral Commodity Summaries 2026 data release (data/us_demand.csv)"
+    span = f"{BASELINE_YEARS[0]}-{BASELINE_YEARS[-1]}"
     shares = _import_shares()
     for b in base.itertuples():
         name, u = b.name, b.unit
-        kind = "published" if b.consumption_kind == "published" else "assumption"
-        add(name, f"U.S. consumption {b.year}", round(b.consumption, 3), u, kind,
-            usgs if kind == "published" else "USGS withholds U.S. consumption (W); figure assumed")
-        add(name, "net import reliance, %", b.nir_text, "%", "published", usgs)
-        add(name, "net imports a year (held flat)", round(b.base, 3), u, "derived", b.basis)
-        add(name, f"USGS price {BASE_YEAR}", b.usgs_price, b.usgs_price_unit, "published", usgs)
-        add(name, "price = reference_price, USD per workbook unit", round(b.price, 2), f"USD/{u}", "derived",
-            b.price_note)
+        years = b.years
+        kinds = {y["consumption_kind"] for y in years} - {"not published"}
+        add(name, f"U.S. consumption {span}", _series([y["consumption"] for y in years]), u,
+            "assumption" if kinds == {"assumption"} else "published",
+            "USGS withholds U.S. consumption (W) in every year: a figure assumed for the sample, held for "
+            "every year" if kinds == {"assumption"} else usgs + " (n/a: not published)")
+        ranged = any(y["nir_kind"] == "bound" for y in years)
+        add(name, f"net import reliance {span}, %", "; ".join(y["nir_text"] for y in years), "%", "published",
+            usgs + ("; a range ('>95') is taken at its bound (assumption: the least the range allows)"
+                    if ranged else ""))
+        add(name, f"net imports {span}", _series([y["net_imports"] for y in years], lambda v: f"{v:,.1f}"), u,
+            "derived", "consumption x net import reliance, each year")
+        add(name, f"net imports a year, {span} mean (the baseline)", round(b.net_imports, 3), u, "derived",
+            "mean of the years with a figure")
+        if not math.isnan(b.jump):
+            add(name, f"{BASE_YEAR} net imports / the baseline", round(b.jump, 3), "x", "derived",
+                f"{BASE_YEAR} figures are USGS estimates; the baseline does not rest on one year"
+                + (" (the 2025 jump: consumption and reliance both rose)" if b.jump >= 1.3 else ""))
+        add(name, f"USGS price {span}", _series([b.usgs_prices[y] for y in BASELINE_YEARS]), b.usgs_price_unit,
+            "published", usgs)
+        if b.control is not None:
+            add(name, "export control", f"{b.control[0]} from {b.control[1]}", "", "published",
+                "USGS MCS 2026 table T4 (data/export_controls.csv)")
+        add(name, "base price (reference_price), USD per workbook unit", round(b.price, 2), f"USD/{u}", "derived",
+            (f"USGS price {b.pre_year} (the year before the control), or {BASE_YEAR} if lower"
+             if b.control is not None else f"USGS price {BASE_YEAR} (no export control)")
+            + f" = {b.usgs_base:g} {b.usgs_price_unit}; " + b.price_note)
+        if b.control is not None:
+            add(name, "price multiplier in a shock", round(b.shock_factor, 4), "x base price", "derived",
+                f"USGS price {BASE_YEAR} / the base: the rise seen under the control; a shock by "
+                f"{b.control[0]} prices every offer of the mineral at its {BASE_YEAR} level")
+        if not math.isnan(b.world):
+            add(name, f"world production {BASE_YEAR}", round(b.world, 3), u, "derived",
+                "world_production.csv, countries summed (World total excluded)")
         if not math.isnan(b.china_mine_share):
             add(name, f"China's share of {BASE_YEAR} world production", round(b.china_mine_share, 4), "fraction",
-                "derived", "world_production.csv (countries summed, World total excluded)")
+                "derived", "world_production.csv")
         if not math.isnan(b.china_refining_share):
             add(name, f"China's IEA refining share {REFINING_YEAR}", round(b.china_refining_share, 4),
                 "fraction", "published", "refining_share.csv (IEA)")
-        add(name, "China-dominated (criticality tier)", "yes" if b.critical else "no", "",
-            "assumption" if b.id in ASSUMED_CHINA_DOMINATED else "derived",
-            "no production or refining data; IEA: China leads refining of 19 of 20 strategic minerals "
-            "(data/SOURCES.md)" if b.id in ASSUMED_CHINA_DOMINATED else
-            f"China's share of world supply (the larger of the two above) >= {CRITICAL_CHINA_SHARE:g}")
-        add(name, "reserve target", round(RESERVE_TARGET_DAYS / DAYS_PER_PERIOD * b.base, 3), u, "derived",
-            f"{RESERVE_TARGET_DAYS} days of net imports (assumption: a one-year conflict, as the National Defense "
-            f"Stockpile sizes requirements); half of it at the end of {PERIODS[0]}")
-        add(name, "shortfall_penalty", round(b.penalty_multiple * b.price, 2), f"USD/{u}", "assumption",
-            f"value of lost supply: {b.penalty_multiple:g} x the USGS price")
-        fr = fractions[fractions.id == b.id].iloc[0]
-        add(name, "spot fraction f of each country's production", round(fr.f, 4), "fraction", "derived",
-            f"min(1, {RESERVE_HEADROOM:g} x net imports {fr.peak:,.0f} / production {fr.world:,.6g})"
-            + (" (production = U.S. import-source shares, 2021-24)" if b.id in IMPORT_SOURCE_MINERALS
-               else f" ({BASE_YEAR}, world_production.csv)"))
+        add(name, "China-dominated (criticality tier)", "yes" if b.critical else "no", "", "derived",
+            ("China licenses its exports (export_controls.csv)" if b.controlled else
+             f"China's share of world supply (the larger of the two above) "
+             f"{'>=' if b.critical else '<'} {CRITICAL_CHINA_SHARE:g}"))
         part = shares[shares.mineral == b.id]
         add(name, "U.S. import sources 2021-24, %",
             "; ".join(f"{c} {100 * s:g}" for c, s in zip(part.country, part.share)), "%", "published",
             "us_import_sources.csv (headline form)")
-        factor = _shock_price_factor(b.id)
-        if b.id in CONTROL_YEAR:
-            add(name, "price multiplier in a shock", round(factor, 4), "x price", "derived",
-                f"max(1, USGS price {BASE_YEAR} / price {CONTROL_YEAR[b.id][1] - 1}); "
-                f"{CONTROL_YEAR[b.id][0]} control of {CONTROL_YEAR[b.id][1]} in export_controls.csv; "
-                "applies to every offer of the mineral in a shock by that country")
+        if b.id in LEFT_OUT:
+            add(name, "left out of the reserve", "no target", "", "derived",
+                "no scenario opens a U.S. gap in it: neither China nor Russia is a listed U.S. import source and "
+                "no quota cuts its supply, so a target would never be drawn")
+            continue
+        v = volumes[volumes.id == b.id].iloc[0]
+        add(name, "purchase volume a year, all offers", round(v.volume, 3), u, "derived",
+            f"min({IMPORT_MULTIPLE:g} x net imports = {v.by_imports:,.0f}, {PURCHASE_SHARE:.0%} of world production"
+            + (f" = {v.by_world:,.0f})" if not math.isnan(v.by_world) else ": no world figure in data/)")
+            + f"; {v.basis} binds")
+        _volume, parts, _basis = _offer_capacity(b, shares)
+        add(name, "offer capacity by import source, units a year",
+            "; ".join(f"{c} {q:,.0f}" for c, q in parts.items()), u, "derived",
+            "each source's share of U.S. imports x the volume (assumption: each sells the program in the "
+            "proportion it ships the U.S.)")
+        t = targets[b.id]
+        for e in effects:
+            if e["mineral"] == b.id:
+                add(name, f"gap a year in {e['scenario']}", round(e["gap"], 3), u, "derived", e["rule"])
+        add(name, "reserve target", round(t["target"], 3), u, "derived",
+            f"{TARGET_YEARS:g} year of the largest gap a year ({t['scenario']}, {t['want']:,.0f})"
+            + (f", capped at what the offers outside China sell in {BUILD_YEARS} years ({t['cap']:,.0f})"
+               if t["capped"] else "")
+            + f"; {RESERVE_FIRST_PERIOD_SHARE:g} of it at the end of {PERIODS[0]}; drawn in "
+            + ", ".join(t["drawn_in"]))
+        consumption = [y["consumption"] for y in b.years if not math.isnan(y["consumption"])]
+        mean_consumption = sum(consumption) / len(consumption)
+        days = t["target"] / mean_consumption * DAYS_PER_PERIOD
+        add(name, "reserve target, days of U.S. consumption", round(days, 1), "days", "derived",
+            f"target / the {span} mean consumption x {DAYS_PER_PERIOD}; compare "
+            + " and ".join(f"{who} {days} days" for who, days in COVER_POLICIES))
+        add(name, "shortfall_penalty", round(b.penalty_multiple * b.price, 2), f"USD/{u}", "assumption",
+            f"value of lost supply: {b.penalty_multiple:g} x the base price")
     for s in RESERVE_SCENARIOS:
-        name, p, _desc, _source, _minerals, _periods, _cap, why = s
+        name, p, _kind, _source, _minerals, duration, _event, _desc, why = s
         add("Scenarios", f"{name}: probability", p, "", "assumption", why)
+        if duration:
+            add("Scenarios", f"{name}: duration", duration, "periods", "assumption",
+                f"from {SHOCK_START}; the reserve target of a mineral it hits is 0 while it lasts and "
+                f"{RESERVE_REBUILD_PERIODS} period after (Policy rebuild_periods)")
     add("Scenarios", "probabilities sum", round(float(scenarios.probability.sum()), 10), "", "derived",
         "must be 1 (STOCKPILE.md)")
-    add("Scenarios", "shock periods", f"{SHOCK_START}-{PERIODS[-1]}", "", "assumption",
-        f"shocks start in the second period and last to the horizon; the China-wide stop is "
-        f"{CHINA_WIDE_STOP_PERIOD} only")
-    add("Scenarios", "Congo (Kinshasa) quota", 0.4, "x capacity", "assumption",
+    add("Scenarios", "shock start", SHOCK_START, "period", "assumption",
+        f"every shock starts after the {BUILD_YEARS} build-up years {PERIODS[0]}-{PERIODS[BUILD_YEARS - 1]}; its "
+        f"probability is the chance it starts in {SHOCK_START}-{PERIODS[-1]} (the Risks start window)")
+    add("Scenarios", "Congo (Kinshasa) quota", QUOTA_FRACTION, "x exports", "assumption",
         "the quota lets out 40 % of the volume (as the import plan's congo-cobalt-quota model)")
-    add("Scenarios", "extra_demand rule", "net imports x import share", "", "derived",
-        "the U.S. supply gap a shock opens: net imports x the shocked source's share of U.S. imports "
-        "(us_import_sources.csv); 0 where the source is not a listed import source (Congo for cobalt, "
-        "Russia for titanium sponge and nickel, China for cobalt, nickel, palladium, titanium sponge)")
-    add("Scenarios", "capacity cut", "processing_country or country", "", "assumption",
-        "the shocked source supplies nothing to U.S. buyers (mined or refined there); Russia: no cut, "
-        "its supply is blocked for the program already")
-    for r in risks.itertuples():
-        add("Risks", f"{r.event}: start probability a period", r.probability, "", "assumption",
-            "derived from its scenario's probability p over the periods it may start in: 1 - (1 - p)^(1/n); "
-            f"duration {r.duration} (assumption)")
-    add("Risks", "independence", "one event per policy and mineral", "", "assumption",
-        "extra_demand is in the mineral's unit, so each event names one mineral; events are drawn independently")
+    add("Scenarios", "gap rule, a ban", "net imports x the source's import share", "", "derived",
+        "a ban on sales to U.S. buyers stops the U.S. imports from the source (us_import_sources.csv); "
+        "what third countries refine from the source's feed is not traced")
+    add("Scenarios", "gap rule, a quota", "net imports x the source's mine share x (1 - quota)", "", "derived",
+        "a quota on mine output cuts every refinery's feed alike: the gap and every offer's capacity lose "
+        "the same share")
+    add("Scenarios", "capacity cut of a ban", "offers refined in the source: 0", "", "assumption",
+        "the source sells nothing to U.S. buyers; Russia's offers are blocked for the program already")
+    for event in dict.fromkeys(risks.event):
+        r = risks[risks.event == event].iloc[0]
+        add("Risks", f"{event}: start probability a period", r.probability, "", "derived",
+            f"from its scenario's probability p over the {len(PERIODS) - PERIODS.index(SHOCK_START)} periods of its "
+            f"start window: 1 - (1 - p)^(1/n); duration {r.duration} as the scenario; "
+            f"{int((risks.event == event).sum())} rows, one event")
+    add("Risks", "start window", f"{SHOCK_START}-{PERIODS[-1]}", "periods", "assumption",
+        "as the scenarios: the probabilities are of a start in this window; a start during the build-up "
+        f"({PERIODS[0]}-{PERIODS[BUILD_YEARS - 1]}) is not modelled")
+    add("Risks", "correlated effects", "rows sharing an event name", "", "assumption",
+        "one event of several rows starts and lasts as one (STOCKPILE.md): the China-wide stop cuts every "
+        "mineral at once")
     for name, value, unit, kind, source in [
         ("budget_total", RESERVE_BUDGET_TOTAL, "USD", "assumption",
-         "the program's 12 billion USD horizon budget (issue 10); holds in every scenario"),
+         "the program's horizon budget, holding in every scenario: the least half billion at which more money "
+         "buys nothing (inputs/README.md: the budget frontier)"),
+        ("max_china_share", RESERVE_MAX_CHINA_SHARE, "of each mineral's purchases by value, each period",
+         "assumption", "the program exists to reduce dependence on China: at most a tenth of what it buys may be "
+         "mined or refined there (U.S. law already bars China-origin magnets, tantalum and tungsten from defense "
+         "supply chains, 10 U.S.C. 4872); procure solve --price-rules says what the cap costs"),
+        ("share_basis", RESERVE_SHARE_BASIS, "", "assumption", "the cap counts dollars, as content rules do"),
+        ("rebuild_periods", RESERVE_REBUILD_PERIODS, "periods", "assumption",
+         "the STOCKPILE.md default: a year to rebuild once a shock ends"),
         ("demand in normal times", 0, "units", "assumption",
          "the program supplies no one in normal times (no documented government offtake in data/)"),
-        ("reserve target", RESERVE_TARGET_DAYS, "days of net imports", "assumption",
-         "a one-year conflict, as the National Defense Stockpile sizes its requirements; "
-         f"{RESERVE_FIRST_PERIOD_SHARE:g} of it at the end of {PERIODS[0]} (two-year build-up)"),
+        ("target", f"{TARGET_YEARS:g} year of the largest gap", "", "assumption",
+         "the reserve bridges a year while buyers qualify other supply (the National Defense Stockpile "
+         "sizes requirements on a one-year conflict)"),
+        ("target build-up", BUILD_YEARS, "years", "assumption",
+         f"a target is capped at what offers outside China sell in this many years; "
+         f"{RESERVE_FIRST_PERIOD_SHARE:g} of it at the end of {PERIODS[0]}"),
+        ("import multiple", IMPORT_MULTIPLE, "x what a source ships the U.S. a year", "assumption",
+         "each U.S. import source can sell the program as much again as it ships the U.S."),
+        ("purchase share of world production", PURCHASE_SHARE, "of a year's world production", "assumption",
+         "all offers of a mineral together: the program never buys more than this share of world output a year"),
         ("China-dominated threshold", CRITICAL_CHINA_SHARE, "China's share of world supply", "assumption",
-         "the larger of its 2025 mine (or processing-stage) share and its 2024 IEA refining share"),
-        ("shortfall_penalty, China-dominated", PENALTY_MULTIPLE_CRITICAL, "x USGS price", "assumption",
-         "value of lost supply: twice procure's default multiple where one country controls the supply"),
-        ("shortfall_penalty, other minerals", PENALTY_MULTIPLE_OTHER, "x USGS price", "assumption",
-         "value of lost supply: procure's default multiple (10 x the highest price)"),
-        ("reference_price", "USGS 2025 price", "USD per unit", "derived",
-         "values shortfall and reserve in USD at the published price, not at an offer median"),
+         "or China licenses the mineral's exports (export_controls.csv)"),
+        ("shortfall_penalty, China-dominated", PENALTY_MULTIPLE_CRITICAL, "x base price", "assumption",
+         "value of lost supply: twice procure's default multiple where China controls the supply"),
+        ("shortfall_penalty, other minerals", PENALTY_MULTIPLE_OTHER, "x base price", "assumption",
+         "value of lost supply: procure's default multiple"),
+        ("reference_price", "the base price", "USD per unit", "derived",
+         "values shortfall and reserve in USD at the pre-control price, not at an offer median"),
         ("reserve_penalty", "blank (default)", "", "assumption",
          "shortfall_penalty / (periods + 1): a unit held through every period costs less than a unit short"),
+        ("holding cost", HOLDING_COST_RATE, "x base price a year", "assumption", "storage and insurance"),
+        ("price factors", "China 0.90, allies 1.05, others 1.00", "x base price", "assumption",
+         "as in the import plan"),
         ("min_esg_score", RESERVE_MIN_ESG, "0..100", "assumption", "the program's sourcing standard"),
-        ("ESG score, U.S. producers", ESG_DOMESTIC, "0..100", "assumption", "illustrative"),
-        ("ESG score, agreement partners", ESG_AGREEMENT, "0..100", "assumption", "illustrative"),
-        ("ESG score, audited agreement", ESG_AUDITED_AGREEMENT, "0..100", "assumption",
-         "the Congo (Kinshasa) offtake: audited supply"),
-        ("ESG score, ally spot", ESG_SPOT_ALLY, "0..100", "assumption", "illustrative"),
-        ("ESG score, other spot", ESG_SPOT_OTHER, "0..100", "assumption", "illustrative"),
-        ("ESG score, mined or refined in China", ESG_SPOT_CHINA, "0..100", "assumption",
+        ("ESG score, ally", ESG_SPOT_ALLY, "0..100", "assumption", "illustrative"),
+        ("ESG score, other", ESG_SPOT_OTHER, "0..100", "assumption", "illustrative"),
+        ("ESG score, China", ESG_SPOT_CHINA, "0..100", "assumption",
          "passes: China is a concern country, not a sanctioned one"),
-        ("max_china_share", "blank (no cap)", "", "assumption",
-         "a reserve held against a Chinese cut may buy Chinese material before the cut"),
         ("commit_through", RESERVE_COMMIT_THROUGH, "period", "assumption",
          "the budget committee fixes the first year's orders before knowing the shock"),
         ("risk", RESERVE_RISK, "", "assumption", "expected cost over the scenarios"),
-        ("spot capacity headroom", RESERVE_HEADROOM, "x net imports", "assumption",
-         "the program can buy a year's net imports a year, spread like world production"),
-        ("holding cost", HOLDING_COST_RATE, "x USGS price a year", "assumption", "storage and insurance"),
-        ("agreement capacity", RESERVE_AGREEMENT_CAPACITY_SHARE, "x net imports", "assumption",
-         "at most the partner's production beyond its spot offer"),
-        ("agreement price", AGREEMENT_PRICE_FACTOR, "x USGS price", "assumption", ""),
-        ("agreement minimum volume", AGREEMENT_MIN_VOLUME_SHARE, "x capacity", "assumption", ""),
-        ("agreement fixed cost", AGREEMENT_FIXED_COST_SHARE, "x one year's capacity value", "assumption",
-         f"rounded to {FIXED_COST_ROUNDING:,} USD"),
-        ("price factors", "China 0.90, U.S. 1.10, allies 1.05, others 1.00", "x USGS price", "assumption",
-         "as in the import plan"),
     ]:
         add("General", name, value, unit, kind, source)
-    for supplier, _mid, _country, _processing, why, _audited in RESERVE_AGREEMENTS:
-        add("Agreements", supplier, "optional", "", "assumption", "terms hypothetical; " + why)
+    for who, days in COVER_POLICIES:
+        add("General", f"days of cover: {who}", days, "days of consumption", "published",
+            "a stockpile policy the targets are compared with (not in data/)")
     for c in countries.country:
         if c in allies:
             add("Countries", f"{c}: ally", "yes", "", "published", allies[c])
     for c, why in RESERVE_BLOCKED.items():
         add("Countries", f"{c}: blocked", "yes", "", "assumption", why)
-    for c, (score, why) in ESG_LOW.items():
-        add("Countries", f"{c}: spot ESG score", score, "0..100", "assumption", why + "; below min_esg_score")
     ec = _read("export_controls.csv")
     for r in ec[ec.country.isin([CHINA, "Congo (Kinshasa)", "Russia"])].itertuples():
         add("Export controls", f"{r.country}: {r.control_type}", r.commodities_and_year, "", "published",
@@ -1286,23 +1464,28 @@ def _reserve_sources(base, fractions, allies, countries, scenarios, shocks, risk
 
 def reserve_tables() -> dict[str, pd.DataFrame]:
     """The reserve program's sheets (README excepted) as DataFrames; blanks are None/NaN."""
-    base = _reserve_base()
-    allies = _reserve_allies()
+    everything = _reserve_base()
+    base = everything[everything.id.isin(RESERVE_MINERALS)].reset_index(drop=True)
+    allies = _allies()
+    effects = _shock_effects(base)
+    targets = _targets(base, effects)
     minerals = pd.DataFrame({
         "mineral": base.name, "unit": base.unit, "max_china_share": None,
         "shortfall_penalty": (base.penalty_multiple * base.price).round(2), "reserve_penalty": None,
         "reference_price": base.price.round(2), "holding_cost": (base.price * HOLDING_COST_RATE).round(2),
         "initial_reserve": None,
     })
-    demand = pd.DataFrame([dict(mineral=b.name, period=t, demand=0, reserve_target=_reserve_target(b, t))
+    demand = pd.DataFrame([dict(mineral=b.name, period=t, demand=0,
+                                reserve_target=_reserve_target(targets[b.id]["target"], t))
                            for b in base.itertuples() for t in PERIODS])
-    offers, fractions = _reserve_offers(base, allies)
+    offers, volumes = _reserve_offers(base, allies)
     countries = _reserve_countries(offers, allies)
     policy = pd.DataFrame(RESERVE_POLICY_KEYS, columns=["key", "value"])
-    scenarios = pd.DataFrame([dict(scenario=s[0], probability=s[1], description=s[2]) for s in RESERVE_SCENARIOS])
-    shocks = _reserve_shocks(base)
-    risks = _reserve_risks(base)
-    sources = _reserve_sources(base, fractions, allies, countries, scenarios, shocks, risks)
+    scenarios = pd.DataFrame([dict(scenario=s[0], probability=s[1], description=_description(s, base))
+                              for s in RESERVE_SCENARIOS])
+    shocks = _reserve_shocks(base, effects)
+    risks = _reserve_risks(base, shocks)
+    sources = _reserve_sources(everything, volumes, allies, countries, scenarios, effects, targets, risks)
     return {"Minerals": minerals, "Demand": demand, "Offers": offers, "Countries": countries,
             "Policy": policy, "Scenarios": scenarios, "Shocks": shocks, "Risks": risks, "Sources": sources}
 
@@ -1356,16 +1539,24 @@ def _imports_readme_rows() -> list[tuple]:
 def _reserve_readme_rows(tables: dict[str, pd.DataFrame]) -> list[tuple]:
     """(A, B, C, D) text rows of the reserve program's README sheet."""
     base = _reserve_base()
+    base = base[base.id.isin(RESERVE_MINERALS)]
     n_shocks = len(tables["Scenarios"]) - 1
     rows = [
-        ("procure sample workbook: a 12 billion USD strategic mineral reserve, "
+        (f"procure sample workbook: a strategic mineral reserve that reduces dependence on China, "
          f"{PERIODS[0]}-{PERIODS[-1]}",),
         ("Built by inputs/build_sample.py from public USGS (MCS 2026) and IEA figures in inputs/data/. "
-         "Every figure that is not published is an assumption; the Sources sheet lists each one.",),
+         "Every figure is published, derived by a stated rule, or an assumption; the Sources sheet lists "
+         "each one with its kind, and inputs/README.md every rule and the plan procure makes of it.",),
         (f"A reserve program buys stocks of {len(base)} minerals before it knows which of {n_shocks} supply "
          "shocks comes (Scenarios, with probabilities); in each shock it releases the reserve and buys "
-         "to fill the U.S. supply gap the shock opens (Shocks: net imports x the shocked source's share "
-         "of U.S. imports). Demand in normal times is 0; the reserve targets are in Demand.",),
+         "to fill the U.S. supply gap the shock opens (Shocks). Each target is a year of the largest gap a "
+         "scenario opens in the mineral; at most "
+         f"{RESERVE_MAX_CHINA_SHARE:.0%} of each mineral's purchases by value may come from China "
+         "(Policy max_china_share). Demand in normal times is 0; the reserve targets are in Demand.",),
+        ("Prices are pre-control: the base price of a mineral under an export control is its price the "
+         "year before the control began; a shock multiplies it up to the 2025 price. Rare earths are "
+         "counted in t of rare-earth oxide (REO) and all valued at the NdPr oxide price, as the "
+         "mineral's name says: that overstates the value of the cheaper La/Ce oxides.",),
         ("procure reads Minerals, Demand, Offers, Countries, Policy, Scenarios, Shocks and Risks. It "
          "ignores README and Sources. Headers must stay in row 1; column order is free; names match in "
          "any case.",),
@@ -1375,12 +1566,14 @@ def _reserve_readme_rows(tables: dict[str, pd.DataFrame]) -> list[tuple]:
         ("Sheets",),
         ("Minerals", "one row per mineral: unit, value of lost supply (shortfall_penalty), reference price"),
         ("Demand", "one row per mineral and period: demand 0 and the reserve target"),
-        ("Offers", "one row per offer: spot offers by producing country and optional partner agreements"),
+        ("Offers", "one row per offer: each U.S. import source's exporters, capacity bounded by a share "
+                   "of world production"),
         ("Countries", "concern (China), allies, blocked (sanctioned) countries"),
         ("Policy", "key / value settings; blank value = default"),
         ("Scenarios", "the shock scenarios and their probabilities (sum 1)"),
         ("Shocks", "what each scenario changes: capacity, price, extra_demand (the supply gap)"),
-        ("Risks", "disruption events for procure stress: chance of starting a period, duration, effect"),
+        ("Risks", "the same shocks as events for procure stress: rows with one event name start and last "
+                  "together; chance of starting in a period of the start window, duration, effect"),
         ("Sources", "where every figure comes from, and every assumption"),
     ]
     for sheet in ["Minerals", "Demand", "Offers", "Countries", "Scenarios", "Shocks", "Risks"]:
@@ -1388,14 +1581,16 @@ def _reserve_readme_rows(tables: dict[str, pd.DataFrame]) -> list[tuple]:
         for col, (meaning, unit, default, _fmt, _val) in RESERVE_COLUMNS[sheet].items():
             rows.append((col, meaning, unit, default))
     rows += [(), ("Policy keys", "meaning", "unit / type", "default")]
-    for key, (meaning, unit, default, _fmt, _val) in RESERVE_POLICY_DOCS.items():
+    for key, _value in RESERVE_POLICY_KEYS:
+        meaning, unit, default, _fmt, _val = RESERVE_POLICY_DOCS[key]
         rows.append((key, meaning, unit, default))
-    rows += [(), ("Units of this sample", "unit", "measures", "2025 USGS average price, USD per unit")]
+    rows += [(), ("Units of this sample", "unit", "measures", "base price, USD per unit")]
     for b in base.itertuples():
         rows.append((b.name, b.unit, QUANTITY_BASIS[b.id], round(b.price, 2)))
     rows += [(), ("Use",),
              ("procure validate inputs/sample.xlsx",),
              ("procure solve inputs/sample.xlsx        (the stochastic plan over the Scenarios sheet)",),
+             ("procure solve inputs/sample.xlsx --price-rules   (what the China cap costs)",),
              ("procure stress inputs/sample.xlsx --draws 10000   (the committed plan against the Risks sheet)",),
              (), ("Rebuild",), ("python inputs/build_sample.py [--out-dir DIR]",),
              ("Edits made here in Excel are lost when the workbook is rebuilt; keep a copy.",)]
@@ -1616,12 +1811,312 @@ def build_all(out_dir: str | Path = HERE) -> list[Path]:
     return [build_reserve(out_dir / RESERVE_OUT.name), build_imports(out_dir / IMPORTS_OUT.name)]
 
 
+# ===========================================================================
+# inputs/README.md: written from the tables above and the plan procure makes of them
+# ===========================================================================
+README_OUT = HERE / "README.md"
+BUNDLED_DIR = HERE.parent / "procure" / "data"  # the package's copies (procure init, the default workbook)
+# Everything above this line of inputs/README.md is written by write_readme(); the import plan's part
+# below it is kept as written.
+README_KEPT_FROM = "# The national import plan (`imports.xlsx`)"
+# The budget frontier inputs/README.md shows: 40 % to 120 % of the budget in steps of 10 %.
+README_BUDGETS = ":".join(f"{share * RESERVE_BUDGET_TOTAL / 1e9:g}e9" for share in (0.4, 1.2, 0.1))
+
+
+def _usd(value: float) -> str:
+    """Money in words: $1.54 billion, $646 million, $12,345."""
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    if v >= 1e9:
+        return f"{sign}${v / 1e9:,.2f} billion"
+    if v >= 1e6:
+        return f"{sign}${v / 1e6:,.1f} million"
+    return f"{sign}${v:,.0f}"
+
+
+def _qty(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _procure(*args: str) -> None:
+    """Run the procure command line (this interpreter's procure package) and fail loudly if it fails."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "procure", *args, "-q"], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"procure {' '.join(args)} failed ({run.returncode}): {run.stdout}{run.stderr}")
+
+
+def plan_figures(workbook: str | Path = RESERVE_OUT) -> dict:
+    """What procure makes of the reserve program, as the JSON of its command line (CLI.md's keys):
+    ``plan``, ``procure solve --price-rules``; ``no_reserve``, the same plan with nothing held from one
+    year to the next (a ``--model`` setting every holding cost to twice the value of lost supply); and
+    ``frontier``, ``procure frontier --budgets`` over README_BUDGETS. Needs the procure package (run
+    here only: the workbooks build without it)."""
+    import json
+    import tempfile
+
+    minerals = pd.read_excel(workbook, sheet_name="Minerals", engine="openpyxl")
+    lines = ['name = "no-reserve"',
+             'description = "Nothing is held from one year to the next: holding costs twice the value of lost supply"']
+    for m in minerals.itertuples():
+        lines += ["", f'[minerals."{m.mineral}"]', f"holding_cost = {2 * m.shortfall_penalty!r}"]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        model = folder / "no-reserve.toml"
+        model.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        _procure("solve", str(workbook), "--price-rules", "-o", str(folder / "plan.xlsx"),
+                 "--json", str(folder / "plan.json"))
+        _procure("solve", str(workbook), "--model", str(model), "-o", str(folder / "bare.xlsx"),
+                 "--json", str(folder / "bare.json"))
+        _procure("frontier", str(workbook), "--budgets", README_BUDGETS, "-o", str(folder / "budgets.xlsx"),
+                 "--json", str(folder / "budgets.json"))
+        return {name: json.loads((folder / f"{file}.json").read_text(encoding="utf-8"))
+                for name, file in [("plan", "plan"), ("no_reserve", "bare"), ("frontier", "budgets")]}
+
+
+def _released_in(plan: dict, mineral: str) -> list[str]:
+    return [name for name, s in plan["stochastic"]["scenarios"].items()
+            if s["minerals"][mineral]["reserve_released"] > 0.5]
+
+
+def readme_text(tables: dict[str, pd.DataFrame], figures: dict) -> str:
+    """The generated part of inputs/README.md (above README_KEPT_FROM)."""
+    everything = _reserve_base()
+    base = everything[everything.id.isin(RESERVE_MINERALS)].reset_index(drop=True)
+    effects = _shock_effects(base)
+    targets = _targets(base, effects)
+    shares = _import_shares()
+    plan, bare = figures["plan"], figures["no_reserve"]
+    stoch = plan["stochastic"]
+    measures = stoch["measures"]
+    units = dict(zip(tables["Minerals"].mineral, tables["Minerals"].unit))
+    n_offers = len(tables["Offers"])
+    n_events = tables["Risks"].event.nunique()
+    first, last = PERIODS[0], PERIODS[-1]
+    committed = plan["spend_by_period"][str(RESERVE_COMMIT_THROUGH)]["total"]
+    cap_cost = next((r for r in plan.get("rule_costs") or [] if r["name"] == "china_cap"), None)
+    out = []
+    w = out.append
+    w("# The sample workbooks\n")
+    w("`inputs/build_sample.py` builds two workbooks from the public USGS and IEA figures in `inputs/data/` "
+      "(copies of `../shared/data/minerals/`, described in `data/SOURCES.md`), and writes this file, down to "
+      "the import plan's section, from the same figures and from the plan `procure` makes of the reserve "
+      "program. `tests/test_sample_readme.py` solves the workbook again and fails when a figure here differs "
+      "from the tool's.\n")
+    w("| workbook | story | used by |\n|---|---|---|")
+    w(f"| `sample.xlsx` | **the reserve program**: a strategic reserve of {len(base)} minerals that reduces "
+      f"dependence on China, {first}–{last}, {len(tables['Scenarios'])} scenarios with probabilities and a "
+      "`Risks` sheet | `procure solve` and `procure stress` with no workbook; `procure init` writes it first |")
+    w("| `imports.xlsx` | the national import plan: U.S. net imports of 19 minerals, 2027–2031, 85 billion USD "
+      "budget | `models/*.toml` are written for it |\n")
+    w("Both are templates too: budget teams can copy one, edit it in Excel and run `procure` on the copy.\n")
+    w("## Rebuild\n")
+    w("```sh\npython inputs/build_sample.py                  # both workbooks, their copies in procure/data/, "
+      "this README\npython inputs/build_sample.py --out-dir other/ # the workbooks only, somewhere else\n```\n")
+    w("The build reads only `inputs/data/*.csv`, uses no network and no randomness, and is byte-identical "
+      "from run to run: openpyxl stamps the document's \"modified\" time and every zip member with the clock, "
+      "so the build rewrites both with a fixed time (2026-01-01) and moves the file into place atomically. "
+      "`tests/test_sample_build.py` rebuilds both workbooks into a temporary folder and compares them with the "
+      "committed ones byte for byte, then checks the derivations below against the CSVs. Every rule and "
+      "constant is a named constant in `build_sample.py`. Edits made to a workbook in Excel are lost on a "
+      "rebuild: change the script instead.\n")
+    w("# The reserve program (`sample.xlsx`)\n")
+    w(f"A reserve program buys stocks of {len(base)} minerals over {first}–{last} before it knows which supply "
+      f"shock comes; in each shock scenario it releases the reserve and buys to fill the U.S. supply gap the "
+      "shock opens (STOCKPILE.md: a multi-stage stochastic program). It exists to reduce dependence on China: "
+      f"at most {RESERVE_MAX_CHINA_SHARE:.0%} of each mineral's purchases, by value, each year, may be mined "
+      f"or refined there (Policy `max_china_share`, `share_basis = value`). Sheets: README, Minerals, Demand, "
+      f"Offers ({n_offers}), Countries ({len(tables['Countries'])}), Policy, Scenarios "
+      f"({len(tables['Scenarios'])}), Shocks ({len(tables['Shocks'])} rows), Risks ({len(tables['Risks'])} rows, "
+      f"{n_events} events), Sources ({len(tables['Sources'])} rows: every figure marked published, derived or "
+      "assumption).\n")
+    w("## What the plan says\n")
+    w("`procure solve` (with no workbook, this one), expected over the scenarios:\n")
+    budget = plan.get("budget_total_used")
+    w(f"- **Expected spend {_usd(plan['spend'])}** over {first}–{last}"
+      + (f" ({_pct(budget)} of the {_usd(RESERVE_BUDGET_TOTAL)} budget)" if budget is not None else "")
+      + f"; **{_usd(committed)} committed** in {RESERVE_COMMIT_THROUGH}, the orders fixed before knowing the "
+      "shock.")
+    w(f"- China share of purchases by value: **{_pct(plan['china_share'])}** (highest scenario: "
+      f"{_pct(max(s['china_share'] for s in stoch['scenarios'].values()))}).")
+    if cap_cost is not None:
+        w(f"- What the China cap costs (`procure solve --price-rules`): without it, expected spend would be "
+          f"{_usd(abs(cap_cost['spend']))} {'lower' if cap_cost['spend'] > 0 else 'higher'} and expected "
+          f"shortfall value {_usd(abs(cap_cost['shortfall_usd']))} "
+          f"{'lower' if cap_cost['shortfall_usd'] > 0 else 'higher'}; the cap "
+          f"{'raises' if cap_cost['objective'] > 0 else 'lowers'} the objective (spend plus penalties, not money) "
+          f"by {abs(cap_cost['objective']):,.0f}.")
+    w(f"- Expected shortfall value **{_usd(plan['shortfall_usd'])}** at reference prices with the reserve; "
+      f"**{_usd(bare['shortfall_usd'])}** without it (the same plan with nothing held from one year to the "
+      "next: a `--model` that sets every holding cost to twice the value of lost supply).")
+    w("")
+    w("| measure | objective (spend plus penalties) | expected spend | expected shortfall value | "
+      "expected reserve-gap value |\n|---|---|---|---|---|")
+    for key, what in [("RP", "the plan"), ("WS", "perfect foresight"), ("EEV", "the plan for the average"),
+                      ("EVPI", "RP - WS"), ("VSS", "EEV - RP")]:
+        m = measures.get(key)
+        if m is None:
+            w(f"| {key} ({what}) | n/a | n/a | n/a | n/a |")
+            continue
+        w(f"| {key} ({what}) | {m['objective']:,.0f} | {_usd(m['spend'])} | {_usd(m['shortfall_usd'])} | "
+          f"{_usd(m['reserve_gap_usd'])} |")
+    w("\nMoney is USD; shortfall and reserve-gap value are units at the reference (base) price, never the "
+      "penalty. The objective adds the penalty terms and is not money.\n")
+    w("| scenario | probability | spend | shortfall value | China share | reserve released |\n"
+      "|---|---|---|---|---|---|")
+    for name, s in stoch["scenarios"].items():
+        released = "; ".join(f"{m} {_qty(v['reserve_released'], units[m])}" for m, v in s["minerals"].items()
+                             if v["reserve_released"] > 0.5) or "none"
+        w(f"| `{name}` | {s['probability']:.2f} | {_usd(s['spend'])} | {_usd(s['shortfall_usd'])} | "
+          f"{_pct(s['china_share'])} | {released} |")
+    w("")
+    w("| mineral | target | bought (expected) | released in | expected shortfall | worst scenario's "
+      "shortfall |\n|---|---|---|---|---|---|")
+    for b in base.itertuples():
+        m = stoch["minerals"][b.name]
+        released = ", ".join(f"`{s}`" for s in _released_in(plan, b.name)) or "**never**"
+        w(f"| {b.name} | {_qty(targets[b.id]['target'], b.unit)} | {_qty(plan['minerals'][b.name]['bought'], b.unit)} "
+          f"| {released} | {_qty(m['shortfall_expected'], b.unit)} | {_qty(m['shortfall_worst'], b.unit)} "
+          f"({_usd(m['shortfall_worst_usd'])}) |")
+    w("")
+    frontier = figures["frontier"]["points"]
+    w(f"The budget (`budget_total = {RESERVE_BUDGET_TOTAL:,}`, *assumption*) is the least half billion at which "
+      "more money buys nothing: `procure frontier --budgets " + README_BUDGETS + "` gives\n")
+    w("| budget | expected spend | expected shortfall value | worst scenario's shortfall value | "
+      "expected reserve-gap value | shortfall value saved per extra USD |\n|---|---|---|---|---|---|")
+    for point in frontier:
+        if point["status"] != "optimal":
+            w(f"| {_usd(point['budget'])} | {point['status']} | | | | |")
+            continue
+        marginal = "–" if point["marginal"] is None else f"{point['marginal']:.2f}"
+        w(f"| {_usd(point['budget'])} | {_usd(point['spend'])} | {_usd(point['shortfall_usd'])} | "
+          f"{_usd(point['worst_shortfall_usd'])} | {_usd(point['reserve_gap_usd'])} | {marginal} |")
+    w("")
+    w("## Derivation rules\n")
+    w(f"- **Minerals**: the {len(base)} minerals some scenario cuts. Left out: "
+      + "; ".join(f"{b.name.lower()} (U.S. imports from "
+                  + ", ".join(f"{c} {s:.0%}" for c, s in zip(shares[shares.mineral == b.id].country,
+                                                               shares[shares.mineral == b.id].share))
+                  + ")" for b in everything[everything.id.isin(LEFT_OUT)].itertuples())
+      + ": no scenario opens a U.S. gap in them (neither China nor Russia is a listed source and no quota "
+      "cuts them), so a target would never be drawn.")
+    w(f"- **Net imports** (the baseline, per year, held flat): the {BASELINE_YEARS[0]}–{BASELINE_YEARS[-1]} mean "
+      "of U.S. consumption x net import reliance, each year (`us_demand.csv`). A reliance published only as a "
+      "range (\">95\") is taken at its bound (*assumption*); tungsten's withheld consumption is the assumed "
+      f"{ASSUMED_CONSUMPTION['tungsten']:,.0f} t; germanium has consumption for 2021 only. {BASE_YEAR} jumped "
+      "(USGS estimates): the table gives the 2025 figure over the baseline.")
+    w("- **Prices** (USD per workbook unit): the base price of a mineral under an export control "
+      "(`export_controls.csv`) is its USGS price the year before the control began, or the 2025 price if lower; "
+      "a shock multiplies it up to the 2025 price, so no control counts twice. Palladium has no control: its "
+      f"2025 price. Rare earths are t of rare-earth oxide all priced as NdPr oxide (*assumption*, in the "
+      "mineral's name on every plan): it overstates the cheap La/Ce oxides. `reference_price` = the base "
+      f"price; holding cost {HOLDING_COST_RATE:.0%} of it a year; `shortfall_penalty` "
+      f"{PENALTY_MULTIPLE_CRITICAL:g} x it where China dominates supply (share >= {CRITICAL_CHINA_SHARE:g} or "
+      f"China licenses the exports), {PENALTY_MULTIPLE_OTHER:g} x otherwise (*assumptions*).")
+    w("- **Offers** follow U.S. import sources (`us_import_sources.csv`, 2021–24): one offer per source country "
+      f"(\"Other\" as one), each able to sell the program up to {IMPORT_MULTIPLE:g} x what it ships the U.S. a "
+      f"year (*assumption*), all of a mineral's offers together bounded by {PURCHASE_SHARE:.0%} of a year's "
+      f"world production (*assumption*), at a flat price x 0.90 (China), x 1.05 (allies), x 1.00 (others). "
+      "Russia's offers are blocked (U.S. sanctions). No partner agreements: no offtake's take-or-pay minimum "
+      "fits a reserve that is built, held and drawn.")
+    w(f"- **Targets**: one year of the largest U.S. supply gap any scenario opens in the mineral (the "
+      "reserve bridges a year while buyers qualify other supply), capped at what the offers outside China "
+      f"can sell in {BUILD_YEARS} build-up years; {RESERVE_FIRST_PERIOD_SHARE:g} of it at the end of {first}. "
+      "Compared in Sources with days-of-cover policies: "
+      + ", ".join(f"{who} {days} days" for who, days in COVER_POLICIES) + ".")
+    w(f"- **Release**: a mineral's target is 0 while a shock hits it and {RESERVE_REBUILD_PERIODS} period after "
+      "(Policy `rebuild_periods`, STOCKPILE.md release periods), so the reserve is drawn in the shock and "
+      "rebuilt after it.")
+    w(f"- **Policy**: `max_china_share = {RESERVE_MAX_CHINA_SHARE:g}` by value, `budget_total = "
+      f"{RESERVE_BUDGET_TOTAL:,}` (holds in every scenario), `commit_through = {RESERVE_COMMIT_THROUGH}` "
+      f"(the first year's orders), `risk = {RESERVE_RISK}`, `min_esg_score = {RESERVE_MIN_ESG}` "
+      "(illustrative scores: allies 70, others 60, China 55).\n")
+    w("| mineral | unit | net imports a year (baseline) | 2025 / baseline | China's share of world supply | "
+      "base price (USD/unit) | shock price multiplier | purchase volume a year (binding bound) | target | "
+      "target, days of U.S. consumption |\n|---|---|---|---|---|---|---|---|---|---|")
+    volumes = _reserve_offers(base, _allies())[1].set_index("id")
+    for b in base.itertuples():
+        consumption = [y["consumption"] for y in b.years if not math.isnan(y["consumption"])]
+        days = targets[b.id]["target"] / (sum(consumption) / len(consumption)) * DAYS_PER_PERIOD
+        v = volumes.loc[b.id]
+        w(f"| {b.name} | {b.unit} | {b.net_imports:,.0f} | "
+          + (f"{b.jump:.2f}" if not math.isnan(b.jump) and b.id not in ASSUMED_CONSUMPTION else "n/a")
+          + (f" | {b.china_share:.2f}" if not math.isnan(b.china_share) else " | n/a")
+          + (" (licensed)" if b.controlled else "")
+          + f" | {b.price:,.2f} | " + (f"{b.shock_factor:.4f}" if b.control is not None else "1")
+          + f" | {v.volume:,.0f} ({v.basis}) | {targets[b.id]['target']:,.0f}"
+          + (" (capped)" if targets[b.id]["capped"] else "") + f" | {days:,.0f} |")
+    w("")
+    w("## Scenarios, shocks and risks\n")
+    w(f"Probabilities and durations are *assumptions* (the reason for each is in Sources); every shock starts "
+      f"in {SHOCK_START}. The gap a ban opens is net imports x the source's share of U.S. imports; a quota "
+      "on mine output cuts the gap and every offer's capacity by the source's share of world mine output x "
+      f"(1 - {QUOTA_FRACTION:g}).\n")
+    w("| scenario | probability | periods | gaps a year | price multipliers | description |\n|---|---|---|---|---|---|")
+    names = dict(zip(base.id, base.name))
+    for s in RESERVE_SCENARIOS:
+        mine = [e for e in effects if e["scenario"] == s[0]]
+        row = tables["Scenarios"][tables["Scenarios"].scenario == s[0]].iloc[0]
+        if not mine:
+            w(f"| `{s[0]}` | {s[1]:.2f} | – | none | none | {row.description} |")
+            continue
+        gaps = "; ".join(f"{names[e['mineral']]} {_qty(e['gap'], units[names[e['mineral']]])}" for e in mine)
+        prices = "; ".join(f"{names[e['mineral']]} x {e['price']:.4f}" for e in mine if e["price"] > 1) or "none"
+        span = f"{mine[0]['start']}" + (f"–{mine[0]['end']}" if mine[0]["end"] != mine[0]["start"] else "")
+        w(f"| `{s[0]}` | {s[1]:.2f} | {span} | {gaps} | {prices} | {row.description} |")
+    w("")
+    risks = tables["Risks"]
+    w(f"The `Risks` sheet (`procure stress`) holds the same {n_events} shocks as events: the rows of one "
+      "event share its name, probability, duration and start window, and start and last together (the "
+      f"China-wide stop is one event of {int((risks.event == 'China-wide stop').sum())} rows, not independent "
+      f"events). Each may start in any period of {SHOCK_START}–{last}; its chance of starting in one period is "
+      "1 - (1 - p)^(1/n) from its scenario's probability p over the n = "
+      f"{len(PERIODS) - PERIODS.index(SHOCK_START)} periods of that window (the chance it starts in the window "
+      "is p, as the scenario's).\n")
+    w("| event | rows | start probability a period | duration |\n|---|---|---|---|")
+    for event in dict.fromkeys(risks.event):
+        r = risks[risks.event == event]
+        w(f"| {event} | {len(r)} | {r.probability.iloc[0]:.4f} | {r.duration.iloc[0]} |")
+    w("")
+    return "\n".join(out) + "\n"
+
+
+def write_readme(path: str | Path = README_OUT, workbook: str | Path = RESERVE_OUT) -> Path:
+    """Write inputs/README.md: the generated part (readme_text, which solves ``workbook``) and the import
+    plan's part kept from the file as it is."""
+    path = Path(path)
+    kept = path.read_text(encoding="utf-8") if path.exists() else ""
+    at = kept.find(README_KEPT_FROM)
+    text = readme_text(reserve_tables(), plan_figures(workbook)) + (kept[at:] if at >= 0 else "")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", default=str(HERE),
                         help="folder to write sample.xlsx and imports.xlsx into (default: %(default)s)")
+    parser.add_argument("--no-readme", action="store_true",
+                        help="do not write inputs/README.md (it solves the reserve program with procure)")
     args = parser.parse_args(argv)
-    for path in build_all(args.out_dir):
+    paths = build_all(args.out_dir)
+    if Path(args.out_dir).resolve() == HERE:  # the repository's copies: the package's and the README too
+        for path in list(paths):
+            copy, tmp = BUNDLED_DIR / path.name, BUNDLED_DIR / f".{path.name}.tmp"
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, copy)
+            paths.append(copy)
+        if not args.no_readme:
+            paths.append(write_readme())
+    for path in paths:
         print(f"wrote {path}")
     return 0
 
