@@ -1143,7 +1143,7 @@ def _targets(base: pd.DataFrame, effects: list[dict]) -> dict[str, dict]:
         mine = [e for e in effects if e["mineral"] == b.id]
         if not mine:
             raise ValueError(f"{b.id}: no scenario draws it; leave it out of RESERVE_MINERALS")
-        largest = max(mine, key=lambda e: (e["gap"], -e["probability"]))
+        largest = max(mine, key=lambda e: (e["gap"], e["probability"]))  # a tie: the likelier scenario
         _volume, parts, _basis = _offer_capacity(b, shares)
         outside = sum(q for c, q in parts.items() if c != CHINA and c not in RESERVE_BLOCKED)
         cap = BUILD_YEARS * outside
@@ -1283,7 +1283,8 @@ def _reserve_sources(base, volumes, allies, countries, scenarios, effects, targe
         add(name, f"U.S. consumption {span}", _series([y["consumption"] for y in years]), u,
             "assumption" if kinds == {"assumption"} else "published",
             "USGS withholds U.S. consumption (W) in every year: a figure assumed for the sample, held for "
-            "every year" if kinds == {"assumption"} else usgs + " (n/a: not published)")
+            "every year" if kinds == {"assumption"} else usgs
+            + ("; n/a: not published" if any(y["consumption_kind"] == "not published" for y in years) else ""))
         ranged = any(y["nir_kind"] == "bound" for y in years)
         add(name, f"net import reliance {span}, %", "; ".join(y["nir_text"] for y in years), "%", "published",
             usgs + ("; a range ('>95') is taken at its bound (assumption: the least the range allows)"
@@ -1386,7 +1387,8 @@ def _reserve_sources(base, volumes, allies, countries, scenarios, effects, targe
         add("Risks", f"{event}: start probability a period", r.probability, "", "derived",
             f"from its scenario's probability p over the {len(PERIODS) - PERIODS.index(SHOCK_START)} periods of its "
             f"start window: 1 - (1 - p)^(1/n); duration {r.duration} as the scenario; "
-            f"{int((risks.event == event).sum())} rows, one event")
+            + (f"{int((risks.event == event).sum())} rows, one event" if (risks.event == event).sum() > 1
+               else "one row"))
     add("Risks", "start window", f"{SHOCK_START}-{PERIODS[-1]}", "periods", "assumption",
         "as the scenarios: the probabilities are of a start in this window; a start during the build-up "
         f"({PERIODS[0]}-{PERIODS[BUILD_YEARS - 1]}) is not modelled")
