@@ -538,12 +538,14 @@ def summary_items(outcome: Outcome, facts: list[Facts], figures: list[PlanFigure
             items += [Item("budget_total", "Horizon budget (USD)", policy.budget_total, Kind.MONEY),
                       Item("budget_total_used", f"Budget used{expected} (share of horizon budget)",
                            spend / policy.budget_total if policy.budget_total > 0 else np.nan, Kind.SHARE)]
-        if policy.budget_per_period is not None:
-            highest = max(float(_spend_by_period(f).max()) for f in facts)
-            items += [Item("budget_per_period", "Budget per period (USD)", policy.budget_per_period, Kind.MONEY),
-                      Item("budget_period_used", "Budget used, highest period (share)",
-                           highest / policy.budget_per_period if policy.budget_per_period > 0 else np.nan,
-                           Kind.SHARE)]
+        limited = np.isfinite(inst.budget_by_period)  # Bt[t]: the Budget sheet's, else budget_per_period
+        if limited.any():
+            limits, spent = inst.budget_by_period[limited], np.array([_spend_by_period(f)[limited] for f in facts])
+            used = np.divide(spent, limits, out=np.full(spent.shape, np.nan), where=limits > 0)
+            if policy.budget_per_period is not None:
+                items.append(Item("budget_per_period", "Budget per period (USD)", policy.budget_per_period, Kind.MONEY))
+            items.append(Item("budget_period_used", "Budget used, highest period (share)",
+                              float(np.nanmax(used)) if np.isfinite(used).any() else np.nan, Kind.SHARE))
         shortfall = _expected(pi, [fig.shortfall_value_usd for fig in figures])
         items.append(Item("shortfall_usd", f"Shortfall value{expected} (USD at reference prices)", shortfall,
                           Kind.MONEY))
