@@ -267,10 +267,11 @@ def test_random_workbooks_cover_the_workbook_spec(tmp_path):
                    "fixed_cost", "blocked"},
         "countries": {"country", "concern", "ally", "max_share", "blocked"},
         "policy": {"key", "value"},
+        "budget": {"period", "budget"},
     }
     policy_keys = {"max_china_share", "max_country_share", "max_supplier_share", "share_basis",
                    "min_ally_share", "min_esg_score", "min_avg_esg", "reserve_days",
-                   "days_per_period", "budget_total", "budget_per_period", "scenario"}
+                   "days_per_period", "budget_total", "budget_per_period", "scenario", "rebuild_periods"}
     seen = {sheet: set() for sheet in wanted}
     seen_keys, raw_headers = set(), set()
     numeric_text = comma_text = False
@@ -298,6 +299,26 @@ def test_random_workbooks_cover_the_workbook_spec(tmp_path):
     assert policy_keys <= seen_keys, policy_keys - seen_keys
     assert "Max China Share" in raw_headers and " max_china_share " in raw_headers
     assert numeric_text and comma_text
+
+
+def test_random_model_files_release_reserves(tmp_path):
+    # Over a few dozen seeds some workbooks get a --model file; some of its
+    # shocks release a positive reserve target, some set rebuild_periods, and
+    # the workbook alone still solves as before (the file is beside it).
+    files = released = rebuild = 0
+    for seed in range(40):
+        path = tmp_path / f"m{seed}.xlsx"
+        model_file = random_workbook(seed, path)["model_file"]
+        if model_file is None:
+            continue
+        files += 1
+        rebuild += "rebuild_periods" in model_file.read_text()
+        model = read_model(path, model_file)
+        data = scenario_data(model, [])
+        nominal = scenario_data(read_model(path), [])
+        released += any(nominal.target[pair] > 0 for pair in data.released)
+        assert solve_reference(path, model_file=model_file)["status"] in ("optimal", "infeasible")
+    assert files >= 10 and released >= 2 and rebuild >= 2, (files, released, rebuild)
 
 
 # --------------------------------------------------------------------------
@@ -366,6 +387,102 @@ def test_model_file_demand_factor_and_add(tmp_path):
     assert solve_reference(wb)["objective"] == approx(120)
     res = solve_reference(wb, model_file=model)
     assert res["objective"] == approx(210)
+
+
+# --------------------------------------------------------------------------
+# release periods and the Budget sheet (STOCKPILE.md, WORKBOOK.md), hand-solved
+# --------------------------------------------------------------------------
+
+
+DEMAND_TARGET_HEADER = ["mineral", "period", "demand", "reserve_target"]
+
+
+def three_year_wb(path, policy=(), budget=None):
+    """Gallium 2027-2029: demand 10 a year, reserve_target 20, initial reserve
+    20, one offer at 1 (capacity 100)."""
+    sheets = dict(
+        Minerals=[["mineral", "initial_reserve"], ["Gallium", 20]],
+        Demand=[DEMAND_TARGET_HEADER] + [["Gallium", p, 10, 20] for p in (2027, 2028, 2029)],
+        Offers=[OFFER_HEADER, ["Acme", "USA", "Gallium", 1, 100]],
+    )
+    if policy:
+        sheets["Policy"] = [["key", "value"], *policy]
+    if budget is not None:
+        sheets["Budget"] = [["period", "budget"], *budget]
+    return write_wb(path, **sheets)
+
+
+@pytest.mark.parametrize("policy, expected", [
+    ([], 10), ([["Rebuild Periods", 0]], 30), ([["rebuild_periods", "2"]], 10),
+])
+def test_release_periods_of_a_model_shock(tmp_path, policy, expected):
+    # --model triples the 2028 price: P = 10 x 3 = 30, Q = 30 / 4 = 7.5.
+    # rebuild_periods 1 (default) or 2: targets 20, 0, 0 -> buy 10 in 2027,
+    # draw 10 in 2028 and 10 in 2029: 10. rebuild_periods 0: targets 20, 0,
+    # 20 -> 2028 draws 10, 2029 buys 10 + 10 to rebuild: 10 + 20 = 30.
+    # Without the release (the shock's price only): 2027 buys 10 + 10 for
+    # 2028 (r = 30), 2029 buys 10: 30 as well, so the model file matters.
+    wb = three_year_wb(tmp_path / "spike.xlsx", policy)
+    model = tmp_path / "spike.toml"
+    model.write_text("[[shock]]\nprice = 3\nperiod_from = 2028\nperiod_to = 2028\n")
+    res = solve_reference(wb, model_file=model)
+    assert res["objective"] == approx(expected)
+    assert res["spend"] == approx(expected)
+
+
+def test_release_needs_a_cut_or_a_rise_on_a_kept_offer(tmp_path):
+    # A price fall (x 0.5 in 2028) releases nothing: targets stay 20; 2027
+    # buys 10, 2028 buys its 10 and 2029's 10 at 0.5 (r = 30), 2029 draws
+    # them: 10 + 10 = 20 (with 2029 released it would be 15). A demand rise
+    # (x 1.5 in 2029) releases 2029: 2027 10, 2028 10, 2029 draws 15 of the
+    # 20 held: 20 (35 without the release). A cut on a blocked offer only
+    # releases nothing: 10 a year, 30.
+    wb = three_year_wb(tmp_path / "calm.xlsx")
+    model = tmp_path / "fall.toml"
+    model.write_text("[[shock]]\nprice = 0.5\nperiod_from = 2028\nperiod_to = 2028\n")
+    assert solve_reference(wb, model_file=model)["objective"] == approx(20)
+    model.write_text("[[demand]]\nfactor = 1.5\nperiod_from = 2029\n")
+    assert solve_reference(wb, model_file=model)["objective"] == approx(20)
+    wb = write_wb(
+        tmp_path / "blocked.xlsx",
+        Minerals=[["mineral", "initial_reserve"], ["Gallium", 20]],
+        Demand=[DEMAND_TARGET_HEADER] + [["Gallium", p, 10, 20] for p in (2027, 2028, 2029)],
+        Offers=[OFFER_HEADER + ["blocked"], ["Acme", "USA", "Gallium", 1, 100, "no"],
+                ["Bad", "USA", "Gallium", 1, 100, "yes"]],
+    )
+    model.write_text('[[shock]]\nsupplier = "Bad"\ncapacity = 0\nperiod_from = 2028\n')
+    assert solve_reference(wb, model_file=model)["objective"] == approx(30)
+
+
+def test_budget_sheet_overrides_budget_per_period(tmp_path):
+    # Budget 5 in 2027: P = 10, Q = 2.5. 2027 buys 5 and draws 5 (gap 5 x
+    # 2.5 = 12.5); 2028 buys 15, 2029 10: spend 30, objective 42.5.
+    wb = three_year_wb(tmp_path / "budget.xlsx", budget=[[" 2027 ", "5"]])
+    res = solve_reference(wb)
+    assert res["objective"] == approx(42.5)
+    assert res["spend"] == approx(30)
+    # budget_per_period 12 for the periods the sheet does not list (2028):
+    # 2028 buys 12 (gap 3: 7.5), 2029 buys 13: objective 30 + 12.5 + 7.5 = 50.
+    wb = three_year_wb(tmp_path / "both.xlsx", policy=[["budget_per_period", 12]], budget=[[2027, 5], [2029, 100]])
+    assert solve_reference(wb)["objective"] == approx(50)
+
+
+def test_each_scenario_releases_its_own_reserve(tmp_path):
+    # Gallium 2027-2029, demand 10, target 10, holding 1, one offer at 1.
+    # calm 0.5; ban 0.5: capacity x 0 from 2028 (released 2028-29 in ban).
+    # P = 10, Q = 2.5. R = reserve out of 2027: calm 60 + R, ban 200 - 7R on
+    # [10, 20] -> RP at R = 20: 0.5 x 80 + 0.5 x 60 = 70. WS: 70 and 60 ->
+    # 65. EV (capacity 50, targets 5 in 2028-29): R = 10 -> EEV 0.5 x 70 +
+    # 0.5 x 130 = 100, VSS 30.
+    wb = write_wb(
+        tmp_path / "ban.xlsx",
+        Minerals=[["mineral", "holding_cost"], ["Gallium", 1]],
+        Demand=[DEMAND_TARGET_HEADER] + [["Gallium", p, 10, 10] for p in (2027, 2028, 2029)],
+        Offers=[OFFER_HEADER, ["Acme", "USA", "Gallium", 1, 100]],
+        Scenarios=[["scenario", "probability"], ["calm", 0.5], ["ban", 0.5]],
+        Shocks=[["scenario", "mineral", "period_from", "capacity"], ["ban", "Gallium", 2028, 0]],
+    )
+    assert_measures(solve_reference(wb), RP=70, WS=65, EEV=100, EVPI=5, VSS=30)
 
 
 # --------------------------------------------------------------------------
