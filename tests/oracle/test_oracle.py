@@ -360,10 +360,10 @@ def test_default_reserve_penalty_and_median_reference_price(tmp_path):
 def test_model_file_demand_factor_and_add(tmp_path):
     # --model: [[demand]] factor 1.5, add 2 on every mineral; Policy
     # reserve_days 73 of 365 (0.2 of demand after multipliers, before add).
-    # Gallium: demand 10 -> 10 x 1.5 + 2 = 17, target 0.2 x 15 = 3: buy 20 at
-    # 10 = 200 (the default reserve penalty 100 / 2 = 50 > 10 makes holding
-    # the target the better choice). Germanium has no Demand row: demand
-    # 0 x 1.5 + 2 = 2, target 0: buy 2 at 5 = 10. Objective 210.
+    # Gallium: demand 10 -> 10 x 1.5 + 2 = 17, nominal target 0.2 x 15 = 3,
+    # but the rise hits Gallium in 2027: a release period, target 0 (STOCKPILE.md):
+    # buy 17 at 10 = 170. Germanium has no Demand row: demand
+    # 0 x 1.5 + 2 = 2, target 0: buy 2 at 5 = 10. Objective 180.
     # [minerals.Germanium] holding_cost is irrelevant (no reserve); the
     # [policy] max_china_share 0 forbids the cheap Chinese germanium (at 1).
     wb = write_wb(
@@ -386,7 +386,12 @@ def test_model_file_demand_factor_and_add(tmp_path):
     # Without the model file: Gallium demand 10, target 2 -> buy 12 at 10.
     assert solve_reference(wb)["objective"] == approx(120)
     res = solve_reference(wb, model_file=model)
-    assert res["objective"] == approx(210)
+    assert res["objective"] == approx(180)
+    # A fall in demand is no shock: factor 0.5 makes Gallium's demand 5 and
+    # its target 0.2 x 5 = 1 (held: the reserve penalty 100 / 2 = 50 > 10):
+    # buy 6 at 10 = 60; Germanium's missing pair stays 0.
+    model.write_text("[[demand]]\nfactor = 0.5\n")
+    assert solve_reference(wb, model_file=model)["objective"] == approx(60)
 
 
 # --------------------------------------------------------------------------
@@ -696,22 +701,31 @@ def test_stochastic_demand_factor_add_and_reserve_days(tmp_path):
     # 2028 (Shocks sheet), reserve_days 73 of 365 (0.2 of demand after the
     # multiplier, before the addition). Capacity 100 at 10, holding 1, penalty
     # 100, reserve penalty 100 / 3 > 10 + 1: targets are held.
-    # 2027: demand 10, target 2: buy 12. 2028: demand 10 x 2 + 5 = 25,
-    # target 0.2 x 20 = 4: buy 25 + 4 - 2 = 27. Cost 39 x 10 + (2 + 4) x 1 =
-    # 396 = RP = WS = EEV (one scenario).
+    # 2027: demand 10, target 2: buy 12. 2028: demand 10 x 2 + 5 = 25, its
+    # nominal target 0.2 x 20 = 4 released (the surge hits Gallium in 2028):
+    # buy 25 - 2 = 23. Cost 35 x 10 + 2 x 1 = 352 = RP = WS = EEV (one scenario).
     wb = two_period_wb(
         tmp_path / "surge.xlsx",
         scenarios=[["surge", 1]],
         shocks=[["surge", "Gallium", 2028, None, None, None, 2, 5]],
         policy=[["reserve_days", 73]],
     )
-    assert_measures(solve_reference(wb), RP=396, WS=396, EEV=396, EVPI=0, VSS=0)
+    assert_measures(solve_reference(wb), RP=352, WS=352, EEV=352, EVPI=0, VSS=0)
     # --model's changes come first: [[demand]] factor 1.5, add 1 from 2028 makes
-    # 2028's demand (10 x 1.5 + 1) x 2 + 5 = 37 and its target 0.2 x 10 x 1.5
-    # x 2 = 6: buy 12 + (37 + 6 - 2) = 53 -> 530 + (2 + 6) x 1 = 538.
+    # 2028's demand (10 x 1.5 + 1) x 2 + 5 = 37 (target released): buy 12 +
+    # (37 - 2) = 47 -> 470 + 2 x 1 = 472.
     model = tmp_path / "model.toml"
     model.write_text("[[demand]]\nmineral = \"Gallium\"\nperiod_from = 2028\nfactor = 1.5\nadd = 1\n")
-    assert_measures(solve_reference(wb, model_file=model), RP=538, WS=538, EEV=538)
+    assert_measures(solve_reference(wb, model_file=model), RP=472, WS=472, EEV=472)
+    # A fall (factor 0.5 in 2028, no addition) is no shock: demand 5, target
+    # 0.2 x 5 = 1 held: 2027 buys 12, 2028 buys 5 + 1 - 2 = 4: 160 + (2 + 1) x 1 = 163.
+    wb = two_period_wb(
+        tmp_path / "fall.xlsx",
+        scenarios=[["fall", 1]],
+        shocks=[["fall", "Gallium", 2028, None, None, None, 0.5, None]],
+        policy=[["reserve_days", 73]],
+    )
+    assert_measures(solve_reference(wb), RP=163, WS=163, EEV=163)
 
 
 def test_random_stochastic_workbooks(tmp_path):
