@@ -533,13 +533,18 @@ def summary_items(outcome: Outcome, facts: list[Facts], figures: list[PlanFigure
                 items.append(Item("spend_first_period", f"Spend committed now: {fmt.period(inst.periods[0])}, the "
                                   "same in every scenario (USD)", float(facts[0].spend_by_period()[:, 0].sum()),
                                   Kind.MONEY))
-        if policy.budget_per_period is not None:
-            highest = max(float(f.spend_by_period().sum(axis=0).max()) for f in facts)
-            items += [Item("budget_per_period", "Budget per period (USD)", policy.budget_per_period, Kind.MONEY),
-                      Item("budget_period_used", "Budget used, highest period" + (" and scenario" if several else "")
-                           + " (share of the period's budget)",
-                           highest / policy.budget_per_period if policy.budget_per_period > 0 else np.nan,
-                           Kind.SHARE)]
+        limited = np.isfinite(inst.budget_by_period)  # Bt[t]: the Budget sheet's, else budget_per_period
+        if limited.any():
+            limits = inst.budget_by_period[limited]
+            spent = np.array([f.spend_by_period().sum(axis=0)[limited] for f in facts])
+            used = np.divide(spent, limits, out=np.full(spent.shape, np.nan), where=limits > 0)
+            if policy.budget_per_period is not None:
+                items.append(Item("budget_per_period", "Budget per period (USD)", policy.budget_per_period,
+                                  Kind.MONEY))
+            items.append(Item("budget_period_used", "Budget used, highest period" + (" and scenario" if several
+                                                                                  else "")
+                              + " (share of the period's budget)",
+                              float(np.nanmax(used)) if np.isfinite(used).any() else np.nan, Kind.SHARE))
         items.append(Item("shortfall_usd", f"Shortfall value{expected} (USD at reference prices)",
                           _expected(pi, [fig.shortfall_value_usd for fig in figures]), Kind.MONEY))
         if several:

@@ -150,10 +150,7 @@ def reserve_table(outcome: Outcome, facts: list[Facts]) -> pd.DataFrame:
 
 def first_shock_periods(inst) -> np.ndarray:
     """Per mineral, the index of its first release period in this scenario (-1: no shock hits it)."""
-    release = getattr(inst, "release", None)
-    if release is None:
-        return np.full(len(inst.mineral_keys), -1)
-    hit = np.asarray(release, dtype=bool)
+    hit = np.asarray(inst.reserve_release, dtype=bool)  # released periods: hits, then rebuild periods
     return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
 
 
