@@ -120,13 +120,15 @@ class Policy:
     reserve_days: float | None = None
     days_per_period: float = 365.0
     budget_total: float | None = None  # USD over the horizon
-    budget_per_period: float | None = None  # USD in any one period
+    budget_per_period: float | None = None  # USD in any one period not listed on the Budget sheet
     scenario: str = "base"
     # stochastic plans (STOCKPILE.md)
     commit_through: Period | None = None  # purchases up to and including this period are common to all scenarios
     risk: Literal["expected", "worst", "cvar"] = "expected"  # how scenario costs are combined
     risk_level: float = 0.9  # CVaR confidence level alpha, 0 < alpha < 1
     risk_weight: float = 1.0  # weight lambda of CVaR against the expectation, 0..1
+    # periods after a run of shocks during which a mineral's reserve target stays suspended (STOCKPILE.md)
+    rebuild_periods: int = 1
 
 
 @dataclass
@@ -224,6 +226,11 @@ class WorkbookData:
     scenario_description: str = ""
     # the scenarios of a stochastic plan (Scenarios/Shocks sheets, --scenario files); [] for a plain plan
     scenarios: list[StochasticScenario] = field(default_factory=list)
+    # the demand changes already applied into ``demand`` (--model's, then a scenario's): kept so that the
+    # instance knows which demand a shock raised (its release periods, STOCKPILE.md)
+    demand_changes: list[DemandFactor] = field(default_factory=list)
+    # the Budget sheet: USD that may be spent in each listed period (FORMULATION.md constraint 10, Bt[t])
+    period_budgets: dict[Period, float] = field(default_factory=dict)
 
     def with_changes(self, **changes) -> "WorkbookData":
         return replace(self, **changes)

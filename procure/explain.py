@@ -127,9 +127,12 @@ def _change(value: float | None, what: str) -> str:
 def _budget_finding(family, rows: pd.DataFrame, cost: float, effect) -> Finding:
     """A binding budget, in money: what 1% more and 1% less budget change in spend and in shortfall value
     (and in reserve-gap value), re-solved; ranked by the value 1% less would leave unbought."""
-    limit = float(rows["limit"].iloc[0])
-    where = "" if (rows["period"] == "").all() else f" in {', '.join(fmt.period(p) for p in rows['period'])}"
-    head = f"The {family.label} ({fmt.usd_compact(limit)}) binds{where}"
+    limits = rows["limit"].astype(float).tolist()
+    if (rows["period"] == "").all():
+        head = f"The {family.label} ({fmt.usd_compact(limits[0])}) binds"
+    else:  # each period's own budget (a Budget sheet's appropriations differ by period)
+        head = f"The {family.label} binds in " + ", ".join(
+            f"{fmt.period(p)} ({fmt.usd_compact(limit)})" for p, limit in zip(rows["period"], limits))
     if effect is None or effect.more.first is None or effect.less.first is None:
         return Finding(0.0, f"{head}: each dollar more would lower the objective (spend plus penalty terms) by "
                             f"{cost:,.2f}.")

@@ -29,7 +29,7 @@ is the auxiliary purchase total of :func:`build_purchase_total`:
 7. average ESG     sum (g - E) x >= 0                             when E is set (by quantity)
 8. agreement       x - u y <= 0 and x - l y >= 0                  optional offers
 9. horizon budget  sum p x + sum F y + sum h r <= B - sum F(signed)
-10. period budget  per t: sum_t p x + sum_m h r[m,t] + sum F y (first period t) <= Bt - F(signed, first t)
+10. period budget  per t with Bt[t]: sum_t p x + sum_m h r[m,t] + sum F y (first period t) <= Bt[t] - F(signed, first t)
 """
 
 from __future__ import annotations
@@ -104,8 +104,9 @@ ALLY_SHARE_RULE = Rule("ally_share", "minimum ally share (6)", lambda i: i.polic
 ESG_AVERAGE_RULE = Rule("esg_average", "minimum average ESG score (7)", lambda i: i.policy.min_avg_esg is not None,
                         lambda i: _policy_without(i, min_avg_esg=None))
 BUDGET_RULE = Rule("budgets", "budgets (9, 10)",
-                   lambda i: i.policy.budget_total is not None or i.policy.budget_per_period is not None,
-                   lambda i: _policy_without(i, budget_total=None, budget_per_period=None))
+                   lambda i: i.policy.budget_total is not None or bool(np.isfinite(i.budget_by_period).any()),
+                   lambda i: replace(_policy_without(i, budget_total=None, budget_per_period=None),
+                                     budget_by_period=np.full(len(i.periods), np.nan)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -354,20 +355,26 @@ def build_budget_total(b: ProgramBuilder, inst: Instance, cols: Columns) -> None
 
 
 def build_budget_period(b: ProgramBuilder, inst: Instance, cols: Columns) -> None:
-    """10. per t: sum_t p x + sum_m h r[m,t] + F y of agreements first covering t <= Bt - signed F first covering t."""
-    budget = inst.policy.budget_per_period
-    if budget is None:
-        return
+    """10. for each t with Bt[t] set (USD; the Budget sheet, else budget_per_period):
+    sum_t p x + sum_m h r[m,t] + F y of agreements first covering t <= Bt[t] - signed F first covering t.
+
+    One row per such period, keyed by ``period``; ``meta`` holds each row's ``limit`` Bt[t]
+    and ``committed`` (USD of signed fixed costs first covering t, moved to the right side).
+    """
     n_t = len(inst.periods)
+    periods = np.flatnonzero(np.isfinite(inst.budget_by_period))
+    if not len(periods):
+        return
     signed = inst.offer_kind == OfferKind.SIGNED
     committed = np.bincount(inst.offer_first_period[signed], weights=inst.offer_fixed_cost_usd[signed],
-                            minlength=n_t).astype(float)[:n_t]
+                            minlength=n_t).astype(float)[:n_t][periods]
+    limit = inst.budget_by_period[periods]
     terms = []
-    for t in range(n_t):
+    for row, t in enumerate(periods.tolist()):
         columns, values = spend_terms(inst, cols, t)
-        terms.append((np.full(len(columns), t, dtype=np.int64), columns, values))
-    b.add_rows("budget_period", n_t, -INF, budget - committed, terms,
-               meta={"limit": np.full(n_t, budget), "committed": committed}, period=np.arange(n_t))
+        terms.append((np.full(len(columns), row, dtype=np.int64), columns, values))
+    b.add_rows("budget_period", len(periods), -INF, limit - committed, terms,
+               meta={"limit": limit, "committed": committed}, period=periods)
 
 
 # ---------------------------------------------------------------- the registry

@@ -10,7 +10,10 @@ bulk:
 - offer-periods ``(o, t)``: one per period an offer covers, with price
   ``p[o,t]`` (USD/unit), capacity ``u[o,t]`` and minimum ``l[o,t] = min(l, u)``
   (units/period), after scenario shocks;
-- per mineral and period: demand ``D`` and reserve target ``G`` (units);
+- per mineral and period: demand ``D`` and reserve target ``G`` (units), ``G = 0``
+  in the mineral's release periods (STOCKPILE.md, :func:`release_periods`);
+- per period: the budget ``Bt[t]`` (USD; the Budget sheet, else Policy
+  ``budget_per_period``, else none);
 - per mineral: initial reserve ``R0``, holding cost ``h`` (USD/unit/period),
   shortfall penalty ``P`` (USD/unit), reserve penalty ``Q`` (USD/unit/period),
   China cap ``a``, and a reference price (USD/unit) that values the mineral
@@ -23,7 +26,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from procure.data import Offer, OfferKind, Period, Policy, Shock, WorkbookData, period_in_range, shock_matches_offer
+from procure.data import (
+    DemandFactor,
+    Offer,
+    OfferKind,
+    Period,
+    Policy,
+    Shock,
+    WorkbookData,
+    period_in_range,
+    shock_matches_offer,
+)
 
 CHINA_KEY = "china"
 
@@ -67,7 +80,9 @@ class Instance:
 
     # per mineral m (rows) and period t (columns)
     demand: np.ndarray  # D[m,t]
-    reserve_target: np.ndarray  # G[m,t]
+    reserve_target: np.ndarray  # G[m,t], the EFFECTIVE target: 0 in a release period (constraint 2)
+    reserve_target_nominal: np.ndarray  # the target as written (or from reserve_days), before release
+    reserve_release: np.ndarray  # bool: t is a release period of m (a shock hits m, or rebuild follows)
     initial_reserve: np.ndarray  # R0[m]
     holding_cost_usd: np.ndarray  # h[m]
     shortfall_penalty_usd: np.ndarray  # P[m]
@@ -78,6 +93,8 @@ class Instance:
     country_keys: list[str]
     country_cap: np.ndarray  # b[c], per origin country
     supplier_keys: list[str]
+    # per period t: Bt[t], USD that may be spent in t (constraint 10); NaN = no limit
+    budget_by_period: np.ndarray
     units: list[str] = field(default_factory=list)
 
     @property
@@ -154,6 +171,58 @@ def shock_factors(shocks: list[Shock], offers: list[Offer], periods: list[Period
     return price, capacity
 
 
+def release_periods(hit: np.ndarray, rebuild_periods: int) -> np.ndarray:
+    """The release periods of each mineral (STOCKPILE.md, "Release periods"), as a boolean mask.
+
+    ``hit`` is a (minerals x periods) boolean matrix: ``hit[m, t]`` when a shock hits
+    mineral m in period t (:func:`shock_hits`). The release periods of m are the periods
+    it is hit and the ``rebuild_periods`` periods (an integer >= 0) that follow each run
+    of them, within the horizon::
+
+        release[m, t] = OR over k = 0..rebuild_periods of hit[m, t - k]   (t - k >= 0)
+
+    (t follows a run ending in e <= t within ``rebuild_periods`` exactly when some
+    hit lies in ``t - rebuild_periods .. t``). In a release period the reserve target
+    ``G[m, t]`` is 0 (FORMULATION.md constraint 2). Returns a new array of ``hit``'s shape.
+    """
+    hit = np.asarray(hit, dtype=bool)
+    if rebuild_periods < 0:
+        raise ValueError(f"rebuild_periods must be >= 0, not {rebuild_periods}")
+    release = hit.copy()
+    for k in range(1, min(int(rebuild_periods), hit.shape[-1]) + 1):
+        release[..., k:] |= hit[..., :-k]
+    return release
+
+
+def shock_hits(shocks: list[Shock], demand_changes: list[DemandFactor], mineral_keys: list[str],
+               periods: list[Period], offers: list[Offer], offer_mineral: np.ndarray, op_offer: np.ndarray,
+               op_period: np.ndarray) -> np.ndarray:
+    """``hit[m, t]`` (bool, minerals x periods): a shock hits mineral m in period t (STOCKPILE.md).
+
+    A shock entry in force in t hits m when it matches a kept offer of m covering t
+    (``offers``, with offer-periods ``op_offer``/``op_period``) with a capacity
+    multiplier below 1 or a price multiplier above 1, or when a demand change in
+    force in t matches m (its mineral filter) with a multiplier above 1 or an
+    addition above 0. Each entry is judged on its own multipliers: two entries
+    whose product is 1 both count.
+    """
+    hit = np.zeros((len(mineral_keys), len(periods)), dtype=bool)
+    for shock in shocks:
+        if not (shock.capacity_factor < 1 or shock.price_factor > 1) or not len(op_offer):
+            continue
+        matching_offers = np.array([shock_matches_offer(shock, o) for o in offers], dtype=bool)
+        in_force = np.array([period_in_range(p, shock.period_from, shock.period_to) for p in periods], dtype=bool)
+        k = matching_offers[op_offer] & in_force[op_period]
+        hit[offer_mineral[op_offer[k]], op_period[k]] = True
+    for change in demand_changes:
+        if not (change.factor > 1 or change.add > 0):
+            continue
+        minerals = np.array([change.minerals is None or key in change.minerals for key in mineral_keys], dtype=bool)
+        in_force = np.array([period_in_range(p, change.period_from, change.period_to) for p in periods], dtype=bool)
+        hit |= minerals[:, None] & in_force[None, :]
+    return hit
+
+
 def build_instance(data: WorkbookData) -> Instance:
     """Resolve defaults and exclusions of ``data`` into the model's sets and data."""
     policy = data.policy
@@ -216,6 +285,14 @@ def build_instance(data: WorkbookData) -> Instance:
         elif policy.reserve_days is not None:
             basis = row.demand if row.reserve_basis is None else row.reserve_basis
             target[m, t] = policy.reserve_days / policy.days_per_period * basis
+    # STOCKPILE.md, release periods: the reserve exists for the shock, so its target yields when one hits
+    hit = shock_hits(data.shocks, data.demand_changes, mineral_keys, periods, kept, offer_mineral,
+                     op_offer, op_period)
+    release = release_periods(hit, policy.rebuild_periods)
+    effective_target = np.where(release, 0.0, target)
+    budget_by_period = np.array([
+        data.period_budgets.get(p, policy.budget_per_period if policy.budget_per_period is not None else np.nan)
+        for p in periods], dtype=float)
 
     shortfall_penalty, reserve_penalty = _penalties(data, mineral_keys, offer_mineral, op_offer, op_price)
     reference_price = _reference_prices(data, mineral_keys, offer_mineral[op_offer], op_price)
@@ -234,7 +311,8 @@ def build_instance(data: WorkbookData) -> Instance:
         offer_supplier=offer_supplier, offer_exposure=exposure, offer_ally=ally, offer_esg=esg,
         offer_fixed_cost_usd=fixed, offer_kind=kind, offer_first_period=first_period,
         op_offer=op_offer, op_period=op_period, op_price_usd=op_price, op_capacity=op_capacity,
-        op_min_volume=op_min, demand=demand, reserve_target=target,
+        op_min_volume=op_min, demand=demand, reserve_target=effective_target, reserve_target_nominal=target,
+        reserve_release=release, budget_by_period=budget_by_period,
         initial_reserve=np.array([m.initial_reserve for m in minerals], dtype=float),
         holding_cost_usd=np.array([m.holding_cost_usd for m in minerals], dtype=float),
         shortfall_penalty_usd=shortfall_penalty, reserve_penalty_usd=reserve_penalty,

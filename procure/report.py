@@ -165,26 +165,29 @@ def expected_rows(frames: list[pd.DataFrame], pi: np.ndarray, keys: list[str],
     if stacked.empty:
         return frames[0].iloc[0:0].copy()
     kinds = {c: column_kind(str(c)) for c in frames[0].columns}
-    groups = stacked.groupby(keys, sort=False, dropna=False)
-    out = groups[[]].size().reset_index()[keys]
+    # one group number per key, in the order keys first appear (the first scenario's row order)
+    codes = stacked.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    groups, first = np.unique(codes, return_index=True)
+    size = len(groups)
+    weight = stacked["_pi"].to_numpy(float)
+    out = stacked.iloc[first][keys].reset_index(drop=True)
     for column, kind in kinds.items():
         if column in keys:
             continue
         values = stacked[column]
         if kind == Kind.FLAG:
-            out[column] = groups[column].any().to_numpy()
-        elif kind in _SUMMED or column in missing_is_zero:
-            weighted = pd.to_numeric(values, errors="coerce").fillna(0.0) * stacked["_pi"]
-            out[column] = weighted.groupby([stacked[k] for k in keys], sort=False, dropna=False).sum().to_numpy()
+            out[column] = np.bincount(codes, weights=values.astype(bool).to_numpy(float), minlength=size) > 0
         elif kind in (Kind.TEXT, Kind.PERIOD):
-            out[column] = groups[column].first().to_numpy()
+            out[column] = values.to_numpy(object)[first]
         else:
-            numbers = pd.to_numeric(values, errors="coerce")
-            weight = stacked["_pi"].where(numbers.notna(), 0.0)
-            by = [stacked[k] for k in keys]
-            total = (numbers.fillna(0.0) * weight).groupby(by, sort=False, dropna=False).sum().to_numpy()
-            mass = weight.groupby(by, sort=False, dropna=False).sum().to_numpy()
-            out[column] = np.where(mass > 0, total / np.where(mass > 0, mass, 1.0), np.nan)
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)
+            present = ~np.isnan(numbers)
+            total = np.bincount(codes, weights=np.where(present, numbers, 0.0) * weight, minlength=size)
+            if kind in _SUMMED or column in missing_is_zero:
+                out[column] = total
+            else:
+                mass = np.bincount(codes, weights=np.where(present, weight, 0.0), minlength=size)
+                out[column] = np.where(mass > 0, total / np.where(mass > 0, mass, 1.0), np.nan)
     return out[list(frames[0].columns)]
 
 
@@ -530,13 +533,18 @@ def summary_items(outcome: Outcome, facts: list[Facts], figures: list[PlanFigure
                 items.append(Item("spend_first_period", f"Spend committed now: {fmt.period(inst.periods[0])}, the "
                                   "same in every scenario (USD)", float(facts[0].spend_by_period()[:, 0].sum()),
                                   Kind.MONEY))
-        if policy.budget_per_period is not None:
-            highest = max(float(f.spend_by_period().sum(axis=0).max()) for f in facts)
-            items += [Item("budget_per_period", "Budget per period (USD)", policy.budget_per_period, Kind.MONEY),
-                      Item("budget_period_used", "Budget used, highest period" + (" and scenario" if several else "")
-                           + " (share of the period's budget)",
-                           highest / policy.budget_per_period if policy.budget_per_period > 0 else np.nan,
-                           Kind.SHARE)]
+        limited = np.isfinite(inst.budget_by_period)  # Bt[t]: the Budget sheet's, else budget_per_period
+        if limited.any():
+            limits = inst.budget_by_period[limited]
+            spent = np.array([f.spend_by_period().sum(axis=0)[limited] for f in facts])
+            used = np.divide(spent, limits, out=np.full(spent.shape, np.nan), where=limits > 0)
+            if policy.budget_per_period is not None:
+                items.append(Item("budget_per_period", "Budget per period (USD)", policy.budget_per_period,
+                                  Kind.MONEY))
+            items.append(Item("budget_period_used", "Budget used, highest period" + (" and scenario" if several
+                                                                                  else "")
+                              + " (share of the period's budget)",
+                              float(np.nanmax(used)) if np.isfinite(used).any() else np.nan, Kind.SHARE))
         items.append(Item("shortfall_usd", f"Shortfall value{expected} (USD at reference prices)",
                           _expected(pi, [fig.shortfall_value_usd for fig in figures]), Kind.MONEY))
         if several:
@@ -644,15 +652,14 @@ def json_summary(outcome: Outcome, facts: list[Facts], figures: list[PlanFigures
     }
     if has_plan:
         n_t = len(inst.periods)
+        duals = [row_duals(f.program, f.row_dual, BALANCE.name) for f in facts]
+        marginals = (sum(p * clean(d) for p, d in zip(pi, duals)) if all(d is not None for d in duals)
+                     else None)  # expected marginal cost per (mineral, period), objective per unit
         for m, key in enumerate(inst.mineral_keys):
             bought_w = sum(p * f.bought_weighted.reshape(f.n_m, f.n_t)[m].sum() for p, f in zip(pi, facts))
             exposure = sum(p * f.exposure_weighted.reshape(f.n_m, f.n_t)[m].sum() for p, f in zip(pi, facts))
-            marginal = {}
-            for t, period in enumerate(inst.periods):
-                duals = [row_duals(f.program, f.row_dual, BALANCE.name) for f in facts]
-                marginal[fmt.period(period)] = (
-                    _json_number(sum(p * clean(d[m * n_t + t:m * n_t + t + 1])[0] for p, d in zip(pi, duals)))
-                    if all(d is not None for d in duals) else None)
+            marginal = {fmt.period(period): _json_number(marginals[m * n_t + t]) if marginals is not None else None
+                        for t, period in enumerate(inst.periods)}
             result["minerals"][inst.data.names.mineral(key)] = {
                 "unit": inst.units[m],
                 "bought": float(sum(p * f.bought[m].sum() for p, f in zip(pi, facts))),

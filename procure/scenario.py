@@ -291,7 +291,11 @@ def _check_demand(entry: dict, where: str, data: WorkbookData, out: Collector) -
 
 
 def apply(data: WorkbookData, scenario: Scenario) -> WorkbookData:
-    """The workbook data with the scenario's policy, mineral, demand and shock changes applied."""
+    """The workbook data with the scenario's policy, mineral, demand and shock changes applied.
+
+    The demand changes are applied into ``demand`` and also kept on ``demand_changes``, as the
+    shocks are on ``shocks``: the instance reads both to find the release periods (STOCKPILE.md).
+    """
     policy = replace(data.policy, **scenario.policy)
     if "scenario" not in scenario.policy:
         policy = replace(policy, scenario=scenario.name)
@@ -299,6 +303,7 @@ def apply(data: WorkbookData, scenario: Scenario) -> WorkbookData:
     return data.with_changes(
         policy=policy, minerals=minerals, demand=changed_demand(data, scenario.demand_factors),
         shocks=list(data.shocks) + list(scenario.shocks),
+        demand_changes=list(data.demand_changes) + list(scenario.demand_factors),
         warnings=list(data.warnings) + list(scenario.warnings),
         scenario_description=scenario.description,
     )

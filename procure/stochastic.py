@@ -26,12 +26,15 @@ def scenario_data(base: WorkbookData, scenario: StochasticScenario) -> WorkbookD
     ``--model`` do (:func:`procure.scenario.changed_demand`): ``D x (product of
     matching factors) + (sum of matching adds)``, an addition creating a missing
     pair, and a target derived from ``reserve_days`` keeping its basis (the demand
-    before the scenario's additions, and before ``--model``'s).
+    before the scenario's additions, and before ``--model``'s). The shocks and demand changes
+    are kept on the data (``shocks``, ``demand_changes``: --model's, then the scenario's) so
+    the scenario's instance finds its release periods (STOCKPILE.md).
     """
     if not scenario.shocks and not scenario.demand_changes:
         return base.with_changes(scenario_description=scenario.description or base.scenario_description)
     return base.with_changes(demand=changed_demand(base, list(scenario.demand_changes)),
                              shocks=list(base.shocks) + list(scenario.shocks),
+                             demand_changes=list(base.demand_changes) + list(scenario.demand_changes),
                              scenario_description=scenario.description)
 
 
@@ -102,7 +105,15 @@ def prepare(base_data: WorkbookData, scenarios: list[StochasticScenario]) -> Fan
 
 
 def expected_value_instance(fan: Fan) -> Instance:
-    """The EV problem: one scenario whose data are the probability-weighted means of the scenarios' data."""
+    """The EV problem: one scenario whose data are the probability-weighted means of the scenarios' data.
+
+    Prices p[o,t] (USD/unit), capacities u[o,t] and minimum volumes l[o,t] (units/period), demand D[m,t]
+    and reserve targets G[m,t] (units) are each ``sum_s pi[s] x (scenario s's value)``. The targets
+    averaged are the EFFECTIVE ones (0 in a scenario's release periods, STOCKPILE.md): a target
+    suspended in a shocked scenario weighs 0 in the mean, so ``G_EV[m,t] = sum over the scenarios
+    where t is not a release period of m of pi[s] G[m,t]``. The nominal targets are averaged alike;
+    a period is a release period of the EV problem when it is one in every scenario.
+    """
     pi = fan.probabilities
 
     def mean(attr):
@@ -110,7 +121,9 @@ def expected_value_instance(fan: Fan) -> Instance:
 
     return replace(fan.instances[0], op_price_usd=mean("op_price_usd"), op_capacity=mean("op_capacity"),
                    op_min_volume=mean("op_min_volume"), demand=mean("demand"),
-                   reserve_target=mean("reserve_target"))
+                   reserve_target=mean("reserve_target"), reserve_target_nominal=mean("reserve_target_nominal"),
+                   # released in the EV problem where released in every scenario (G_EV is then 0)
+                   reserve_release=np.logical_and.reduce([inst.reserve_release for inst in fan.instances]))
 
 
 def risk_settings(policy) -> tuple[str, float, float, Period | None]:

@@ -150,10 +150,7 @@ def reserve_table(outcome: Outcome, facts: list[Facts]) -> pd.DataFrame:
 
 def first_shock_periods(inst) -> np.ndarray:
     """Per mineral, the index of its first release period in this scenario (-1: no shock hits it)."""
-    release = getattr(inst, "release", None)
-    if release is None:
-        return np.full(len(inst.mineral_keys), -1)
-    hit = np.asarray(release, dtype=bool)
+    hit = np.asarray(inst.reserve_release, dtype=bool)  # released periods: hits, then rebuild periods
     return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
 
 
@@ -247,23 +244,32 @@ def allocation_table(outcome: Outcome, *, relaxed: bool = False) -> pd.DataFrame
         members[i, s] = True
         price[i] += fan.probabilities[s] * fan.instances[s].op_price_usd[j]
     probability = members.astype(float) @ fan.probabilities
-    rows = []
-    for i, g in enumerate(chosen):
-        o, t = int(block.keys["offer"][g]), int(block.keys["period"][g])
-        offer = inst.offers[o]
-        m = int(inst.offer_mineral[o])
-        rows.append({
-            "offer_row": offer.row,  # the offer's row in the input's Offers sheet
-            "supplier": offer.supplier, "country": names.country(offer.country_key),
-            "mineral": names.mineral(offer.mineral_key), "unit": inst.units[m], "period": inst.periods[t],
-            "decided_with": "all" if members[i].all() else "; ".join(
-                fan.scenarios[s].name for s in np.flatnonzero(members[i])),
-            "probability": float(probability[i]), "quantity": float(bought[g]),
-            "price_usd_mean": float(price[i] / probability[i]) if probability[i] > 0 else np.nan,
-            "cost_usd": float(bought[g] * price[i] / probability[i]) if probability[i] > 0 else np.nan,
-            "agreement": offer.agreement,
-        })
-    return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+    # who shares each decision, labelled once per distinct set of scenarios (not once per row)
+    if n_s <= 63:  # each set of scenarios as one integer (bits), far faster to tell apart than rows
+        codes = members.astype(np.int64) @ (np.int64(1) << np.arange(n_s, dtype=np.int64))
+        _, first, pattern_of = np.unique(codes, return_index=True, return_inverse=True)
+        patterns = members[first]
+    else:
+        patterns, pattern_of = np.unique(members, axis=0, return_inverse=True)
+    labels = np.array(["all" if row.all() else "; ".join(fan.scenarios[s].name for s in np.flatnonzero(row))
+                       for row in patterns], dtype=object)
+    offer = block.keys["offer"][chosen].astype(np.int64)
+    period = block.keys["period"][chosen].astype(np.int64)
+    offer_row = np.array([o.row for o in inst.offers], dtype=np.int64)
+    supplier = np.array([o.supplier for o in inst.offers], dtype=object)
+    country = np.array([names.country(o.country_key) for o in inst.offers], dtype=object)
+    mineral = np.array([names.mineral(o.mineral_key) for o in inst.offers], dtype=object)
+    agreement = np.array([str(o.agreement) for o in inst.offers], dtype=object)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_price = np.where(probability > 0, price / np.where(probability > 0, probability, 1.0), np.nan)
+    return pd.DataFrame({
+        "offer_row": offer_row[offer],  # the offer's row in the input's Offers sheet
+        "supplier": supplier[offer], "country": country[offer], "mineral": mineral[offer],
+        "unit": np.array(inst.units, dtype=object)[inst.offer_mineral[offer]],
+        "period": np.array(inst.periods, dtype=object)[period],
+        "decided_with": labels[np.ravel(pattern_of)], "probability": probability, "quantity": bought[chosen],
+        "price_usd_mean": mean_price, "cost_usd": bought[chosen] * mean_price, "agreement": agreement[offer],
+    }, columns=ALLOCATION_COLUMNS)
 
 
 def json_stochastic(outcome: Outcome, facts: list[Facts]) -> dict:

@@ -235,10 +235,14 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         Column("key", parse_text, required=True),
         Column("value", lambda v: v),
     ),
+    "budget": (
+        Column("period", parse_period, required=True),
+        Column("budget", NONNEGATIVE, required=True),
+    ),
 }
 REQUIRED_SHEETS = ("minerals", "demand", "offers")
 SHEET_TITLES = {"minerals": "Minerals", "demand": "Demand", "offers": "Offers",
-                "countries": "Countries", "policy": "Policy"}
+                "countries": "Countries", "policy": "Policy", "budget": "Budget"}
 
 def _open_unit_interval(value: object) -> float:
     """A number strictly between 0 and 1 (the CVaR level alpha: 1 would divide by 1 - alpha = 0)."""
@@ -246,6 +250,14 @@ def _open_unit_interval(value: object) -> float:
     if not 0.0 < number < 1.0:
         raise Invalid("expected a number between 0 and 1, both excluded (e.g. 0.9)")
     return number
+
+
+def _count(value: object) -> int:
+    """A whole number >= 0 (``2``, ``2.0``, ``"2"``): a number of periods."""
+    number = parse_number(value)
+    if number < 0 or not float(number).is_integer():
+        raise Invalid("expected a whole number >= 0 (a number of periods)")
+    return int(number)
 
 
 POLICY_KEYS: dict[str, Callable[[object], object]] = {
@@ -266,6 +278,7 @@ POLICY_KEYS: dict[str, Callable[[object], object]] = {
     "risk": _enum(RISKS),
     "risk_level": _open_unit_interval,
     "risk_weight": SHARE,
+    "rebuild_periods": _count,
 }
 
 
@@ -410,6 +423,7 @@ def validate(raw: RawWorkbook) -> WorkbookData:
     listed = countries if _countries_sheet_usable(sheets, out) else None
     offers = _offers(records.get("offers", []), sheets, minerals, periods, listed, out, names)
     policy = _policy(records.get("policy", []), sheets, out)
+    period_budgets = _budgets(records.get("budget", []), sheets, periods, out)
 
     if sheets.get("demand") is not None and not demand and not out.errors:
         out.error("has no rows: at least one mineral and period is needed", sheets["demand"].title)
@@ -420,7 +434,7 @@ def validate(raw: RawWorkbook) -> WorkbookData:
     return WorkbookData(
         source=raw.path, sha256=raw.sha256, minerals=minerals, periods=periods, demand=demand,
         offers=offers, countries=countries,
-        policy=policy, names=names, warnings=out.warnings,
+        policy=policy, names=names, warnings=out.warnings, period_budgets=period_budgets,
     )
 
 
@@ -630,6 +644,30 @@ def _policy(records, sheets, out) -> Policy:
         except Invalid as exc:
             out.error(f"{exc} (for {key})", title, rec.row, "value", raw)
     return Policy(**values)
+
+
+def _budgets(records, sheets, periods, out) -> dict[Period, float]:
+    """The Budget sheet (WORKBOOK.md): USD per period, each a Demand period listed once."""
+    title = _title(sheets, "budget")
+    known = set(periods)
+    budgets: dict[Period, float] = {}
+    first_row: dict[Period, int] = {}
+    for rec in records:
+        period, budget = rec["period"], rec["budget"]
+        if period is None:
+            continue  # blank or unreadable: already reported by cell
+        if periods and period not in known:
+            out.error("is not a period of the Demand sheet (periods: " + _short_list(periods) + ")",
+                      title, rec.row, "period", period)
+            continue
+        if period in first_row:
+            out.error(f"period {period} is listed twice (also in row {first_row[period]}); give each period "
+                      "one budget", title, rec.row, "period", period)
+            continue
+        first_row[period] = rec.row
+        if budget is not None:
+            budgets[period] = budget
+    return budgets
 
 
 def _cross_checks(minerals, offers, sheets, out) -> None:

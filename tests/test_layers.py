@@ -87,3 +87,19 @@ def test_the_graph_is_read_from_function_bodies_too(tmp_path):
     module = tmp_path / "fake.py"
     module.write_text("def f():\n    from procure.cli import main\n    import procure.report\n")
     assert _imports(module) == {"cli", "report"}
+
+
+def test_the_readme_lists_the_layers_this_test_keeps():
+    # README.md's layout table: "| 3 | `validate`, `scenario`, ... |", the same modules on the same layers
+    import re
+
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| layer | modules |"):]
+    listed = {}
+    for line in table.splitlines()[2:]:
+        if not line.startswith("| "):
+            break
+        layer, modules = line.split("|")[1:3]
+        for module in re.findall(r"`([a-z_]+)`", modules):
+            listed[module] = int(layer)
+    assert listed == {m: layer for m, layer in LAYER_OF.items() if (PACKAGE / f"{m}.py").exists()}

@@ -103,12 +103,17 @@ def test_scenario_shortfall_penalty_sets_reserve_penalty_default(solve_book, tmp
 
 
 def test_demand_factor_scales_reserve_days_target(solve_book, tmp_path):
-    # reserve_days 36.5 of 365 -> target 0.1 x demand; demand x2 on Ga: Ga buys 20+2 then 20+2-2... :
-    # Ga 2027: 20 + target 2 = 22; 2028: 20 + 2 - 2 = 20 -> 42 x 1; Co: 11 + 10 = 21 x 2 = 42 -> 84.
+    # reserve_days 36.5 of 365 -> target 0.1 x demand; demand x2 on Ga: Ga's nominal target is 0.1 x 20 = 2.
+    # The surge hits Ga in both years, so its target is suspended (STOCKPILE.md, release periods):
+    # Ga buys 20 + 20 = 40 x 1; Co (target 1, Q = 50 / 3 > 2: held): 11 + 10 = 21 x 2 = 42 -> 82.
     sheets = base_sheets()
     sheets["policy"] = {"reserve_days": 36.5}
     path = scenario(tmp_path, '[[demand]]\nmineral = "Ga"\nfactor = 2\n')
-    close(objective(solve_book(model=path, **sheets)), 84.0)
+    out = solve_book(model=path, **sheets)
+    close(objective(out), 82.0)
+    ga = out.instance.mineral_keys.index("ga")
+    np.testing.assert_allclose(out.instance.reserve_target_nominal[ga], [2.0, 2.0])
+    np.testing.assert_allclose(out.instance.reserve_target[ga], [0.0, 0.0])
 
 
 def test_demand_factors_and_adds_combine_in_any_order(solve_book, tmp_path):
@@ -136,23 +141,28 @@ def test_demand_add_applies_to_a_pair_missing_from_demand(solve_book, tmp_path):
 
 def test_reserve_days_target_uses_demand_before_additions(solve_book, tmp_path):
     # reserve_days 36.5 of 365 -> target 0.1 x demand after factors, before adds (STOCKPILE.md).
-    # Ga: x 2 then + 10 -> demand 30 per year, target 0.1 x 20 = 2 (not 3). Q = 30 / 3 = 10 > price 1:
-    # hold it. Ga buys 30 + 2, then 30 -> 62 x 1; Co target 1: 11 + 10 = 21 x 2 = 42 -> 104.
+    # Ga: x 2 then + 10 -> demand 30 per year, nominal target 0.1 x 20 = 2 (not 3). The surge hits Ga in
+    # both years, so the target is suspended (release periods): Ga buys 30 + 30 = 60 x 1;
+    # Co target 1 (Q = 50 / 3 > 2: held): 11 + 10 = 21 x 2 = 42 -> 102.
     sheets = base_sheets()
     sheets["policy"] = {"reserve_days": 36.5}
     out = solve_book(model=scenario(tmp_path, '[[demand]]\nmineral = "Ga"\nfactor = 2\nadd = 10\n'), **sheets)
-    close(objective(out), 104.0)
-    np.testing.assert_allclose(out.instance.reserve_target[out.instance.mineral_keys.index("ga")], [2.0, 2.0])
+    close(objective(out), 102.0)
+    ga = out.instance.mineral_keys.index("ga")
+    np.testing.assert_allclose(out.instance.reserve_target_nominal[ga], [2.0, 2.0])
+    np.testing.assert_allclose(out.instance.reserve_target[ga], [0.0, 0.0])
 
 
 def test_demand_factor_never_scales_an_explicit_reserve_target(solve_book, tmp_path):
-    # Ga 2027 target 4 typed in Demand stays 4 under factor 3 (demand 30): Ga 30 + 4 then 30 - 4 -> 60 x 1;
-    # Co 40 -> 100.
+    # Ga 2027 target 4 typed in Demand stays 4 under factor 3 (demand 30), as the nominal target; the
+    # surge hits Ga in both years, so it is suspended (release periods): Ga 30 + 30 -> 60 x 1; Co 40 -> 100.
     sheets = base_sheets()
     sheets["demand"][0]["reserve_target"] = 4
     out = solve_book(model=scenario(tmp_path, '[[demand]]\nmineral = "Ga"\nfactor = 3\n'), **sheets)
     close(objective(out), 100.0)
-    np.testing.assert_allclose(out.instance.reserve_target[out.instance.mineral_keys.index("ga")], [4.0, 0.0])
+    ga = out.instance.mineral_keys.index("ga")
+    np.testing.assert_allclose(out.instance.reserve_target_nominal[ga], [4.0, 0.0])
+    np.testing.assert_allclose(out.instance.reserve_target[ga], [0.0, 0.0])
 
 
 def test_probability_is_kept_on_the_scenario(book, tmp_path):

@@ -191,15 +191,18 @@ def test_demand_changes_multiply_then_add_and_targets_ignore_additions(book):
     assert changed.demand[("ga", 2027)].reserve_basis == pytest.approx(30)  # the target's basis: before adds
     assert changed.demand[("ge", 2027)].demand == pytest.approx(4.0)  # a missing pair gets the addition
     inst = build_instance(changed)
-    assert inst.reserve_target[inst.mineral_keys.index("ga"), 0] == pytest.approx(0.2 * 30)
+    assert inst.reserve_target_nominal[inst.mineral_keys.index("ga"), 0] == pytest.approx(0.2 * 30)
+    # the surge hits Ga in 2027: its target is suspended there (STOCKPILE.md, release periods)
+    assert inst.reserve_target[inst.mineral_keys.index("ga"), 0] == 0
     assert inst.reserve_target[inst.mineral_keys.index("ge"), 0] == pytest.approx(0.0)
 
 
 def test_one_scenario_with_no_shocks_is_the_plain_plan(book, tmp_path):
     # STOCKPILE.md: a plan of one scenario of probability 1 and no shocks is the base data. One mineral,
     # reserve_days = 365 (a full period: target = demand), demand 100, and a --model adding 50 to demand:
-    # demand 150, target 100 (reserve_days applies to the demand before additions); one offer at 1 USD/t:
-    # buy 150 + 100 = 250, objective 250. As one scenario of probability 1 the same, not 300.
+    # demand 150, nominal target 100 (reserve_days applies to the demand before additions), suspended
+    # because the addition hits Ga in 2027 (release periods); one offer at 1 USD/t: buy 150, objective
+    # 150. As one scenario of probability 1 the same; the addition made by a scenario file the same.
     path = book(minerals=[{"mineral": "Ga", "shortfall_penalty": 100}],
                 demand=[{"mineral": "Ga", "period": 2027, "demand": 100}],
                 offers=[{"supplier": "A", "country": "Chile", "mineral": "Ga", "price": 1, "capacity": 1000}],
@@ -213,10 +216,12 @@ def test_one_scenario_with_no_shocks_is_the_plain_plan(book, tmp_path):
     extra.write_text('name = "extra"\nprobability = 1\n[[demand]]\nmineral = "Ga"\nadd = 50\n')
     as_scenario = optimize(load(path, None, [extra]))  # the addition made by the scenario, not --model
     for outcome in (plain, alone, as_scenario):
-        assert outcome.solution.objective == pytest.approx(250.0, rel=REL)
+        assert outcome.solution.objective == pytest.approx(150.0, rel=REL)
+        assert outcome.fan.instances[0].reserve_target_nominal[0, 0] == pytest.approx(100.0, rel=REL)
+        assert outcome.fan.instances[0].reserve_target[0, 0] == 0
         report = build_report(outcome, input_name="t")
-        assert report.item("spend") == pytest.approx(250.0, rel=REL)
-        assert report.tables["Allocation"]["quantity"].sum() == pytest.approx(250.0, rel=REL)
+        assert report.item("spend") == pytest.approx(150.0, rel=REL)
+        assert report.tables["Allocation"]["quantity"].sum() == pytest.approx(150.0, rel=REL)
         assert set(report.tables) >= {"Allocation", "Minerals", "Countries", "Offers", "Constraints", "Excluded"}
     assert not plain.stochastic and not alone.stochastic and not as_scenario.stochastic
 

@@ -1,12 +1,14 @@
 """Cross-check procure against the independent reference on random workbooks.
 
     python tests/oracle/compare.py --n 200 [--seed0 0] \
-        [--cmd "procure solve {wb} -o {out} --json {json} --quiet"]
+        [--cmd "procure solve {wb} -o {out} --json {json} --quiet {model}"]
     python tests/oracle/compare.py --stochastic --n 100 \
         [--cmd "procure solve {wb} -o {out} --json {json} --quiet {scenarios}"]
 
-For each seed it writes a random valid workbook (random_workbooks.py), solves
-it with the reference (reference.py), runs the command on it, reads the JSON
+For each seed it writes a random valid workbook (random_workbooks.py) and
+sometimes a --model file beside it (passed through {model} as ``--model
+FILE``; a command without {model} is compared without it), solves it with the
+reference (reference.py), runs the command on it, reads the JSON
 the command wrote (keys ``status`` and ``objective``) and reports every
 mismatch: a different status, an objective differing by more than --rtol
 (relative, with a floor of 1 on the scale), an exit code that does not go
@@ -45,7 +47,7 @@ sys.path.insert(0, str(HERE))
 from random_workbooks import random_stochastic_workbook, random_workbook  # noqa: E402
 from reference import solve_reference  # noqa: E402
 
-DEFAULT_CMD = "procure solve {wb} -o {out} --json {json} --quiet"
+DEFAULT_CMD = "procure solve {wb} -o {out} --json {json} --quiet {model}"
 DEFAULT_STOCHASTIC_CMD = "procure solve {wb} -o {out} --json {json} --quiet {scenarios}"
 EXPECTED_EXIT = {"optimal": 0, "infeasible": 2}
 
@@ -137,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cmd",
         default=None,
-        help="command to check; {wb}, {out} and {json} are replaced by paths, {scenarios} "
+        help="command to check; {wb}, {out} and {json} are replaced by paths, {model} by the "
+        "random --model file as a --model option (or nothing), {scenarios} "
         f"by the scenario files as --scenario options (default: {DEFAULT_CMD!r}, with "
         f"--stochastic {DEFAULT_STOCHASTIC_CMD!r})",
     )
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     keep = args.keep or Path(tempfile.mkdtemp(prefix="procure-oracle-"))
     keep.mkdir(parents=True, exist_ok=True)
 
-    program = resolve_command(shlex.split(args.cmd.format(wb="WB", out="OUT", json="JSON", scenarios="")))
+    program = resolve_command(shlex.split(args.cmd.format(wb="WB", out="OUT", json="JSON", scenarios="", model="")))
     if program is None:
         print(
             f"compare: command not found: {shlex.split(args.cmd)[0]!r} "
@@ -180,14 +183,17 @@ def main(argv: list[str] | None = None) -> int:
         wb = work / f"random-{seed}.xlsx"
         out = work / f"random-{seed}-plan.xlsx"
         js = work / f"random-{seed}.json"
+        model_file = None
         if args.stochastic:
             scenario_files = random_stochastic_workbook(seed, wb)
         else:
-            random_workbook(seed, wb)
+            model_file = random_workbook(seed, wb)["model_file"]
             scenario_files = []
+        if "{model}" not in args.cmd:
+            model_file = None  # a command that takes no --model is compared on the workbook alone
 
         t0 = time.perf_counter()
-        ref = solve_reference(wb, strict=args.strict, scenario_files=scenario_files)
+        ref = solve_reference(wb, strict=args.strict, model_file=model_file, scenario_files=scenario_files)
         ref_time += time.perf_counter() - t0
         counts[ref["status"]] += 1
         done += 1
@@ -198,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
 
         scenario_options = " ".join(f"--scenario {shlex.quote(str(f))}" for f in scenario_files)
         cmd = args.cmd.format(
-            wb=shlex.quote(str(wb)), out=shlex.quote(str(out)), json=shlex.quote(str(js)), scenarios=scenario_options
+            wb=shlex.quote(str(wb)), out=shlex.quote(str(out)), json=shlex.quote(str(js)), scenarios=scenario_options,
+            model=f"--model {shlex.quote(str(model_file))}" if model_file is not None else "",
         )
         cmd_argv = resolve_command(shlex.split(cmd))
         problem = None

@@ -12,7 +12,7 @@ an unknown column (a warning) and an unknown sheet (ignored).
 Numbers stay modest (prices 1-100, capacities 0-100), so each model solves in
 milliseconds.
 
-    python tests/oracle/random_workbooks.py 7 /tmp/wb7.xlsx
+    python tests/oracle/random_workbooks.py 7 /tmp/wb7.xlsx   # prints the --model file, if any
 """
 
 from __future__ import annotations
@@ -150,12 +150,37 @@ def _periods(rng: random.Random) -> list:
 
 
 def random_workbook(seed: int, path) -> dict:
-    """Write a small random valid workbook, determined by ``seed``, to ``path``.
+    """Write a small random valid workbook, determined by ``seed``, to ``path``,
+    and sometimes a ``--model`` file beside it (``[[shock]]`` and ``[[demand]]``
+    entries, most of which hit a mineral and so release its reserve target,
+    and sometimes ``[policy] rebuild_periods``).
 
     Returns what a scenario generator needs: {"minerals", "periods",
     "offers": [{"supplier", "country", "processing_country", "mineral",
-    "blocked", "excluded"}]} in canonical spelling."""
-    return _random_workbook(random.Random(seed), path)
+    "blocked", "excluded"}], "model_file": the --model file or None} in
+    canonical spelling."""
+    path = Path(path)
+    info = _random_workbook(random.Random(seed), path)
+    info["model_file"] = _random_model_file(random.Random(f"model-{seed}"), path, info)
+    return info
+
+
+def _random_model_file(rng: random.Random, path: Path, info: dict) -> Path | None:
+    """A ``--model`` file of 1-3 shock and demand entries (about 45% of seeds), else None."""
+    if rng.random() >= 0.45:
+        return None
+    lines = [f'description = "random model for {path.name}"', ""]
+    if rng.random() < 0.3:
+        lines[1:1] = ["[policy]", f"rebuild_periods = {rng.choice([0, 1, 2])}"]
+    shocks = []
+    for _ in range(rng.randint(1, 3)):
+        shock = _offer_shock(rng, info) if rng.random() < 0.65 else _demand_shock(rng, info)
+        _period_range(rng, shock, info["periods"])
+        shocks.append(shock)
+    lines += [""] + _toml_entries(rng, shocks)
+    file = path.with_name(f"{path.stem}-model.toml")
+    file.write_text("\n".join(lines))
+    return file
 
 
 def _random_workbook(rng: random.Random, path, save: bool = True):
@@ -324,6 +349,9 @@ def _random_workbook(rng: random.Random, path, save: bool = True):
         offer_cols.remove("fixed_cost")
     # the values of the columns left out are dropped (absent = all default)
     offer_rows = [{c: row.get(c) for c in offer_cols} for (row, *_rest) in offers]
+    if "processing_country" not in offer_cols:  # unwritten: processed where mined (a shock filter must match)
+        for names in offer_names:
+            names["processing_country"] = names["country"]
 
     # ---------------- Policy (optional)
     policy_rows = None
@@ -428,10 +456,32 @@ def _random_workbook(rng: random.Random, path, save: bool = True):
             or bool(min_esg and (esg is None or _as_number(esg) < min_esg[-1]))
         )
     info = {"minerals": minerals, "periods": periods, "offers": offer_names}
+    # release periods and the Budget sheet (STOCKPILE.md, WORKBOOK.md), drawn from a stream of
+    # their own: everything above is what the same seed wrote before they were specified
+    _budget_and_rebuild(random.Random(rng.getrandbits(64)), wb, periods, demand_of, offers)
     if save:
         wb.save(path)
         return info
     return wb, info
+
+
+def _budget_and_rebuild(rng: random.Random, wb, periods: list, demand_of: dict, offers: list) -> None:
+    """Sometimes a Budget sheet (some periods, each once, budgets around a rough estimate of
+    that period's spend, sometimes 0) and sometimes Policy ``rebuild_periods`` (0-3)."""
+    if rng.random() < 0.35:
+        estimate = {t: 0.0 for t in periods}
+        for (m, t), dem in demand_of.items():
+            cover = [(p, u) for (_, mm, p, u, _, op) in offers if mm == m and op in (None, t)]
+            if cover:
+                estimate[t] += min(dem, sum(u for _, u in cover)) * sum(p for p, _ in cover) / len(cover)
+        listed = rng.sample(periods, rng.randint(1, len(periods)))
+        rows = [{"period": _period_cell(rng, t),
+                 "budget": _num(rng, round(rng.choice([0.3, 0.6, 1.0, 1.5, 3.0]) * max(estimate[t], 50))
+                                if rng.random() < 0.9 else 0)}
+                for t in listed]
+        _write_table(rng, wb, "Budget", ["period", "budget"], rows)
+    if rng.random() < 0.35:
+        _append_policy(wb, [("rebuild_periods", _num(rng, rng.choice([0, 0, 1, 2, 3])))])
 
 
 def key_of(text: str) -> str:
@@ -464,6 +514,21 @@ def _toml_value(value) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return repr(value)
+
+
+def _toml_entries(rng: random.Random, shocks: list[dict]) -> list[str]:
+    """``[[shock]]`` and ``[[demand]]`` tables (factor/add) of a scenario or --model file."""
+    lines = []
+    for shock in shocks:
+        is_demand = "demand" in shock or "extra_demand" in shock
+        lines.append("[[demand]]" if is_demand else "[[shock]]")
+        for k, v in shock.items():
+            if k in ("supplier", "country", "processing_country", "mineral") and not is_demand:
+                v = [v] if rng.random() < 0.3 else v  # a string or a list
+            k = {"demand": "factor", "extra_demand": "add"}.get(k, k) if is_demand else k
+            lines.append(f"{k} = {_toml_value(v)}")
+        lines.append("")
+    return lines
 
 
 def _offer_shock(rng: random.Random, info: dict) -> dict:
@@ -550,15 +615,7 @@ def random_stochastic_workbook(seed: int, path) -> list[Path]:
         if not lines:
             file = path.with_name(f"{name}.toml")  # the name is the file's stem
         lines += [f'description = "random scenario {name}"', f"probability = {probability!r}", ""]
-        for shock in shocks:
-            is_demand = "demand" in shock or "extra_demand" in shock
-            lines.append("[[demand]]" if is_demand else "[[shock]]")
-            for k, v in shock.items():
-                if k in ("supplier", "country", "processing_country", "mineral") and not is_demand:
-                    v = [v] if rng.random() < 0.3 else v  # a string or a list
-                k = {"demand": "factor", "extra_demand": "add"}.get(k, k) if is_demand else k
-                lines.append(f"{k} = {_toml_value(v)}")
-            lines.append("")
+        lines += _toml_entries(rng, shocks)
         file.write_text("\n".join(lines))
         files.append(file)
 
@@ -650,4 +707,6 @@ if __name__ == "__main__":  # pragma: no cover
         for file in random_stochastic_workbook(int(sys.argv[1]), Path(sys.argv[2])):
             print(file)
     else:
-        random_workbook(int(sys.argv[1]), Path(sys.argv[2]))
+        model_file = random_workbook(int(sys.argv[1]), Path(sys.argv[2]))["model_file"]
+        if model_file is not None:
+            print(model_file)

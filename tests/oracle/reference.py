@@ -241,6 +241,7 @@ class Model:
     country_cap: dict[str, float]  # per origin country key seen in offers
     model_changes: list[Change]  # the --model file's [[shock]] and [[demand]]
     scenarios: list[Scenario]  # from the Scenarios sheet (files are added later)
+    budget_sheet: dict[int, float] = field(default_factory=dict)  # Budget sheet: period index -> USD
 
     @property
     def supplier_cap(self) -> float:
@@ -268,6 +269,7 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "risk": "expected",
     "risk_level": 0.9,
     "risk_weight": 1.0,
+    "rebuild_periods": 1,
 }
 
 MINERAL_COLUMNS = (
@@ -292,6 +294,8 @@ def policy_value(name: str, value: Any) -> Any:
         return str(value).strip()
     if name == "commit_through":
         return period_key(period_label(value))
+    if name == "rebuild_periods":
+        return int(num(value))  # WORKBOOK.md: an integer >= 0
     return num(value)
 
 
@@ -503,6 +507,12 @@ def read_model(path: str | Path, model_file: str | Path | None = None) -> Model:
         cap = country(o.country).max_share
         country_cap[o.country] = policy["max_country_share"] if cap is None else cap
 
+    # ---- Budget (optional): appropriations by period, overriding budget_per_period
+    budget_sheet: dict[int, float] = {}
+    if "budget" in sheets:
+        for rec in read_sheet(sheets["budget"]):
+            budget_sheet[tindex[period_key(period_label(rec["period"]))]] = num(rec["budget"])
+
     # ---- Scenarios and Shocks (stochastic plans)
     scenarios: list[Scenario] = []
     if "scenarios" in sheets:
@@ -530,6 +540,7 @@ def read_model(path: str | Path, model_file: str | Path | None = None) -> Model:
         country_cap=country_cap,
         model_changes=changes_of_toml(model_doc),
         scenarios=scenarios,
+        budget_sheet=budget_sheet,
     )
 
 
@@ -546,7 +557,8 @@ class Data:
     capacity: dict[tuple[int, int], float]  # u[o,t], units
     min_volume: dict[tuple[int, int], float]  # l[o,t] = min(min_volume, u[o,t]), units
     demand: dict[tuple[str, int], float]  # D[m,t], units
-    target: dict[tuple[str, int], float]  # G[m,t], units
+    target: dict[tuple[str, int], float]  # G[m,t], units: 0 in a release period (STOCKPILE.md)
+    released: set = field(default_factory=set)  # the (m, t) release periods
 
     def period_signature(self, t: int) -> tuple:
         """Everything of period t a scenario's decisions may depend on."""
@@ -599,7 +611,49 @@ def scenario_data(model: Model, changes: list[Change]) -> Data:
         else:
             # INTERPRETATION: a pair missing from Demand has target 0.
             target[m, t] = 0.0
-    return Data(price, capacity, min_volume, demand, target)
+    released = release_periods(model, model.model_changes + changes)
+    for pair in released:
+        target[pair] = 0.0
+    return Data(price, capacity, min_volume, demand, target, released)
+
+
+def release_periods(model: Model, changes: list[Change]) -> set[tuple[str, int]]:
+    """STOCKPILE.md, "Release periods": the (m, t) where m's reserve target is 0.
+
+    A change (shock entry) hits m in t when it is in force in t and either
+    matches an offer of m that remains after exclusions and covers t, with a
+    capacity multiplier below 1 or a price multiplier above 1; or matches m's
+    demand (mineral filter) with a multiplier above 1 or an addition above 0.
+    m is released in the periods it is hit and the ``rebuild_periods`` periods
+    after each run of them.
+
+    INTERPRETATION: each entry is judged on its own multipliers (two entries
+    whose product is 1 both hit); a demand entry hits m by its mineral and
+    period filters alone, whether or not Demand has a row for (m, t).
+    """
+    P = model.periods
+    hit = set()
+    for c in changes:
+        for t in range(len(P)):
+            if not c.covers(P[t]):
+                continue
+            for m in model.minerals:
+                offer_hit = (c.capacity < 1 or c.price > 1) and any(
+                    o.mineral == m and t in o.periods and c.matches_offer(o) for o in model.offers
+                )
+                demand_hit = (c.demand > 1 or c.add > 0) and (c.mineral is None or m in c.mineral)
+                if offer_hit or demand_hit:
+                    hit.add((m, t))
+    rebuild = model.policy["rebuild_periods"]
+    released = set()
+    for m in model.minerals:
+        run_end = None  # the last hit period seen so far
+        for t in range(len(P)):
+            if (m, t) in hit:
+                run_end = t
+            if run_end is not None and t - run_end <= rebuild:
+                released.add((m, t))
+    return released
 
 
 @dataclass
@@ -954,18 +1008,20 @@ def _scenario_rows(prob, model, params, data, x, s, r, d, y, F, O_mt, committed_
     if policy["budget_total"] is not None:
         _add(prob, spend, "<=", policy["budget_total"])
 
-    # 10. Per-period budget.
+    # 10. Per-period budget, for each t with Bt[t] set: the Budget sheet's
+    # budget for t, else budget_per_period.
     # INTERPRETATION: an offer's "first covered period" is its own period
     # for a one-period offer and the first period t1 for an all-period
     # offer; signed offers' fixed costs (y = 1) count there as well.
-    if policy["budget_per_period"] is not None:
-        for t in T:
+    for t in T:
+        budget = model.budget_sheet.get(t, policy["budget_per_period"])
+        if budget is not None:
             lhs = pulp.lpSum(
                 [data.price[i, tt] * v for (i, tt), v in x.items() if tt == t]
                 + [params.holding[m] * r[m, t] for m in M]
                 + [F(i) * y(i) for i in range(len(O)) if O[i].periods[0] == t]
             )
-            _add(prob, lhs, "<=", policy["budget_per_period"])
+            _add(prob, lhs, "<=", budget)
 
 
 # --------------------------------------------------------------------------

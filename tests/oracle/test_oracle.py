@@ -267,10 +267,11 @@ def test_random_workbooks_cover_the_workbook_spec(tmp_path):
                    "fixed_cost", "blocked"},
         "countries": {"country", "concern", "ally", "max_share", "blocked"},
         "policy": {"key", "value"},
+        "budget": {"period", "budget"},
     }
     policy_keys = {"max_china_share", "max_country_share", "max_supplier_share", "share_basis",
                    "min_ally_share", "min_esg_score", "min_avg_esg", "reserve_days",
-                   "days_per_period", "budget_total", "budget_per_period", "scenario"}
+                   "days_per_period", "budget_total", "budget_per_period", "scenario", "rebuild_periods"}
     seen = {sheet: set() for sheet in wanted}
     seen_keys, raw_headers = set(), set()
     numeric_text = comma_text = False
@@ -298,6 +299,26 @@ def test_random_workbooks_cover_the_workbook_spec(tmp_path):
     assert policy_keys <= seen_keys, policy_keys - seen_keys
     assert "Max China Share" in raw_headers and " max_china_share " in raw_headers
     assert numeric_text and comma_text
+
+
+def test_random_model_files_release_reserves(tmp_path):
+    # Over a few dozen seeds some workbooks get a --model file; some of its
+    # shocks release a positive reserve target, some set rebuild_periods, and
+    # the workbook alone still solves as before (the file is beside it).
+    files = released = rebuild = 0
+    for seed in range(40):
+        path = tmp_path / f"m{seed}.xlsx"
+        model_file = random_workbook(seed, path)["model_file"]
+        if model_file is None:
+            continue
+        files += 1
+        rebuild += "rebuild_periods" in model_file.read_text()
+        model = read_model(path, model_file)
+        data = scenario_data(model, [])
+        nominal = scenario_data(read_model(path), [])
+        released += any(nominal.target[pair] > 0 for pair in data.released)
+        assert solve_reference(path, model_file=model_file)["status"] in ("optimal", "infeasible")
+    assert files >= 10 and released >= 2 and rebuild >= 2, (files, released, rebuild)
 
 
 # --------------------------------------------------------------------------
@@ -339,10 +360,10 @@ def test_default_reserve_penalty_and_median_reference_price(tmp_path):
 def test_model_file_demand_factor_and_add(tmp_path):
     # --model: [[demand]] factor 1.5, add 2 on every mineral; Policy
     # reserve_days 73 of 365 (0.2 of demand after multipliers, before add).
-    # Gallium: demand 10 -> 10 x 1.5 + 2 = 17, target 0.2 x 15 = 3: buy 20 at
-    # 10 = 200 (the default reserve penalty 100 / 2 = 50 > 10 makes holding
-    # the target the better choice). Germanium has no Demand row: demand
-    # 0 x 1.5 + 2 = 2, target 0: buy 2 at 5 = 10. Objective 210.
+    # Gallium: demand 10 -> 10 x 1.5 + 2 = 17, nominal target 0.2 x 15 = 3,
+    # but the rise hits Gallium in 2027: a release period, target 0 (STOCKPILE.md):
+    # buy 17 at 10 = 170. Germanium has no Demand row: demand
+    # 0 x 1.5 + 2 = 2, target 0: buy 2 at 5 = 10. Objective 180.
     # [minerals.Germanium] holding_cost is irrelevant (no reserve); the
     # [policy] max_china_share 0 forbids the cheap Chinese germanium (at 1).
     wb = write_wb(
@@ -365,7 +386,108 @@ def test_model_file_demand_factor_and_add(tmp_path):
     # Without the model file: Gallium demand 10, target 2 -> buy 12 at 10.
     assert solve_reference(wb)["objective"] == approx(120)
     res = solve_reference(wb, model_file=model)
-    assert res["objective"] == approx(210)
+    assert res["objective"] == approx(180)
+    # A fall in demand is no shock: factor 0.5 makes Gallium's demand 5 and
+    # its target 0.2 x 5 = 1 (held: the reserve penalty 100 / 2 = 50 > 10):
+    # buy 6 at 10 = 60; Germanium's missing pair stays 0.
+    model.write_text("[[demand]]\nfactor = 0.5\n")
+    assert solve_reference(wb, model_file=model)["objective"] == approx(60)
+
+
+# --------------------------------------------------------------------------
+# release periods and the Budget sheet (STOCKPILE.md, WORKBOOK.md), hand-solved
+# --------------------------------------------------------------------------
+
+
+DEMAND_TARGET_HEADER = ["mineral", "period", "demand", "reserve_target"]
+
+
+def three_year_wb(path, policy=(), budget=None):
+    """Gallium 2027-2029: demand 10 a year, reserve_target 20, initial reserve
+    20, one offer at 1 (capacity 100)."""
+    sheets = dict(
+        Minerals=[["mineral", "initial_reserve"], ["Gallium", 20]],
+        Demand=[DEMAND_TARGET_HEADER] + [["Gallium", p, 10, 20] for p in (2027, 2028, 2029)],
+        Offers=[OFFER_HEADER, ["Acme", "USA", "Gallium", 1, 100]],
+    )
+    if policy:
+        sheets["Policy"] = [["key", "value"], *policy]
+    if budget is not None:
+        sheets["Budget"] = [["period", "budget"], *budget]
+    return write_wb(path, **sheets)
+
+
+@pytest.mark.parametrize("policy, expected", [
+    ([], 10), ([["Rebuild Periods", 0]], 30), ([["rebuild_periods", "2"]], 10),
+])
+def test_release_periods_of_a_model_shock(tmp_path, policy, expected):
+    # --model triples the 2028 price: P = 10 x 3 = 30, Q = 30 / 4 = 7.5.
+    # rebuild_periods 1 (default) or 2: targets 20, 0, 0 -> buy 10 in 2027,
+    # draw 10 in 2028 and 10 in 2029: 10. rebuild_periods 0: targets 20, 0,
+    # 20 -> 2028 draws 10, 2029 buys 10 + 10 to rebuild: 10 + 20 = 30.
+    # Without the release (the shock's price only): 2027 buys 10 + 10 for
+    # 2028 (r = 30), 2029 buys 10: 30 as well, so the model file matters.
+    wb = three_year_wb(tmp_path / "spike.xlsx", policy)
+    model = tmp_path / "spike.toml"
+    model.write_text("[[shock]]\nprice = 3\nperiod_from = 2028\nperiod_to = 2028\n")
+    res = solve_reference(wb, model_file=model)
+    assert res["objective"] == approx(expected)
+    assert res["spend"] == approx(expected)
+
+
+def test_release_needs_a_cut_or_a_rise_on_a_kept_offer(tmp_path):
+    # A price fall (x 0.5 in 2028) releases nothing: targets stay 20; 2027
+    # buys 10, 2028 buys its 10 and 2029's 10 at 0.5 (r = 30), 2029 draws
+    # them: 10 + 10 = 20 (with 2029 released it would be 15). A demand rise
+    # (x 1.5 in 2029) releases 2029: 2027 10, 2028 10, 2029 draws 15 of the
+    # 20 held: 20 (35 without the release). A cut on a blocked offer only
+    # releases nothing: 10 a year, 30.
+    wb = three_year_wb(tmp_path / "calm.xlsx")
+    model = tmp_path / "fall.toml"
+    model.write_text("[[shock]]\nprice = 0.5\nperiod_from = 2028\nperiod_to = 2028\n")
+    assert solve_reference(wb, model_file=model)["objective"] == approx(20)
+    model.write_text("[[demand]]\nfactor = 1.5\nperiod_from = 2029\n")
+    assert solve_reference(wb, model_file=model)["objective"] == approx(20)
+    wb = write_wb(
+        tmp_path / "blocked.xlsx",
+        Minerals=[["mineral", "initial_reserve"], ["Gallium", 20]],
+        Demand=[DEMAND_TARGET_HEADER] + [["Gallium", p, 10, 20] for p in (2027, 2028, 2029)],
+        Offers=[OFFER_HEADER + ["blocked"], ["Acme", "USA", "Gallium", 1, 100, "no"],
+                ["Bad", "USA", "Gallium", 1, 100, "yes"]],
+    )
+    model.write_text('[[shock]]\nsupplier = "Bad"\ncapacity = 0\nperiod_from = 2028\n')
+    assert solve_reference(wb, model_file=model)["objective"] == approx(30)
+
+
+def test_budget_sheet_overrides_budget_per_period(tmp_path):
+    # Budget 5 in 2027: P = 10, Q = 2.5. 2027 buys 5 and draws 5 (gap 5 x
+    # 2.5 = 12.5); 2028 buys 15, 2029 10: spend 30, objective 42.5.
+    wb = three_year_wb(tmp_path / "budget.xlsx", budget=[[" 2027 ", "5"]])
+    res = solve_reference(wb)
+    assert res["objective"] == approx(42.5)
+    assert res["spend"] == approx(30)
+    # budget_per_period 12 for the periods the sheet does not list (2028):
+    # 2028 buys 12 (gap 3: 7.5), 2029 buys 13: objective 30 + 12.5 + 7.5 = 50.
+    wb = three_year_wb(tmp_path / "both.xlsx", policy=[["budget_per_period", 12]], budget=[[2027, 5], [2029, 100]])
+    assert solve_reference(wb)["objective"] == approx(50)
+
+
+def test_each_scenario_releases_its_own_reserve(tmp_path):
+    # Gallium 2027-2029, demand 10, target 10, holding 1, one offer at 1.
+    # calm 0.5; ban 0.5: capacity x 0 from 2028 (released 2028-29 in ban).
+    # P = 10, Q = 2.5. R = reserve out of 2027: calm 60 + R, ban 200 - 7R on
+    # [10, 20] -> RP at R = 20: 0.5 x 80 + 0.5 x 60 = 70. WS: 70 and 60 ->
+    # 65. EV (capacity 50, targets 5 in 2028-29): R = 10 -> EEV 0.5 x 70 +
+    # 0.5 x 130 = 100, VSS 30.
+    wb = write_wb(
+        tmp_path / "ban.xlsx",
+        Minerals=[["mineral", "holding_cost"], ["Gallium", 1]],
+        Demand=[DEMAND_TARGET_HEADER] + [["Gallium", p, 10, 10] for p in (2027, 2028, 2029)],
+        Offers=[OFFER_HEADER, ["Acme", "USA", "Gallium", 1, 100]],
+        Scenarios=[["scenario", "probability"], ["calm", 0.5], ["ban", 0.5]],
+        Shocks=[["scenario", "mineral", "period_from", "capacity"], ["ban", "Gallium", 2028, 0]],
+    )
+    assert_measures(solve_reference(wb), RP=70, WS=65, EEV=100, EVPI=5, VSS=30)
 
 
 # --------------------------------------------------------------------------
@@ -579,22 +701,31 @@ def test_stochastic_demand_factor_add_and_reserve_days(tmp_path):
     # 2028 (Shocks sheet), reserve_days 73 of 365 (0.2 of demand after the
     # multiplier, before the addition). Capacity 100 at 10, holding 1, penalty
     # 100, reserve penalty 100 / 3 > 10 + 1: targets are held.
-    # 2027: demand 10, target 2: buy 12. 2028: demand 10 x 2 + 5 = 25,
-    # target 0.2 x 20 = 4: buy 25 + 4 - 2 = 27. Cost 39 x 10 + (2 + 4) x 1 =
-    # 396 = RP = WS = EEV (one scenario).
+    # 2027: demand 10, target 2: buy 12. 2028: demand 10 x 2 + 5 = 25, its
+    # nominal target 0.2 x 20 = 4 released (the surge hits Gallium in 2028):
+    # buy 25 - 2 = 23. Cost 35 x 10 + 2 x 1 = 352 = RP = WS = EEV (one scenario).
     wb = two_period_wb(
         tmp_path / "surge.xlsx",
         scenarios=[["surge", 1]],
         shocks=[["surge", "Gallium", 2028, None, None, None, 2, 5]],
         policy=[["reserve_days", 73]],
     )
-    assert_measures(solve_reference(wb), RP=396, WS=396, EEV=396, EVPI=0, VSS=0)
+    assert_measures(solve_reference(wb), RP=352, WS=352, EEV=352, EVPI=0, VSS=0)
     # --model's changes come first: [[demand]] factor 1.5, add 1 from 2028 makes
-    # 2028's demand (10 x 1.5 + 1) x 2 + 5 = 37 and its target 0.2 x 10 x 1.5
-    # x 2 = 6: buy 12 + (37 + 6 - 2) = 53 -> 530 + (2 + 6) x 1 = 538.
+    # 2028's demand (10 x 1.5 + 1) x 2 + 5 = 37 (target released): buy 12 +
+    # (37 - 2) = 47 -> 470 + 2 x 1 = 472.
     model = tmp_path / "model.toml"
     model.write_text("[[demand]]\nmineral = \"Gallium\"\nperiod_from = 2028\nfactor = 1.5\nadd = 1\n")
-    assert_measures(solve_reference(wb, model_file=model), RP=538, WS=538, EEV=538)
+    assert_measures(solve_reference(wb, model_file=model), RP=472, WS=472, EEV=472)
+    # A fall (factor 0.5 in 2028, no addition) is no shock: demand 5, target
+    # 0.2 x 5 = 1 held: 2027 buys 12, 2028 buys 5 + 1 - 2 = 4: 160 + (2 + 1) x 1 = 163.
+    wb = two_period_wb(
+        tmp_path / "fall.xlsx",
+        scenarios=[["fall", 1]],
+        shocks=[["fall", "Gallium", 2028, None, None, None, 0.5, None]],
+        policy=[["reserve_days", 73]],
+    )
+    assert_measures(solve_reference(wb), RP=163, WS=163, EEV=163)
 
 
 def test_random_stochastic_workbooks(tmp_path):
