@@ -21,19 +21,19 @@ import typer
 
 from procure import console, fmt, pipeline
 from procure.analysis import frontier as solve_frontier, parse_caps
-from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
+from procure.batch import FAIL_CONDITIONS, compare, failures, plan_jobs, run_batch
 from procure.cluster import dask_client
 from procure.data import OfferKind
 from procure.diff import diff_plans
 from procure.errors import InputError, Problem, ProcureError
 from procure.instance import build_instance
 from procure.outcome import build_form
-from procure.paths import check_json_path, check_output_path, default_output_path, safe_stem
+from procure.paths import check_folder, check_output_path, check_paths, default_output_path, safe_stem
 from procure.plan import write_frontier, write_json, write_tables
 from procure.pulp_model import available_solvers, check_export_path, check_solver, export_model
 from procure.risks import has_risks_sheet, read_risks
 from procure.solve import SolveOptions, Status
-from procure.starter import bundled_sample, write_starter
+from procure.starter import bundled_sample, starter_files, write_starter
 from procure.stochastic import prepare as prepare_fan
 from procure.stress import prepare as prepare_stress, run_draws
 from procure.stress_report import build_result, histogram_chart
@@ -122,6 +122,11 @@ def _run(quiet: bool, verbose: bool, body) -> None:
     raise typer.Exit(code or 0)
 
 
+def _inputs(workbook: Path, model: Path | None, scenario_files=()) -> list[tuple[str, Path | None]]:
+    """What a command reads, labelled for :func:`procure.paths.check_paths`'s messages."""
+    return [("workbook", workbook), ("model file", model)] + [("scenario file", p) for p in scenario_files]
+
+
 def default_plan_path(workbook: Path, scenario: str) -> Path:
 
     return default_output_path(workbook, scenario)
@@ -144,7 +149,8 @@ def init(
 
 
 def _init(ctx: console.Context, directory: Path, force: bool) -> int:
-
+    check_folder(directory)
+    check_paths([], [("starter", target) for _, target in starter_files(directory)])
     written = write_starter(directory, force=force)
     for path in written:
         ctx.say(f"wrote {console.escape(str(path))}")
@@ -229,12 +235,12 @@ def _solve(ctx: console.Context, run: RunOptions, workbook, model, output, json_
     """The main job, one flow for every plan kind: load, optimize, report, write, render."""
     options = run.solve_options()
     workbook = workbook if workbook is not None else bundled_sample()
-    inputs = [workbook] + ([model] if model else []) + list(scenario_files)
+    inputs = _inputs(workbook, model, scenario_files)
     data = pipeline.load(workbook, model, scenario_files)
     console.print_problems(ctx, [], data.warnings)
-    plan_path = check_output_path(output or default_plan_path(workbook, data.policy.scenario), inputs)
-    if json_path is not None:
-        check_json_path(json_path, inputs, [plan_path])
+    plan_path = output or default_plan_path(workbook, data.policy.scenario)
+    check_paths(inputs, [("plan", plan_path), ("JSON", json_path)])
+    check_output_path(plan_path, inputs)
     with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else nullcontext():
         outcome = pipeline.optimize(data, options, strict=run.strict)
         report = pipeline.make_report(outcome, input_name=workbook.name, price_rules=price_rules)
@@ -271,10 +277,10 @@ def _frontier(ctx: console.Context, run: RunOptions, workbook, caps, model, outp
     data = pipeline.load(workbook, model)
     console.print_problems(ctx, [], data.warnings)
     suffix = "" if data.policy.scenario in ("", "base") else f"-{_safe_stem(data.policy.scenario)}"
-    inputs = [workbook] + ([model] if model else [])
-    out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}{suffix}-frontier.xlsx", inputs)
-    if json_path is not None:
-        check_json_path(json_path, inputs, [out_path])
+    inputs = _inputs(workbook, model)
+    out_path = output or Path("outputs") / f"{workbook.stem}{suffix}-frontier.xlsx"
+    check_paths(inputs, [("frontier workbook", out_path), ("JSON", json_path)])
+    check_output_path(out_path, inputs, "frontier workbook")
     options = run.solve_options()
     fan = prepare_fan(data, data.scenarios)  # a plan of several scenarios is re-solved whole at each cap
     with console.progress(ctx, "frontier", len(cap_values)) as advance:
@@ -327,18 +333,18 @@ def _batch(ctx: console.Context, run: RunOptions, workbook, models, out_dir, wor
     options = run.solve_options()
     if not workbook.is_file():
         raise ProcureError(f"{workbook}: no such workbook")
-    jobs = [Job(workbook, model, out_dir, options, run.strict) for model in models]
+    stem = f"{workbook.stem}-comparison"
+    comparison_path, comparison_json = out_dir / f"{stem}.xlsx", out_dir / f"{stem}.json"
+    jobs = plan_jobs(workbook, models, out_dir, options, run.strict,
+                     [("comparison workbook", comparison_path), ("comparison JSON", comparison_json)])
     with console.progress(ctx, "batch", len(jobs)) as advance:
         rows, base_name = compare(run_batch(jobs, workers, progress=lambda row: advance(), scheduler=scheduler),
                                   baseline)
     comparison = pd.DataFrame([{k: v for k, v in r.items() if k != "traceback"} for r in rows])
-    stem = f"{workbook.stem}-comparison"
-    write_tables(check_output_path(out_dir / f"{stem}.xlsx", [workbook] + list(models)),
-                 {"Comparison": comparison})
+    write_tables(comparison_path, {"Comparison": comparison})
     met = failures(rows, conditions)
     write_json({"workbook": str(workbook), "baseline": base_name, "scenarios": rows, "fail_on": conditions,
-                "failed": met},
-               out_dir / f"{stem}.json")
+                "failed": met}, comparison_json)
     console.batch_summary(ctx, rows, base_name, out_dir, stem)
     for r in rows:
         if r["status"] == "error":
@@ -370,11 +376,15 @@ def diff(
 
 def _diff(ctx, plan_a, plan_b, top, json_path, output) -> int:
 
+    inputs = [("plan", plan_a), ("plan", plan_b)]
+    check_paths(inputs, [("JSON", json_path), ("differences workbook", output)])
+    if output is not None:
+        check_output_path(output, inputs, "differences workbook")
     result = diff_plans(plan_a, plan_b, top)
     if json_path is not None:
         write_json(result.to_json(), json_path)
     if output is not None:
-        write_tables(check_output_path(output, [plan_a, plan_b]), {"Figures": result.figures, "Moves": result.moves})
+        write_tables(output, {"Figures": result.figures, "Moves": result.moves})
     console.diff_summary(ctx, plan_a, plan_b, result)
     return EXIT_OK
 
@@ -422,8 +432,7 @@ def export(
 
 def _export(ctx: console.Context, workbook: Path, output: Path, model: Path | None, scenario: list[Path],
             strict: bool) -> int:
-    inputs = [workbook] + ([model] if model else []) + list(scenario)
-    check_export_path(output, inputs)
+    check_export_path(output, _inputs(workbook, model, scenario))
     data = pipeline.load(workbook, model, scenario)
     console.print_problems(ctx, [], data.warnings)
     fan = prepare_fan(data, data.scenarios)
@@ -498,10 +507,10 @@ def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, sc
     if workbook is None:
 
         workbook = bundled_sample()
-    inputs = [workbook] + [p for p in (model, plan) if p is not None]
-    out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}-stress.xlsx", inputs)
-    if json_path is not None:
-        check_json_path(json_path, inputs)
+    inputs = _inputs(workbook, model) + [("plan", plan)]
+    out_path = output or Path("outputs") / f"{workbook.stem}-stress.xlsx"
+    check_paths(inputs, [("stress workbook", out_path), ("JSON", json_path)])
+    check_output_path(out_path, inputs, "stress workbook")
     busy = ctx.err.status("preparing", spinner="dots") if (not ctx.quiet and ctx.err.is_terminal) \
         else nullcontext()
     with busy:
