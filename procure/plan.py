@@ -92,6 +92,32 @@ class _PlanBook:
     max_rows: int = EXCEL_MAX_ROWS
     titles: set[str] = field(default_factory=set)
     rows: list[SheetRows] = field(default_factory=list)
+    chart_texts: object = None  # the hidden ChartText worksheet, made when a chart text needs a cell
+    chart_text_count: int = 0
+
+
+CHART_TEXT = "ChartText"
+
+
+def chart_text(book: _PlanBook, text: str) -> str | list:
+    """``text`` as a chart title, axis title or series name that the chart shows as written.
+
+    XlsxWriter reads a name that looks like a reference (``Evil!A1``, ``+cmd|' /C calc'!A0``, and a title
+    ending in one) as a formula, so text from the input could become one. Text holding ``!`` or starting
+    with ``=`` is therefore written as a text cell of the hidden ChartText sheet, and the chart refers to
+    that cell (its cached value is the text itself); other text is given to the chart as a literal string.
+    """
+    text = str(text)
+    if "!" not in text and not text.startswith("="):
+        return text
+    if book.chart_texts is None:
+        book.chart_texts = book.xlsx.add_worksheet(_sheet_title(CHART_TEXT, book.titles))
+        book.chart_texts.hide()
+        book.chart_texts.set_column(0, 0, 60)
+    row = book.chart_text_count
+    book.chart_texts.write_string(row, 0, text, book.formats.text)
+    book.chart_text_count += 1
+    return [book.chart_texts.name, row, 0]
 
 
 def _file_errors() -> tuple[type[BaseException], ...]:
@@ -215,8 +241,7 @@ def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
 
         bars = book.xlsx.add_chart({"type": "column", "subtype": "stacked"})
         for country in _top_origins(data.iloc[rows]):  # a country this mineral never buys from: no series
-            bars.add_series({**series(country), **_series_name(country.removeprefix("bought from "),
-                                                                [data_title, 0, col[country]])})
+            bars.add_series({**series(country), "name": chart_text(book, country.removeprefix("bought from "))})
         if OTHER_ORIGINS in col and data[OTHER_ORIGINS].iloc[rows].sum() > 0:
             bars.add_series({**series(OTHER_ORIGINS), "name": "other origins", "fill": {"color": "#A6A6A6"}})
         bars.add_series({**series("shortfall"), "name": "shortfall (demand not met)",
@@ -226,17 +251,18 @@ def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
         demand.add_series({**series("demand"), "line": {"color": "#000000", "width": 2},
                            "marker": {"type": "diamond", "fill": {"color": "#000000"}}})
         bars.combine(demand)
-        # fixed text first in titles: a title starting with = would be a formula
-        bars.set_title({"name": f"Purchases by origin against demand: {name}", "name_font": title_font})
+        # names and units come from the input: chart_text keeps them text, never a formula
+        bars.set_title({"name": chart_text(book, f"Purchases by origin against demand: {name}"),
+                        "name_font": title_font})
         bars.set_x_axis({"name": "Period"})
-        bars.set_y_axis({"name": f"Quantity ({unit})", "num_format": "#,##0", "min": 0})
+        bars.set_y_axis({"name": chart_text(book, f"Quantity ({unit})"), "num_format": "#,##0", "min": 0})
         bars.set_legend({"position": "right"})  # one entry a line: many origins do not squeeze the plot
         sheet.insert_chart(top, 0, bars, {"x_scale": 1.4, "y_scale": 1.0})  # room for the legend
 
         share = book.xlsx.add_chart({"type": "line"})
         share.add_series({**series("china_share"), "name": "China share of purchases", "marker": {"type": "circle"}})
         share.add_series({**series("china_cap"), "name": "China cap", "line": {"dash_type": "dash"}})
-        share.set_title({"name": f"China share against cap: {name}", "name_font": title_font})
+        share.set_title({"name": chart_text(book, f"China share against cap: {name}"), "name_font": title_font})
         share.set_x_axis({"name": "Period"})
         share.set_y_axis({"name": "China share of purchases (%)", "num_format": "0%", "min": 0, "max": 1})
         share.set_legend({"position": "bottom"})
@@ -245,17 +271,11 @@ def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
         reserve = book.xlsx.add_chart({"type": "line"})
         reserve.add_series({**series("reserve_end"), "name": "reserve at period end", "marker": {"type": "circle"}})
         reserve.add_series({**series("reserve_target"), "name": "reserve target", "line": {"dash_type": "dash"}})
-        reserve.set_title({"name": f"Reserve against target: {name}", "name_font": title_font})
+        reserve.set_title({"name": chart_text(book, f"Reserve against target: {name}"), "name_font": title_font})
         reserve.set_x_axis({"name": "Period"})
-        reserve.set_y_axis({"name": f"Reserve ({unit})", "num_format": "#,##0", "min": 0})
+        reserve.set_y_axis({"name": chart_text(book, f"Reserve ({unit})"), "num_format": "#,##0", "min": 0})
         reserve.set_legend({"position": "bottom"})
         sheet.insert_chart(top, 18, reserve, {"x_scale": 0.9, "y_scale": 1.0})
-
-
-def _series_name(text: str, header: list) -> dict:
-    """A chart series named ``text``, or by its header cell when ``text`` starts with "=" (XlsxWriter
-    would take such a name as a formula: input text is never a formula)."""
-    return {"name": header if text.startswith("=") else text}
 
 
 def _write_chart_table(book: _PlanBook, data: pd.DataFrame) -> str:
@@ -525,7 +545,7 @@ def write_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
                  {"y2_axis": True, "line": {"dash_type": "dash"}, "marker": {"type": "triangle"}})):
             c = columns.index(name)
             chart.add_series({"name": label, "categories": caps, "values": [FRONTIER, 1, c, n, c], **style})
-        chart.set_title({"name": title})
+        chart.set_title({"name": chart_text(book, title)})  # the title holds the scenario's name
         chart.set_x_axis({"name": "China exposure cap on every mineral (share of purchases)", "num_format": "0%"})
         chart.set_y_axis({"name": "USD", "num_format": "#,##0", "min": 0})
         chart.set_y2_axis({"name": "China share of purchases (%)", "num_format": "0%", "min": 0, "max": 1})
