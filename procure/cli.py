@@ -115,7 +115,7 @@ def _run(quiet: bool, verbose: bool, body) -> None:
         code = 130
     except Exception as exc:  # a bug: say so plainly, show the traceback only when asked
         if ctx.verbose:
-            ctx.err.print(console.escape(traceback.format_exc()))
+            ctx.err.print(console.escape(traceback.format_exc(), lines=True))
         ctx.err.print(f"[bold red]internal error[/]: {console.escape(f'{type(exc).__name__}: {exc}')} "
                       "(a bug in procure; run with --verbose for details and please report it)")
         code = EXIT_INTERNAL
@@ -190,10 +190,11 @@ def _validate(ctx: console.Context, workbook: Path, model: Path | None) -> int:
         raise InputError(problems + data.warnings)
     console.print_problems(ctx, [], data.warnings)
     inst = build_instance(data)
-    table = console.Table(title=f"{workbook.name}: valid", show_header=False)
+    table = console.Table(title=f"{console.escape(workbook.name)}: valid", show_header=False)
     table.add_row("scenario", console.escape(data.policy.scenario))
     table.add_row("minerals", str(len(data.minerals)))
-    table.add_row("periods", f"{len(data.periods)} ({data.periods[0]} .. {data.periods[-1]})")
+    table.add_row("periods", f"{len(data.periods)} ({console.escape(fmt.period(data.periods[0]))} .. "
+                             f"{console.escape(fmt.period(data.periods[-1]))})")
     table.add_row("offers", f"{len(data.offers)} ({len(inst.excluded)} excluded)")
     table.add_row("optional agreements", str(int((inst.offer_kind == OfferKind.OPTIONAL).sum())))
     table.add_row("purchase variables", f"{inst.n_offer_periods:,}")
@@ -202,7 +203,7 @@ def _validate(ctx: console.Context, workbook: Path, model: Path | None) -> int:
     if events:
         table.add_row("risk events (for procure stress)", str(len(events)))
     table.add_row("warnings", str(len(data.warnings)))
-    ctx.say(table)
+    console.show(ctx, table)
     return EXIT_OK
 
 
@@ -351,7 +352,7 @@ def _batch(ctx: console.Context, run: RunOptions, workbook, models, out_dir, wor
             ctx.err.print(f"[bold red]error[/] in {console.escape(str(r['scenario']))}: "
                           f"{console.escape(r.get('message', ''))}")
             if ctx.verbose and r.get("traceback"):
-                ctx.err.print(console.escape(r["traceback"]))
+                ctx.err.print(console.escape(r["traceback"], lines=True))
     if met:
         for line in met:
             ctx.err.print(f"[bold red]fail-on[/]: {console.escape(line)}")
@@ -404,12 +405,12 @@ def _solvers(ctx: console.Context) -> int:
     if ctx.quiet:
         return EXIT_OK
     table = console.Table(title="solvers available here", show_edge=False)
-    for column in ("solver", "interface", "version", "MIP"):
-        table.add_column(column)
+    console.add_columns(table, ("solver", "interface", "version", "MIP"), left=("solver", "interface", "version",
+                                                                                 "MIP"))
     for info in found:
-        table.add_row(info.name, console.escape(info.interface), console.escape(info.version),
+        table.add_row(console.escape(info.name), console.escape(info.interface), console.escape(info.version),
                       "yes" if info.mip else "no")
-    ctx.say(table)
+    console.show(ctx, table)
     ctx.say("highs runs in process; the others through PuLP. Install a solver (and its licence) and it "
             "appears here.")
     return EXIT_OK
