@@ -23,6 +23,7 @@ from procure import console, fmt, pipeline
 from procure.analysis import frontier as solve_frontier, parse_caps
 from procure.batch import FAIL_CONDITIONS, compare, failures, plan_jobs, run_batch
 from procure.cluster import dask_client
+from procure.committed import commit_warning, plan_scenario_warning
 from procure.data import OfferKind
 from procure.diff import diff_plans
 from procure.errors import InputError, Problem, ProcureError
@@ -498,11 +499,31 @@ def stress(
                                              scheduler, chunk_size, output, json_path, verbose))
 
 
+MAX_DRAWS = 10_000_000  # beyond it a stress test is days of solving: refused before anything is allocated
+MAX_DRAW_TASKS = 100_000  # Dask tasks (draws / --chunk-size): each costs the scheduler memory and time
+MAX_DRAW_FIGURES = 250_000_000  # draws x minerals: two 8-byte figures each (shortfall, release), about 4 GB
+
+
+def _check_draws(draws: int, chunk_size: int, minerals: int | None = None) -> None:
+    """Refuse at once a stress test that cannot fit: too many draws, tasks, or figures to keep."""
+    if draws > MAX_DRAWS:
+        raise ProcureError(f"--draws {draws:,}: at most {MAX_DRAWS:,} draws (each is a solve; percentiles settle "
+                           "long before)")
+    tasks = -(-draws // chunk_size)
+    if tasks > MAX_DRAW_TASKS:
+        raise ProcureError(f"--draws {draws:,} in chunks of {chunk_size:,} is {tasks:,} Dask tasks; at most "
+                           f"{MAX_DRAW_TASKS:,}: give --chunk-size {-(-draws // MAX_DRAW_TASKS):,} or more")
+    if minerals is not None and draws * minerals > MAX_DRAW_FIGURES:
+        raise ProcureError(f"--draws {draws:,} x {minerals} minerals is {draws * minerals:,} figures to keep; at most "
+                           f"{MAX_DRAW_FIGURES:,} (about 4 GB): give --draws {MAX_DRAW_FIGURES // minerals:,} or fewer")
+
+
 def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, scheduler, chunk_size, output,
             json_path, verbose) -> int:
 
     if draws is None:
         raise ProcureError("--draws N is required: how many disruptions to sample (e.g. --draws 10000)")
+    _check_draws(draws, chunk_size)
     if workers is not None and scheduler is not None:
         raise ProcureError("give --workers (a local cluster) or --scheduler (an existing one), not both")
     if workbook is None:
@@ -516,7 +537,11 @@ def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, sc
         else nullcontext()
     with busy:
         setup = prepare_stress(workbook, model, plan, commit_through, SolveOptions(verbose=verbose))
-    console.print_problems(ctx, [], setup.instance.data.warnings)
+    _check_draws(draws, chunk_size, len(setup.instance.mineral_keys))
+    data = setup.instance.data
+    doubts = (plan_scenario_warning(plan, data, model) if plan is not None
+              else commit_warning(data, setup.commit_through))
+    console.print_problems(ctx, [], list(data.warnings) + doubts)
     with dask_client(workers, scheduler) as client, console.progress(ctx, "draws", draws) as advance:
         results = run_draws(setup.base, draws, seed, client=client, chunk_size=chunk_size,
                             progress=lambda n: [advance() for _ in range(n)])
