@@ -22,12 +22,16 @@ BASE_SCENARIOS = ("", "base")  # scenario names that add nothing to a file name
 Labelled = tuple[str, "Path | str | None"]
 
 
+MAX_STEM = 80  # characters of a name in a file name: file systems take 255 bytes a name, with the rest around it
+
+
 def safe_stem(text: str) -> str:
-    """``text`` as a file-name part: runs of anything but letters, digits, ``.``, ``_``, ``-`` become one ``-``.
+    """``text`` as a file-name part: runs of anything but letters, digits, ``.``, ``_``, ``-`` become one ``-``,
+    cut to :data:`MAX_STEM` characters (a longer name made a file name the file system refuses).
 
     ``"China ban / 2027"`` -> ``"China-ban-2027"``; text with nothing usable -> ``"scenario"``.
     """
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "scenario"
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:MAX_STEM].strip("-") or "scenario"
 
 
 def default_output_path(workbook: Path, scenario: str, kind: str = "plan",
@@ -114,6 +118,14 @@ def check_paths(inputs: Iterable[Labelled | Path | str | None], outputs: Iterabl
     sources = _labelled(inputs, "file")
     targets = _labelled(outputs, "output")
     problems = []
+    for label, path in sources + targets:  # a name the file system refuses (too long, a NUL) cannot be compared
+        try:
+            _identity(path)
+            path.exists()
+        except (OSError, ValueError) as exc:
+            problems.append(f"the {label} path '{path}' cannot be used: {getattr(exc, 'strerror', None) or exc}")
+    if problems:
+        raise OutputError("; ".join(problems))
     for i, (label, path) in enumerate(targets):
         reason = _not_writable_place(path)
         if reason:
