@@ -122,7 +122,7 @@ def check_paths(inputs: Iterable[Labelled | Path | str | None], outputs: Iterabl
         try:
             _identity(path)
             path.exists()
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
             problems.append(f"the {label} path '{path}' cannot be used: {getattr(exc, 'strerror', None) or exc}")
     if problems:
         raise OutputError("; ".join(problems))

@@ -262,6 +262,15 @@ def test_check_paths_refuses_a_folder_or_a_path_under_a_file(tmp_path):
     assert "is a folder" in str(caught.value) and "which is a file, not a folder" in str(caught.value)
 
 
+def test_a_path_the_file_system_refuses_is_an_output_error_not_a_crash(tmp_path):
+    loop = tmp_path / "loop.xlsx"
+    os.symlink(loop, loop)  # a link to itself: resolving it raised RuntimeError (exit 5)
+    with pytest.raises(OutputError) as caught:
+        paths.check_paths([], [("plan", loop), ("JSON", tmp_path / ("x" * 300 + ".json"))])
+    assert "the plan path" in str(caught.value) and "cannot be used" in str(caught.value)
+    assert "File name too long" in str(caught.value)
+
+
 def test_check_paths_compares_ignoring_case_where_the_file_system_does(tmp_path, monkeypatch):
     outputs = [("plan of a.toml", tmp_path / "w-Ban-plan.xlsx"), ("plan of b.toml", tmp_path / "w-ban-plan.xlsx")]
     paths.check_paths([], outputs)  # this file system tells case apart: two files
