@@ -154,13 +154,6 @@ def check_output_path(output: Path, inputs: Iterable[Labelled | Path | str | Non
     return output
 
 
-def check_json_path(path: Path, inputs: Iterable[Labelled | Path | str | None],
-                    outputs: Iterable[Labelled | Path | str | None] = ()) -> Path:
-    """Refuse a JSON path that is one of the inputs, or another path the same command writes."""
-    check_paths(inputs, [*_labelled(outputs, "workbook"), ("JSON", Path(path))])
-    return Path(path)
-
-
 def check_folder(folder: Path, label: str = "project folder") -> Path:
     """A folder to write into: refused when a file stands at ``folder`` or where one of its parents should be."""
     folder = Path(folder)

@@ -438,7 +438,7 @@ def test_diff_in_a_log_keeps_every_number_on_one_line(book, tmp_path):
         assert figure in result.output
 
 
-def test_unpriced_rules_are_named_with_the_reason(capsys):
+def test_unpriced_rules_are_named_with_the_reason():
     from procure.solve import SolveOptions
 
     rules = pd.DataFrame([{"item": "China exposure caps", "status": "optimal / not_solved"},
