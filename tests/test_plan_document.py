@@ -220,8 +220,10 @@ def test_a_country_named_like_a_formula_is_not_a_formula_in_a_chart(tmp_path):
     target = tmp_path / "p.xlsx"
     write_tables(target, {"Minerals": minerals, "Countries": countries}, charts=plan._plan_charts)
     bars = _charts_xml(target)[0]
-    assert "<c:f>ChartData!$J$1</c:f>" in bars  # the series is named by its header cell "bought from =1+1"
-    assert openpyxl.load_workbook(target)["ChartData"]["J1"].value == "bought from =1+1"
+    assert "<c:f>ChartText!$A$1</c:f>" in bars  # the series is named by a text cell holding "=1+1"
+    assert "<c:v>=1+1</c:v>" in bars  # shown as written
+    cell = openpyxl.load_workbook(target)["ChartText"]["A1"]
+    assert (cell.value, cell.data_type) == ("=1+1", "s")
 
 
 def test_frontier_chart_plots_spend_and_shortfall_value_against_the_cap_with_china_share_on_the_right(tmp_path):
