@@ -366,7 +366,10 @@ def diff_summary(ctx: Context, plan_a: Path, plan_b: Path, result) -> None:
     add_columns(figures, ("figure", "plan A", "plan B", "change"), left=("figure",))
     for r in result.figures.to_dict("records"):
         shown = {"china_share": fmt.share, "objective": fmt.quantity}.get(r["key"], fmt.usd)
-        figures.add_row(r["figure"], shown(r["plan_a"]), shown(r["plan_b"]), shown(r["change"]))
+        change = shown(r["change"])
+        if r["key"] == "china_share":  # a change of a share is in percentage points, not a percentage
+            change = "-" if r["change"] != r["change"] else f"{100 * r['change']:+.1f} pp"
+        figures.add_row(r["figure"], shown(r["plan_a"]), shown(r["plan_b"]), change)
     show(ctx, figures)
     for note in result.notes:
         ctx.say(f"note: {escape(note)}")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from procure import fmt
 from procure.errors import InputError, Problem
-from procure.workbook import read_plan, read_plan_sheet
+from procure.workbook import read_plan, read_plan_summary
 
 # Summary items compared, by the key procure writes beside each (procure.report.summary_items), and the
 # words shown for each; a plan of several scenarios gives expectations
@@ -70,12 +70,7 @@ def _require_plan(summary: dict, path: Path) -> None:
 def plan_summary(path: Path) -> dict:
     """A plan's Summary as {key: value} (the keys procure writes beside each item), read without its other
     sheets; :class:`InputError` naming the file when it is not a plan."""
-    read = read_plan_sheet(path, "Summary")
-    summary = {}
-    for _, row in (read[1] if read is not None else []):
-        if row and row[0] is not None:
-            key = row[2] if len(row) > 2 and row[2] is not None else row[0]
-            summary[str(key)] = row[1] if len(row) > 1 else None
+    summary = read_plan_summary(path) or {}
     _require_plan(summary, Path(path))
     return summary
 

@@ -242,9 +242,9 @@ def test_frontier_chart_plots_spend_and_shortfall_value_against_the_cap_with_chi
     for title in ("USD", "China share of purchases (%)", "China exposure cap on every mineral (share of purchases)"):
         assert f"<a:t>{title}</a:t>" in chart
     sheet = openpyxl.load_workbook(target)["Frontier"]
-    formats = {c.value: _column_format(sheet, c.column_letter) for c in sheet[1]}
-    assert formats["cap"] == "0.0%" and formats["china_share"] == "0.0%"
-    assert formats["spend_usd"] == "#,##0" and formats["reserve_days_min"] == "#,##0"
+    formats = {c.value: _column_format(sheet, c.column_letter) for c in sheet[1]}  # headers in words
+    assert formats["China cap on every mineral"] == "0.0%" and formats["China share (by value)"] == "0.0%"
+    assert formats["Spend (USD)"] == "#,##0" and formats["Reserve cover at end, lowest mineral (days)"] == "#,##0"
     assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$1"
 
 
