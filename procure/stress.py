@@ -460,18 +460,27 @@ def in_progress_of(started: np.ndarray, duration_periods: np.ndarray) -> np.ndar
 @dataclass(frozen=True)
 class DrawData:
     """The data of a draw (or of what a period of it knows): factors on each offer-period's capacity and
-    price, extra demand per mineral and period (units), the effective reserve target per mineral and
-    period (units: 0 in release periods), and ``touched``, the offer-periods an event in progress hits
-    (factors are 1 elsewhere)."""
+    price, extra demand per mineral and period (units), and the effective reserve target per mineral and
+    period (units: 0 in release periods). Never changed once made (a worker keeps references)."""
 
     capacity_factor: np.ndarray  # (K,)
     price_factor: np.ndarray  # (K,)
     extra_demand: np.ndarray  # (M, T)
     reserve_target: np.ndarray  # (M, T)
-    touched: np.ndarray  # sorted offer-period positions
 
 
-_NONE = np.zeros(0, dtype=np.int64)
+_CALM: dict[str, DrawData] = {}  # per base token: the data without events, made once
+
+
+def calm_data(base: RecourseBase) -> DrawData:
+    """The data of a draw without events: factors 1, no extra demand, the targets G."""
+    data = _CALM.get(base.token)
+    if data is None:
+        _CALM.clear()
+        n_k = len(base.op_capacity)
+        data = _CALM[base.token] = DrawData(np.ones(n_k), np.ones(n_k), np.zeros((base.n_minerals, base.n_periods)),
+                                            base.reserve_target.copy())
+    return data
 
 
 def shocked_data(base: RecourseBase, in_progress: np.ndarray) -> DrawData:
@@ -479,23 +488,23 @@ def shocked_data(base: RecourseBase, in_progress: np.ndarray) -> DrawData:
     in progress in k's period that hit k, in effect order, sums of their extra demand, and the reserve
     target released (0) in the release periods of the minerals they hit (STOCKPILE.md)."""
     masks, n_t = base.masks, base.n_periods
+    effect_on = in_progress[masks.effect_event]
+    pairs = np.flatnonzero(effect_on).tolist()  # effect-major: each k meets its effects in order
+    if not pairs:
+        return calm_data(base)
     n_k = len(base.op_capacity)
-    effect_on = in_progress[masks.effect_event] if len(masks.effect_event) else np.zeros((0, n_t), dtype=bool)
     capacity, price = np.ones(n_k), np.ones(n_k)
-    pieces = []
-    for pair in np.flatnonzero(effect_on.ravel()).tolist():  # effect-major: each k meets its effects in order
+    hit = np.zeros((base.n_minerals, n_t), dtype=bool)
+    for pair in pairs:
+        effect, t = divmod(pair, n_t)
         hits = base.hit_index[base.hit_start[pair]:base.hit_start[pair + 1]]
         if len(hits):
-            effect = pair // n_t
             capacity[hits] *= masks.capacity_factor[effect]
             price[hits] *= masks.price_factor[effect]
-            pieces.append(hits)
-    touched = np.unique(np.concatenate(pieces)) if pieces else _NONE
-    extra = masks.extra_demand.T @ effect_on.astype(float)  # (M, T)
-    hit = (masks.hits_mineral_period & effect_on[:, None, :]).any(axis=0) if len(effect_on) \
-        else np.zeros((base.n_minerals, n_t), dtype=bool)
+        hit[:, t] |= masks.hits_mineral_period[effect, :, t]
+    extra = masks.extra_demand.T @ effect_on  # (M, T)
     target = np.where(release_periods(hit, base.rebuild_periods), 0.0, base.reserve_target)
-    return DrawData(capacity, price, extra, target, touched)
+    return DrawData(capacity, price, extra, target)
 
 
 # ---------------------------------------------------------------- the worker side
@@ -503,6 +512,20 @@ def shocked_data(base: RecourseBase, in_progress: np.ndarray) -> DrawData:
 
 FORESIGHTS = ("none", "full")
 CACHE_BYTES = 128 * 2**20  # per worker: the solutions kept for draws (or periods of draws) that repeat
+VIEW_BYTES = 64 * 2**20  # per worker: the data of the event patterns met
+
+
+@dataclass(frozen=True)
+class _View:
+    """What a worker's model holds for a draw's data before any period is fixed (see :meth:`_Recourse.view`);
+    never changed once made."""
+
+    lower: np.ndarray  # (K,) x
+    upper: np.ndarray  # (K,) x
+    price_factor: np.ndarray  # (K,)
+    rhs: np.ndarray  # (M * T,) balance rows, unscaled
+    s_upper: np.ndarray  # (M * T,) shortfall: demand
+    target: np.ndarray  # (M * T,) reserve-target rows, unscaled
 
 
 class _Recourse:
@@ -531,102 +554,133 @@ class _Recourse:
                                  -max(0, int(math.ceil(math.log2(max(largest_cost, 1.0)))) - 20))
         self.highs = highs
         n_k, n_mt = len(base.op_capacity), base.n_minerals * base.n_periods
-        # what the model holds now, to change only what differs
+        # what the model holds now, to change only what differs (arrays replaced, never changed in place,
+        # except x's bounds and cost)
         self.x_lower = base.col_lower[base.x_start:base.x_start + n_k].copy()
         self.x_upper = base.col_upper[base.x_start:base.x_start + n_k].copy()
         self.x_cost = base.col_cost[base.x_start:base.x_start + n_k].copy()
         self.price_factor = np.ones(n_k)
-        self.demand = base.demand.copy()
+        self.rhs = base.row_lower[base.balance_start:base.balance_start + n_mt] \
+            / base.row_scale[base.balance_start:base.balance_start + n_mt]
         self.s_lower = np.zeros(n_mt)
         self.s_upper = base.col_upper[base.shortfall_start:base.shortfall_start + n_mt].copy()
-        self.target = base.reserve_target.copy()
+        self.target = base.reserve_target.ravel().copy()
+        self.x_source: tuple = (None, None)  # the arrays x's bounds were last set from (all held arrays are
+        # replaced, never changed in place, so the same array object means the same values)
+        # fixed for the model's life
+        self.x_capacity = np.where(base.x_allowed, base.op_capacity, 0.0)
         self.committed = ~np.isnan(base.committed_x)
+        self.any_committed = bool(self.committed.any())
         self.committed_value = np.where(self.committed, base.committed_x, 0.0)
-        self.mt_period = np.arange(n_mt) % base.n_periods
+        self.reserve_at_start = np.zeros((base.n_minerals, base.n_periods))
+        self.reserve_at_start[:, 0] = base.initial_reserve  # r[m, t0 - 1] = R0 is on the balance's right side
+        self.reserve_at_start = self.reserve_at_start.ravel()
+        self.zeros_mt, self.infinite = np.zeros(n_mt), np.full(n_mt, np.inf)
+        self.x_past = [base.op_period < t for t in range(base.n_periods + 1)]
+        self.s_past = [np.arange(n_mt) % base.n_periods < t for t in range(base.n_periods + 1)]
+        self.x_index = np.arange(base.x_start, base.x_start + n_k, dtype=np.int32)
+        self.s_index = np.arange(base.shortfall_start, base.shortfall_start + n_mt, dtype=np.int32)
+        self.balance_index = np.arange(base.balance_start, base.balance_start + n_mt, dtype=np.int32)
+        self.balance_scale = base.row_scale[self.balance_index]
+        self.target_index = np.arange(base.target_start, base.target_start + n_mt, dtype=np.int32)
+        self.target_scale = base.row_scale[self.target_index]
         self.holding = np.repeat(base.holding_cost_usd, base.n_periods)
         self.x_cols = slice(base.x_start, base.x_start + n_k)
         self.s_cols = slice(base.shortfall_start, base.shortfall_start + n_mt)
         self.r_cols = slice(base.reserve_start, base.reserve_start + n_mt)
-        # the price coefficients of each x column: entries order[entry_start[k]:entry_start[k + 1]]
-        self.entry_order = np.argsort(base.price_entry_column, kind="stable")
-        self.entry_start = np.searchsorted(base.price_entry_column[self.entry_order], np.arange(n_k + 1))
+        # the price coefficients of each x column k: (row, column, coefficient at the base price), as Python
+        # numbers (changed one HiGHS call at a time: plain tuples cost less than numpy scalars there)
+        self.price_coefficients: dict[int, list[tuple[int, int, float]]] = {}
+        for entry, k, row in zip(base.price_entries.tolist(), base.price_entry_column.tolist(),
+                                 base.price_entry_row.tolist()):
+            self.price_coefficients.setdefault(k, []).append((row, k + base.x_start, float(base.a_value[entry])))
         self.cache: dict[bytes, tuple] = {}
         self.cache_bytes = 0
+        self.views: dict[bytes, _View] = {}
+        self.views_bytes = 0
         self.deadline: float | None = None
         self.limited = False  # whether HiGHS's time_limit is set (to the time left before the deadline)
         # every draw starts from the optimal basis of the draw without events (commitments fixed), and each
         # later period of a draw from the basis its previous solve ended with: a solve's answer then depends
         # on its own data and that of the periods before it in the draw, never on what this worker solved
         # before, so alternative optima cannot make figures depend on the workers or the chunk size
-        self.no_events = DrawData(np.ones(n_k), np.ones(n_k), np.zeros((base.n_minerals, base.n_periods)),
-                                  base.reserve_target.copy(), _NONE)
-        self._set_data(self.no_events)
+        self.no_events = calm_data(base)
+        self._set_data(self.view(self.no_events))
         highs.run()
         self.start_basis = highs.getBasis() if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal \
             else None
 
     def solve_draw(self, draw: DrawData):
         """Set the draw's data, solve from the start basis; returns (column values or None, message)."""
-        self._set_data(draw)
+        self._set_data(self.view(draw))
         values, message, _ = self._solve(self.start_basis)
         return values, message
 
-    def _set_data(self, draw: DrawData, fixed_before: int = 0, fixed: np.ndarray | None = None) -> None:
-        """Change the model's x bounds and costs, price coefficients, demand, shortfall bounds and reserve
-        targets to ``draw``'s, where they differ; with ``fixed_before`` t, the purchases and shortfall of
-        periods before t are fixed at their values in ``fixed`` (decisions already taken)."""
-        base, highs = self.base, self.highs
-        upper = np.where(base.x_allowed, base.op_capacity * draw.capacity_factor, 0.0)
+    def view(self, draw: DrawData) -> "_View":
+        """What the model must hold for ``draw``'s data before any period is fixed: x's bounds (a
+        committed order delivers what the offer can) and price factors, the balance rows' right sides,
+        the shortfall bounds and the reserve targets."""
+        base = self.base
+        upper = self.x_capacity * draw.capacity_factor
         lower = np.minimum(base.op_min_volume, upper)
-        delivered = np.minimum(self.committed_value, upper)  # a committed order delivers what the offer can
-        lower = np.where(self.committed, delivered, lower)
-        upper = np.where(self.committed, delivered, upper)
-        demand = base.demand + draw.extra_demand
-        s_lower, s_upper = np.zeros(len(self.s_lower)), demand.ravel()
+        if self.any_committed:
+            delivered = np.minimum(self.committed_value, upper)
+            np.copyto(lower, delivered, where=self.committed)
+            np.copyto(upper, delivered, where=self.committed)
+        demand = (base.demand + draw.extra_demand).ravel()
+        return _View(lower, upper, draw.price_factor, demand - self.reserve_at_start, demand,
+                     draw.reserve_target.ravel())
+
+    def _set_data(self, view: "_View", fixed_before: int = 0, fixed: np.ndarray | None = None) -> None:
+        """Change the model's x bounds and costs, price coefficients, demand, shortfall bounds and reserve
+        targets to ``view``'s, where they differ; with ``fixed_before`` t, the purchases and shortfall of
+        periods before t are fixed at their values in ``fixed`` (decisions already taken).
+
+        Written for few numpy calls: per solve it is the worker's main cost besides HiGHS's."""
+        base, highs = self.base, self.highs
+        lower, upper, s_lower, s_upper = view.lower, view.upper, self.zeros_mt, view.s_upper
         if fixed_before > 0:
-            past = base.op_period < fixed_before
-            lower = np.where(past, fixed[self.x_cols], lower)
-            upper = np.where(past, fixed[self.x_cols], upper)
-            past = self.mt_period < fixed_before
-            s_lower = np.where(past, fixed[self.s_cols], s_lower)
-            s_upper = np.where(past, fixed[self.s_cols], s_upper)
-        changed = np.flatnonzero((lower != self.x_lower) | (upper != self.x_upper))
-        if len(changed):
-            highs.changeColsBounds(len(changed), (changed + base.x_start).astype(np.int32), lower[changed],
-                                   upper[changed])
-            self.x_lower[changed], self.x_upper[changed] = lower[changed], upper[changed]
-        cost = base.op_price_usd * draw.price_factor
-        changed = np.flatnonzero(cost != self.x_cost)
-        if len(changed):
-            highs.changeColsCost(len(changed), (changed + base.x_start).astype(np.int32), cost[changed])
-            self.x_cost[changed] = cost[changed]
-        changed = np.flatnonzero(draw.price_factor != self.price_factor)
-        if len(changed) and len(base.price_entries):
-            for k in changed.tolist():
-                for e in self.entry_order[self.entry_start[k]:self.entry_start[k + 1]].tolist():
-                    highs.changeCoeff(int(base.price_entry_row[e]), k + base.x_start,
-                                      float(base.a_value[base.price_entries[e]] * draw.price_factor[k]))
-        self.price_factor[changed] = draw.price_factor[changed]
-        changed = np.flatnonzero((demand != self.demand).ravel())
-        if len(changed):
-            rhs = demand.ravel()[changed] - np.where(changed % base.n_periods == 0,
-                                                     base.initial_reserve[changed // base.n_periods], 0.0)
-            rows = base.balance_start + changed
-            rhs_scaled = rhs * base.row_scale[rows]
-            highs.changeRowsBounds(len(changed), rows.astype(np.int32), rhs_scaled, rhs_scaled)
-            self.demand = demand
-        changed = np.flatnonzero((s_lower != self.s_lower) | (s_upper != self.s_upper))
-        if len(changed):
-            highs.changeColsBounds(len(changed), (base.shortfall_start + changed).astype(np.int32),
-                                   s_lower[changed], s_upper[changed])
-            self.s_lower[changed], self.s_upper[changed] = s_lower[changed], s_upper[changed]
-        changed = np.flatnonzero((draw.reserve_target != self.target).ravel())
-        if len(changed):
-            rows = base.target_start + changed
-            highs.changeRowsBounds(len(changed), rows.astype(np.int32),
-                                   draw.reserve_target.ravel()[changed] * base.row_scale[rows],
-                                   np.full(len(changed), np.inf))
-            self.target = draw.reserve_target.copy()
+            past, bought = self.x_past[fixed_before], fixed[self.x_cols]
+            lower, upper = np.where(past, bought, lower), np.where(past, bought, upper)
+            past, short = self.s_past[fixed_before], fixed[self.s_cols]
+            s_lower, s_upper = np.where(past, short, 0.0), np.where(past, short, s_upper)
+        if lower is not self.x_source[0] or upper is not self.x_source[1]:
+            changed = np.flatnonzero((lower != self.x_lower) | (upper != self.x_upper))
+            if len(changed):
+                new_lower, new_upper = lower[changed], upper[changed]
+                highs.changeColsBounds(len(changed), self.x_index[changed], new_lower, new_upper)
+                self.x_lower[changed], self.x_upper[changed] = new_lower, new_upper
+            self.x_source = (lower, upper)
+        if view.price_factor is not self.price_factor:
+            changed = np.flatnonzero(view.price_factor != self.price_factor)
+            if len(changed):
+                cost = base.op_price_usd[changed] * view.price_factor[changed]
+                highs.changeColsCost(len(changed), self.x_index[changed], cost)
+                self.x_cost[changed] = cost
+                if self.price_coefficients:
+                    factors = view.price_factor
+                    for k in changed.tolist():
+                        factor = float(factors[k])
+                        for row, column, value in self.price_coefficients.get(k, ()):
+                            highs.changeCoeff(row, column, value * factor)
+            self.price_factor = view.price_factor
+        if view.rhs is not self.rhs:
+            changed = np.flatnonzero(view.rhs != self.rhs)
+            if len(changed):
+                scaled = view.rhs[changed] * self.balance_scale[changed]
+                highs.changeRowsBounds(len(changed), self.balance_index[changed], scaled, scaled)
+            self.rhs = view.rhs
+        if s_lower is not self.s_lower or s_upper is not self.s_upper:
+            changed = np.flatnonzero((s_lower != self.s_lower) | (s_upper != self.s_upper))
+            if len(changed):
+                highs.changeColsBounds(len(changed), self.s_index[changed], s_lower[changed], s_upper[changed])
+            self.s_lower, self.s_upper = s_lower, s_upper
+        if view.target is not self.target:
+            changed = np.flatnonzero(view.target != self.target)
+            if len(changed):
+                highs.changeRowsBounds(len(changed), self.target_index[changed],
+                                       view.target[changed] * self.target_scale[changed], self.infinite[changed])
+            self.target = view.target
 
     def _solve(self, basis):
         """Run from ``basis`` (None: from scratch); (column values or None, message, basis at the end)."""
@@ -681,6 +735,20 @@ class _Recourse:
         return float(values[self.x_cols] @ self.x_cost + values[self.r_cols] @ self.holding
                      + self.base.fixed_spend_usd)
 
+    def _view_data(self, key: bytes, view: np.ndarray) -> "_View":
+        """What the model holds for the events started as ``view`` (each lasting its duration), made once
+        per worker for each pattern met (data, not answers: kept whether or not solves are reused)."""
+        data = self.views.get(key)
+        if data is None:
+            data = self.view(shocked_data(self.base, in_progress_of(view, self.base.masks.duration_periods)))
+            size = data.lower.nbytes * 3 + data.rhs.nbytes * 3
+            if self.views_bytes + size > VIEW_BYTES:
+                self.views.clear()
+                self.views_bytes = 0
+            self.views[key] = data
+            self.views_bytes += size
+        return data
+
     def _remember(self, key: bytes, entry: tuple) -> None:
         size = sum(part.nbytes for part in entry if isinstance(part, np.ndarray)) + 8 * len(self.base.row_lower)
         if self.cache_bytes + size > CACHE_BYTES:
@@ -704,21 +772,23 @@ class _Recourse:
         this worker takes that solve's answer, which the same data and start basis would give again.
         """
         base = self.base
-        if foresight == "full":
-            steps = [(base.n_periods - 1, started)]
-        else:
-            steps = [(t, started[:, :t + 1]) for t in range(base.n_periods) if t == 0 or started[:, t].any()]
         if self.deadline is not None and time.time() >= self.deadline:
             return None, math.nan, TIME_LIMIT_REACHED  # no draw starts after the deadline, reused or not
+        if foresight == "full":
+            steps = [base.n_periods - 1]
+        else:
+            steps = [t for t in range(base.n_periods) if t == 0 or started[:, t].any()]
         values, basis, spend = None, self.start_basis, math.nan
-        for t, known in steps:
-            key = (foresight[0] + str(t)).encode() + np.packbits(known).tobytes()
+        for t in steps:
+            view = started
+            if t < base.n_periods - 1:
+                view = started.copy()
+                view[:, t + 1:] = False  # the events started by t
+            view_key = np.packbits(view).tobytes()
+            key = (foresight[0] + str(t)).encode() + view_key
             entry = self.cache.get(key) if reuse else None
             if entry is None:
-                view = np.zeros(started.shape, dtype=bool)
-                view[:, :t + 1] = known
-                self._set_data(shocked_data(base, in_progress_of(view, base.masks.duration_periods)),
-                               0 if foresight == "full" else t, values)
+                self._set_data(self._view_data(view_key, view), 0 if foresight == "full" else t, values)
                 solved, message, basis_after = self._solve(basis if foresight == "none" else self.start_basis)
                 if message == TIME_LIMIT_REACHED:
                     return None, math.nan, message
