@@ -15,10 +15,13 @@ events); with ``full``, one solve per draw from that basis. Every solve's data (
 balance right-hand sides, shortfall bounds, reserve targets) is computed BEFORE the clock starts,
 so the timed loop is only: fix the earlier periods' columns at the previous values (a numpy
 ``where``), set every x bound and cost, every balance row, shortfall bound and reserve-target row,
-set the basis, run, read the column values and the basis. No diffing, no sampling, no reuse, no
-statistics, no Dask. Price-proportional matrix coefficients (budget rows) are left at their base
-values, which only makes the floor cheaper. The goal: a ``procure stress`` worker keeps at least 80%
-of this throughput (benchmarks/stress.py compares them).
+change the price coefficients that differ, set the basis, run, read the column values and the
+basis. No diffing, no sampling, no reuse, no statistics, no Dask. The price-proportional matrix
+coefficients (budget rows, value shares) are changed where they differ from the previous solve's,
+one ``changeCoeff`` each, from a list made before the clock: the loop solves the same LPs as
+``procure stress``, in the same order (an earlier floor left them at their base values: a cheaper
+loop, but of other LPs). The goal: a ``procure stress`` worker keeps at least 80% of this
+throughput (benchmarks/stress.py compares them).
 """
 
 from __future__ import annotations
@@ -56,6 +59,12 @@ def draw_data(base, draws: int, seed: int, foresight: str = "none"):
     committed = ~np.isnan(base.committed_x)
     target_rows = base.target_start + np.arange(n_m * n_t)
     rows = base.balance_start + np.arange(n_m * n_t)
+    # the price coefficients of each x column (rows that hold prices: budgets, value shares)
+    coefficients: dict[int, list[tuple[int, int, float]]] = {}
+    for entry, k, row in zip(base.price_entries.tolist(), base.price_entry_column.tolist(),
+                             base.price_entry_row.tolist()):
+        coefficients.setdefault(k, []).append((row, k + base.x_start, float(base.a_value[entry])))
+    held = np.ones(len(base.op_capacity))  # the price factors the model holds, solve after solve
     out = []
     _, started = stress.sample_chunk(base.masks, n_t, seed, 0, draws)
     for i in range(draws):
@@ -67,9 +76,14 @@ def draw_data(base, draws: int, seed: int, foresight: str = "none"):
             fixed = np.minimum(np.where(committed, base.committed_x, 0.0), upper)
             demand = (base.demand + shock.extra_demand).ravel()
             rhs = demand - np.where(np.arange(n_m * n_t) % n_t == 0, np.repeat(base.initial_reserve, n_t), 0.0)
+            # the coefficient changes from the previous solve's LP to this one's, in the loop's order
+            changes = [(row, column, value * float(shock.price_factor[k]))
+                       for k in np.flatnonzero(shock.price_factor != held).tolist()
+                       for row, column, value in coefficients.get(k, ())]
+            held = shock.price_factor
             solves.append((t, np.where(committed, fixed, lower), np.where(committed, fixed, upper),
                            base.op_price_usd * shock.price_factor, rhs * base.row_scale[rows], demand,
-                           shock.reserve_target.ravel() * base.row_scale[target_rows]))
+                           shock.reserve_target.ravel() * base.row_scale[target_rows], changes))
         out.append(solves)
     return out
 
@@ -98,7 +112,7 @@ def floor_cpu(base, data) -> tuple[float, float, int]:
     started, cpu_started = time.perf_counter(), time.process_time()
     for solves in data:
         values, basis = None, model.start_basis
-        for t, lower, upper, cost, rhs, demand, target in solves:
+        for t, lower, upper, cost, rhs, demand, target, changes in solves:
             s_lower, s_upper = zeros, demand
             if t > 0:
                 lower = np.where(x_past[t], values[x_slice], lower)
@@ -110,9 +124,11 @@ def floor_cpu(base, data) -> tuple[float, float, int]:
             highs.changeRowsBounds(n_mt, rows, rhs, rhs)
             highs.changeColsBounds(n_mt, s_cols, s_lower, s_upper)
             highs.changeRowsBounds(n_mt, target_rows, target, infinite)
+            for row, column, value in changes:
+                highs.changeCoeff(row, column, value)
             highs.setBasis(basis)
             highs.run()
-            values = np.asarray(highs.getSolution().col_value)
+            values = np.fromiter(highs.getSolution().col_value, float)
             basis = highs.getBasis()
             optimal += highs.getModelStatus() == ok
     return time.perf_counter() - started, time.process_time() - cpu_started, optimal
