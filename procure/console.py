@@ -274,7 +274,7 @@ def stress_summary(ctx: Context, draws: int, seed: int, result, out_path: Path, 
             if m["mean"] is None:
                 continue
             unit = escape(m["unit"])
-            view.add_row(escape(name), fmt.share(m["p_shortfall"]), f"{fmt.quantity(m['mean'])} {unit}",
+            view.add_row(escape(name), fmt.share(m["p_shortfall"], 2), f"{fmt.quantity(m['mean'])} {unit}",
                          f"{fmt.quantity(m['p95'])} {unit}", fmt.usd(m["mean_usd"]),
                          f"{fmt.quantity(m['reserve_released_mean'])} {unit}")
         ctx.say(view)

@@ -294,7 +294,7 @@ def _summary_items(n, solved, draws, seed, period_label, foresight, total, total
         Item("failed_draws", "Draws failed (FailedDraws sheet)", len(draws.failures), Kind.COUNT),
         Item("draws_relaxed", "Draws where a rule had to give (RulesRelaxed sheet)", int((draws.relaxed != 0).sum()),
              Kind.COUNT),
-        Item("seed", "Seed", int(seed), Kind.COUNT),
+        Item("seed", "Seed", int(seed), Kind.PERIOD),  # an identifier: as written, no thousands separator
         Item("commit_through", "Purchases committed through period", period_label, Kind.PERIOD),
         Item("total_shortfall_usd.mean", f"Total shortfall value per draw, mean (USD{bound})", total["mean"],
              Kind.MONEY),
