@@ -555,10 +555,9 @@ class _Recourse:
         self.highs = highs
         n_k, n_mt = len(base.op_capacity), base.n_minerals * base.n_periods
         # what the model holds now, to change only what differs (arrays replaced, never changed in place,
-        # except x's bounds and cost)
+        # except x's bounds); x's costs are the base prices times price_factor
         self.x_lower = base.col_lower[base.x_start:base.x_start + n_k].copy()
         self.x_upper = base.col_upper[base.x_start:base.x_start + n_k].copy()
-        self.x_cost = base.col_cost[base.x_start:base.x_start + n_k].copy()
         self.price_factor = np.ones(n_k)
         self.rhs = base.row_lower[base.balance_start:base.balance_start + n_mt] \
             / base.row_scale[base.balance_start:base.balance_start + n_mt]
@@ -594,7 +593,7 @@ class _Recourse:
         for entry, k, row in zip(base.price_entries.tolist(), base.price_entry_column.tolist(),
                                  base.price_entry_row.tolist()):
             self.price_coefficients.setdefault(k, []).append((row, k + base.x_start, float(base.a_value[entry])))
-        self.cache: dict[bytes, tuple] = {}
+        self.cache: dict[bytes, list] = {}
         self.cache_bytes = 0
         self.views: dict[bytes, _View] = {}
         self.views_bytes = 0
@@ -656,7 +655,6 @@ class _Recourse:
             if len(changed):
                 cost = base.op_price_usd[changed] * view.price_factor[changed]
                 highs.changeColsCost(len(changed), self.x_index[changed], cost)
-                self.x_cost[changed] = cost
                 if self.price_coefficients:
                     factors = view.price_factor
                     for k in changed.tolist():
@@ -731,9 +729,10 @@ class _Recourse:
             return None
         return values
 
-    def _spend(self, values: np.ndarray) -> float:
-        """USD of the plan ``values`` at the prices the model holds: sum p' x + sum h r + the fixed costs."""
-        return float(values[self.x_cols] @ self.x_cost + values[self.r_cols] @ self.holding
+    def _spend(self, values: np.ndarray, price_factor: np.ndarray) -> float:
+        """USD of the plan ``values`` at the base prices times ``price_factor``: sum p' x + sum h r + the
+        fixed costs of the agreements in force."""
+        return float(values[self.x_cols] @ (self.base.op_price_usd * price_factor) + values[self.r_cols] @ self.holding
                      + self.base.fixed_spend_usd)
 
     def _view_data(self, key: bytes, view: np.ndarray) -> "_View":
@@ -750,8 +749,8 @@ class _Recourse:
             self.views_bytes += size
         return data
 
-    def _remember(self, key: bytes, entry: tuple) -> None:
-        size = sum(part.nbytes for part in entry if isinstance(part, np.ndarray)) + 8 * len(self.base.row_lower)
+    def _remember(self, key: bytes, entry: list) -> None:
+        size = entry[0].nbytes + 8 * len(self.base.row_lower)  # the values, and about the basis's size
         if self.cache_bytes + size > CACHE_BYTES:
             self.cache.clear()  # the answers stay the same: a forgotten solve is solved again, identically
             self.cache_bytes = 0
@@ -775,31 +774,36 @@ class _Recourse:
         base = self.base
         if self.deadline is not None and time.time() >= self.deadline:
             return None, math.nan, TIME_LIMIT_REACHED  # no draw starts after the deadline, reused or not
+        last = base.n_periods - 1
         if foresight == "full":
-            steps = [base.n_periods - 1]
+            steps = [last]
         else:
             steps = [t for t in range(base.n_periods) if t == 0 or started[:, t].any()]
-        values, basis, spend = None, self.start_basis, math.nan
+        values, basis = None, self.start_basis
         for t in steps:
-            view = started
-            if t < base.n_periods - 1:
-                view = started.copy()
-                view[:, t + 1:] = False  # the events started by t
-            view_key = np.packbits(view).tobytes()
-            key = (foresight[0] + str(t)).encode() + view_key
+            # what the solve knows: the starts up to t (the bytes of a bool array: a key without packing)
+            key = (b"f" if foresight == "full" else b"n") + started[:, :t + 1].tobytes()
             entry = self.cache.get(key) if reuse else None
             if entry is None:
-                self._set_data(self._view_data(view_key, view), 0 if foresight == "full" else t, values)
+                view = started
+                if t < last:
+                    view = started.copy()
+                    view[:, t + 1:] = False  # the events started by t
+                data = self._view_data(key[1:], view)  # the same data whatever the foresight
+                self._set_data(data, 0 if foresight == "full" else t, values)
                 solved, message, basis_after = self._solve(basis if foresight == "none" else self.start_basis)
                 if message == TIME_LIMIT_REACHED:
                     return None, math.nan, message
-                entry = (solved, self._spend(solved) if solved is not None else math.nan, basis_after, message)
+                # [values, basis, message, the data's price factors, spend (made when it ends a draw)]
+                entry = [solved, basis_after, message, data.price_factor, None]
                 if reuse and solved is not None:  # a failure is not remembered: a repeat gets its own tries
                     self._remember(key, entry)
-            values, spend, basis, message = entry
+            values, basis, message = entry[0], entry[1], entry[2]
             if values is None:
                 return None, math.nan, message
-        return values, spend, ""
+        if entry[4] is None:  # the last solve's data are the draw's own: its prices are the draw's
+            entry[4] = self._spend(values, entry[3])
+        return values, entry[4], ""
 
 
 TIME_LIMIT_REACHED = "not solved: the time limit (--time-limit) was reached first"
