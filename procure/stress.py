@@ -724,6 +724,7 @@ class _Recourse:
         if highs.getModelStatus() != self.highspy.HighsModelStatus.kOptimal:
             return None
         # fromiter: highspy hands the values over as a list, which numpy reads faster this way than by asarray
+        # (benchmarks/RESULTS.md)
         values = np.fromiter(highs.getSolution().col_value, float)
         if not np.isfinite(values).all():
             return None
