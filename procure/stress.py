@@ -78,6 +78,7 @@ from procure.instance import Instance, build_instance
 from procure.program import LinearProgram
 from procure.risks import RiskEvent, RiskMasks, read_risks, risk_masks
 from procure.solve import SolveOptions, Status, highs_model, quiet_stdout, row_scale
+from procure.validate import validate
 from procure.workbook import file_sha256, read_plan, read_plan_sheet, read_workbook
 
 DEFAULT_CHUNK = 250  # draws per Dask task: a few seconds of work, small results
@@ -1012,10 +1013,23 @@ def prepare(workbook: str | Path, model: str | Path | None = None, plan: str | P
     """Read and check the workbook (and ``--model``) and its Risks sheet, and fix the committed plan:
     read back from ``plan`` when given, else solved here as ``procure solve`` would (the plan of the
     workbook's scenarios when it has any: its decisions through the committed period are shared by
-    every scenario up to the first period where their data differ, and through its own commit_through)."""
+    every scenario up to the first period where their data differ, and through its own commit_through).
+
+    The problems of the plan's sheets (and ``--model``) and of the Risks sheet are reported together.
+    ``options``: how the plan is solved; its deadline (``--time-limit``) bounds that solve."""
     raw = read_workbook(workbook)
-    data = pipeline.load(workbook, model, raw=raw)
-    events = read_risks(raw, data)
+    problems: list[Problem] = []
+    try:
+        data = pipeline.load(workbook, model, raw=raw)
+    except InputError as exc:
+        problems += exc.problems + exc.warnings
+        data = validate(raw)  # raises when the plan's own sheets are wrong: Risks cannot be checked then
+    try:
+        events = read_risks(raw, data)
+    except InputError as exc:
+        problems += exc.problems + exc.warnings
+    if any(p.severity == "error" for p in problems):
+        raise InputError(problems)
     hashes = {"input": data.sha256}
     if model is not None:
         hashes["model"] = file_sha256(Path(model))

@@ -599,3 +599,16 @@ def test_cli_full_foresight_is_labelled_and_the_workbook_prints_as_a_document(bo
                                                                        for r in histogram.iter_rows(min_row=2)])
     shortfall = wb["Shortfall"]
     assert [c.value for c in shortfall[1]][:2] == ["Mineral", "Unit"] and shortfall["B2"].value == "kg"
+
+
+def test_problems_of_the_model_file_and_of_risks_are_reported_together(book, tmp_path):
+    from procure.errors import InputError
+
+    path = book(**gallium(200, 100, 60, ban(1.5)))  # probability 1.5: not a probability
+    model = tmp_path / "bad.toml"
+    model.write_text('name = "bad"\n[[shock]]\ncountry = "Atlantis"\ncapacity = 0\n')  # no such country
+    with pytest.raises(InputError) as caught:
+        stress.prepare(path, model=model)
+    texts = [str(p) for p in caught.value.problems]
+    assert any("Atlantis" in t for t in texts), texts
+    assert any(p.sheet == "Risks" and p.row == 2 and p.column == "probability" for p in caught.value.problems)
