@@ -354,6 +354,8 @@ def test_cli_without_draws_or_with_both_cluster_options_exits_1(book):
     assert missing.exit_code == 1 and "--draws N is required" in missing.output
     both = CliRunner().invoke(app, ["stress", str(path), "--draws", "5", "--workers", "1", "--scheduler", "tcp://x:1"])
     assert both.exit_code == 1 and "not both" in both.output
+    foresight = CliRunner().invoke(app, ["stress", str(path), "--draws", "5", "--foresight", "some"])
+    assert foresight.exit_code == 1 and "--foresight some: expected one of none, full" in foresight.output
 
 
 def test_without_a_plan_a_stochastic_workbook_commits_its_stochastic_plan():
