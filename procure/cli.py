@@ -37,8 +37,8 @@ from procure.risks import has_risks_sheet, read_risks
 from procure.solve import SolveOptions, Status
 from procure.starter import bundled_sample, starter_files, write_starter
 from procure.stochastic import prepare as prepare_fan
-from procure.stress import prepare as prepare_stress, run_draws
-from procure.stress_report import build_result, histogram_chart
+from procure.stress import FORESIGHTS, prepare as prepare_stress, run_draws
+from procure.stress_report import build_result, stress_charts
 from procure.validate import validate as validate_workbook
 from procure.version import tool_version
 from procure.workbook import read_workbook
@@ -519,6 +519,10 @@ def stress(
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Use an existing Dask cluster, e.g. "
                                                      "tcp://host:8786.")] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Draws per Dask task.")] = 250,
+    foresight: Annotated[str, typer.Option("--foresight", help="none (default): each period decided knowing only "
+                                           "the events started by then; full: each draw knows its whole future "
+                                           "(an optimistic bound).")] = "none",
+    time_limit: TimeLimitOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Stress workbook (.xlsx).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures as JSON.")] = None,
     quiet: QuietOpt = False,
@@ -526,7 +530,8 @@ def stress(
 ) -> None:
     """Stress-test a committed plan against sampled disruptions from the Risks sheet, on Dask."""
     _run(quiet, verbose, lambda ctx: _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers,
-                                             scheduler, chunk_size, output, json_path, verbose))
+                                             scheduler, chunk_size, output, json_path, verbose, foresight,
+                                             time_limit))
 
 
 MAX_DRAWS = 10_000_000  # beyond it a stress test is days of solving: refused before anything is allocated
@@ -549,13 +554,15 @@ def _check_draws(draws: int, chunk_size: int, minerals: int | None = None) -> No
 
 
 def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, scheduler, chunk_size, output,
-            json_path, verbose) -> int:
+            json_path, verbose, foresight="none", time_limit=None) -> int:
 
     if draws is None:
         raise ProcureError("--draws N is required: how many disruptions to sample (e.g. --draws 10000)")
     _check_draws(draws, chunk_size)
     if workers is not None and scheduler is not None:
         raise ProcureError("give --workers (a local cluster) or --scheduler (an existing one), not both")
+    if foresight not in FORESIGHTS:
+        raise ProcureError(f"--foresight {foresight}: expected one of {', '.join(FORESIGHTS)}")
     if workbook is None:
 
         workbook = bundled_sample()
@@ -565,8 +572,9 @@ def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, sc
     check_output_path(out_path, inputs, "stress workbook")
     busy = ctx.err.status("preparing", spinner="dots") if (not ctx.quiet and ctx.err.is_terminal) \
         else nullcontext()
+    options = SolveOptions(verbose=verbose, time_limit_s=time_limit).started()  # one deadline: preparation and draws
     with busy:
-        setup = prepare_stress(workbook, model, plan, commit_through, SolveOptions(verbose=verbose))
+        setup = prepare_stress(workbook, model, plan, commit_through, options)
     _check_draws(draws, chunk_size, len(setup.instance.mineral_keys))
     data = setup.instance.data
     doubts = (plan_scenario_warning(plan, data, model) if plan is not None
@@ -574,15 +582,15 @@ def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, sc
     console.print_problems(ctx, [], list(data.warnings) + doubts)
     with dask_client(workers, scheduler) as client, console.progress(ctx, "draws", draws) as advance:
         results = run_draws(setup.base, draws, seed, client=client, chunk_size=chunk_size,
-                            progress=lambda n: [advance() for _ in range(n)])
+                            progress=lambda n: [advance() for _ in range(n)], foresight=foresight,
+                            deadline=options.deadline)
     result = build_result(setup.instance, setup.base, setup.events, results, seed, setup.commit_through,
                           setup.hashes)
-    write_tables(out_path, result.tables, summary=result.summary, charts=histogram_chart)
+    write_tables(out_path, result.tables, summary=result.summary, charts=stress_charts(foresight),
+                 kinds=result.kinds)
     if json_path is not None:
         write_json(result.json, json_path)
-    console.stress_summary(ctx, draws, seed, result, out_path)
-    for draw in result.json["failed_draws"]:
-        ctx.err.print(f"[yellow]warning[/]: draw {draw} failed: {console.escape(results.failures[draw])}")
+    console.stress_summary(ctx, draws, seed, result, out_path, results.failures)
     return EXIT_NOT_SOLVED if result.json["failed_draws"] else EXIT_OK
 
 

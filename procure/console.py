@@ -387,23 +387,40 @@ def diff_summary(ctx: Context, plan_a: Path, plan_b: Path, result) -> None:
         show(ctx, moves)
 
 
-def stress_summary(ctx: Context, draws: int, seed: int, result, out_path: Path) -> None:
-    """The stress test's headline and per-mineral figures."""
-    if ctx.quiet:
-        return
-    total = result.json["total_shortfall_usd"]
-    ctx.say(f"{draws:,} draws, seed {seed}, committed through {escape(result.json['commit_through'])}: "
-            f"{len(result.json['failed_draws'])} failed")
-    if total["mean"] is not None:
-        ctx.say(f"total shortfall value: mean {fmt.usd(total['mean'])}  p95 {fmt.usd(total['p95'])}  "
-                f"CVaR95 {fmt.usd(total['cvar95'])}")
-    view = Table(show_edge=False)
-    add_columns(view, ("mineral", "P(shortfall)", "mean", "p95", "mean USD", "reserve released"), left=("mineral",))
-    for name, m in result.json["minerals"].items():
-        if m["mean"] is None:
-            continue
-        view.add_row(escape(name), fmt.share(m["p_shortfall"]),
-                     f"{fmt.quantity(m['mean'])} {escape(m['unit'])}", fmt.quantity(m["p95"]),
-                     fmt.usd(m["mean_usd"]), fmt.quantity(m["reserve_released_mean"]))
-    show(ctx, view)
-    ctx.say(f"stress workbook written to {escape(str(out_path))}")
+def stress_summary(ctx: Context, draws: int, seed: int, result, out_path: Path, failures=None) -> None:
+    """The stress test's headline and per-mineral figures, each quantity with its unit; then the failed
+    draws (on stderr, even when quiet), grouped by reason. Under full foresight every figure is said to be
+    an optimistic bound."""
+    doc = result.json
+    full = doc.get("foresight") == "full"
+    if not ctx.quiet:
+        total, spend = doc["total_shortfall_usd"], doc["spend_usd"]
+        ctx.say(f"{draws:,} draws, seed {seed}, committed through {escape(doc['commit_through'])}, foresight "
+                f"{doc['foresight']}: {len(doc['failed_draws'])} failed")
+        if full:
+            ctx.say("[bold]full foresight: each draw knows its whole future, so every figure below is an "
+                    "optimistic bound[/]")
+        if total["mean"] is not None:
+            ctx.say(f"total shortfall value per draw: mean {fmt.usd(total['mean'])} (95% interval "
+                    f"{fmt.usd(total['mean_ci95'][0])} to {fmt.usd(total['mean_ci95'][1])})  p95 "
+                    f"{fmt.usd(total['p95'])}  CVaR95 {fmt.usd(total['cvar95'])}")
+            ctx.say(f"spend per draw (committed plus recourse): mean {fmt.usd(spend['mean'])}  p5 "
+                    f"{fmt.usd(spend['p5'])}  p50 {fmt.usd(spend['p50'])}  p95 {fmt.usd(spend['p95'])}")
+        view = Table(show_edge=False)
+        add_columns(view, ("mineral", "draws short", "mean shortfall", "p95 shortfall", "mean shortfall value",
+                           "mean reserve released"), left=("mineral",))
+        for name, m in doc["minerals"].items():
+            if m["mean"] is None:
+                continue
+            unit = escape(m["unit"])
+            view.add_row(escape(name), fmt.share(m["p_shortfall"], 2), f"{fmt.quantity(m['mean'])} {unit}",
+                         f"{fmt.quantity(m['p95'])} {unit}", fmt.usd(m["mean_usd"]),
+                         f"{fmt.quantity(m['reserve_released_mean'])} {unit}")
+        show(ctx, view)
+        ctx.say(f"stress workbook written to {escape(str(out_path))}")
+    by_reason: dict[str, list[int]] = {}
+    for draw, why in (failures or {}).items():
+        by_reason.setdefault(why, []).append(draw)
+    for why, listed in by_reason.items():
+        shown = ", ".join(str(d) for d in listed[:10]) + (", ..." if len(listed) > 10 else "")
+        ctx.err.print(f"[yellow]warning[/]: {len(listed):,} draw(s) failed ({shown}): {escape(why)}")

@@ -382,10 +382,12 @@ def guessed_kind(column: str) -> str:
 
 _KIND_FORMAT = {Kind.MONEY: "usd", Kind.OBJECTIVE: "usd", Kind.RATE: "usd_rate", Kind.QUANTITY: "quantity",
                 Kind.SHARE: "share", Kind.DAYS: "days", Kind.COUNT: "days", Kind.SECONDS: "quantity",
-                Kind.NUMBER: "quantity", Kind.PERIOD: "label", Kind.TEXT: "label", Kind.FLAG: "label"}
+                Kind.NUMBER: "quantity", Kind.PERIOD: "label", Kind.TEXT: "label", Kind.FLAG: "label",
+                Kind.FACTOR: "label"}
 _KIND_SUMMARY = {Kind.MONEY: "usd", Kind.OBJECTIVE: "usd", Kind.RATE: "number", Kind.QUANTITY: "number",
                  Kind.SHARE: "share", Kind.DAYS: "whole", Kind.COUNT: "whole", Kind.SECONDS: "seconds",
-                 Kind.NUMBER: "number", Kind.PERIOD: "period", Kind.TEXT: "text", Kind.FLAG: "text"}
+                 Kind.NUMBER: "number", Kind.PERIOD: "period", Kind.TEXT: "text", Kind.FLAG: "text",
+                 Kind.FACTOR: "period"}
 
 
 def _value_format(formats: _Formats, column: str, kind: Kind | None = None):

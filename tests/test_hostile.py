@@ -335,7 +335,7 @@ def test_stress_histogram_refers_only_to_its_own_sheet(book, tmp_path, scheduler
     out = tmp_path / "s.xlsx"
     result = runner.invoke(app, ["stress", str(wb), "--draws", "20", "--scheduler", scheduler, "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    assert_charts_literal(out, "Total shortfall value per draw")
+    assert_charts_literal(out, "Draws by total shortfall value")
     assert_text_cells(out)
 
 
