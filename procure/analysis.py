@@ -198,23 +198,41 @@ class FrontierPoint:
         return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in doc.items()}
 
 
+MAX_CAPS = 10_000  # frontier points: one solve each; more is hours of solving, or memory a list of caps cannot get
+
+
 def parse_caps(text: str) -> list[float]:
-    """``0:1:0.05`` (start:stop:step, inclusive) or a list ``0,0.1,0.25``; each within 0..1."""
+    """``0:1:0.05`` (start:stop:step, inclusive) or a list ``0,0.1,0.25``; each within 0..1, at most
+    :data:`MAX_CAPS` of them (counted before any list is made). Raises ValueError saying what is expected."""
     text = text.strip()
+    expected = "expected start:stop:step (e.g. 0:1:0.05) or a list (0,0.1,0.5)"
     try:
         if ":" in text:
             start, stop, step = (float(p) for p in text.split(":"))
-            if step <= 0:
-                raise ValueError("the step must be > 0")
-            count = int(np.floor((stop - start) / step + 1e-9)) + 1
-            caps = [round(start + i * step, 12) for i in range(max(count, 0))]
         else:
             caps = [float(p) for p in text.split(",") if p.strip()]
     except ValueError as exc:
-        raise ValueError(f"--caps '{text}': expected start:stop:step (e.g. 0:1:0.05) or a list (0,0.1,0.5): {exc}") \
-            from None
-    if not caps or any(not 0 <= c <= 1 for c in caps):
-        raise ValueError(f"--caps '{text}': expected caps from 0 to 1")
+        raise ValueError(f"--caps '{text}': {expected}: {exc}") from None
+    if ":" in text:
+        if not all(np.isfinite(v) for v in (start, stop, step)):
+            raise ValueError(f"--caps '{text}': start, stop and step must be numbers (not inf or nan)")
+        if step <= 0:
+            raise ValueError(f"--caps '{text}': the step must be > 0")
+        if start > stop:
+            raise ValueError(f"--caps '{text}': start must not exceed stop (start:stop:step, e.g. 0:1:0.05)")
+        count = float(np.floor((stop - start) / step + 1e-9)) + 1  # counted, no list made yet (may be inf)
+        if count > MAX_CAPS:
+            shown = f"{count:,.0f}" if np.isfinite(count) else "more than 1e308"
+            raise ValueError(f"--caps '{text}': {shown} caps; at most {MAX_CAPS:,} (one solve each): "
+                             "use a larger step")
+        count = int(count)
+        caps = [round(start + i * step, 12) for i in range(count)]
+    if not caps:
+        raise ValueError(f"--caps '{text}': {expected}")
+    if any(not 0 <= c <= 1 for c in caps):  # nan fails too
+        raise ValueError(f"--caps '{text}': every cap must be a share from 0 to 1")
+    if len(caps) > MAX_CAPS:
+        raise ValueError(f"--caps '{text}': {len(caps):,} caps; at most {MAX_CAPS:,} (one solve each)")
     return sorted(set(caps))
 
 

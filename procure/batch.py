@@ -16,9 +16,10 @@ from typing import Callable
 
 from procure import fmt, pipeline
 from procure.cluster import dask_client
-from procure.errors import InputError, ProcureError
+from procure.errors import InputError, OutputError, ProcureError
 from procure.families import Measure, family_of_title
-from procure.paths import check_output_path, default_output_path
+from procure.files import read_toml
+from procure.paths import check_output_path, check_paths, default_output_path
 from procure.solve import SolveOptions, Status
 
 FAIL_CONDITIONS = ("shortfall", "infeasible", "not_optimal", "budget", "error")
@@ -32,6 +33,39 @@ class Job:
     out_dir: Path
     options: SolveOptions
     strict: bool
+    plan: Path | None = None  # where the plan goes, checked before any solve (see plan_jobs); None: named here
+
+
+def scenario_name(model: Path) -> str:
+    """The scenario name a model file gives its plan (its ``name =``, else its file stem), read without the
+    workbook, so every plan path is known before anything is solved. A file that cannot be read gets its
+    stem: its job fails with the reason and writes nothing."""
+    model = Path(model)
+    try:
+        name = read_toml(model, "scenario file").get("name", model.stem)
+    except InputError:
+        return model.stem
+    return name.strip() if isinstance(name, str) and name.strip() else model.stem
+
+
+def plan_jobs(workbook: Path, models: list[Path], out_dir: Path, options: SolveOptions, strict: bool,
+              comparison: list[tuple[str, Path]] = ()) -> list[Job]:
+    """One job per model file, each with its plan path (and the JSON beside it), after checking every path
+    the batch writes (the plans, their JSON, the ``comparison`` files) against every file it reads and
+    against each other: two models sharing a ``name =`` would write one plan, and a model file where a
+    plan's JSON goes would be overwritten. Raises :class:`~procure.errors.OutputError` naming each clash."""
+    jobs, outputs, named = [], [], {}
+    for model in models:
+        name = scenario_name(model)
+        plan = default_output_path(workbook, name, folder=out_dir)
+        if plan in named:  # the usual clash, said in the batch's own words
+            raise OutputError(f"{named[plan]} and {model} both name their scenario '{name}', so both plans would "
+                              f"be written to '{plan}'; give each model file its own name =")
+        named[plan] = model
+        jobs.append(Job(workbook, model, out_dir, options, strict, plan))
+        outputs += [(f"plan of {model}", plan), (f"JSON of {model}", plan.with_suffix(".json"))]
+    check_paths([("workbook", workbook)] + [("model file", m) for m in models], outputs + list(comparison))
+    return jobs
 
 
 def _largest_shortfall(minerals: dict) -> str:
@@ -51,8 +85,8 @@ def run_job(job: Job) -> dict:
         data = pipeline.load(job.workbook, job.model)
         name = data.policy.scenario
         row["scenario"] = name
-        plan = check_output_path(default_output_path(job.workbook, name, folder=job.out_dir),
-                                 [job.workbook] + ([job.model] if job.model else []))
+        plan = job.plan or check_output_path(default_output_path(job.workbook, name, folder=job.out_dir),
+                                             [job.workbook] + ([job.model] if job.model else []))
         outcome = pipeline.optimize(data, job.options, strict=job.strict)
         report = pipeline.make_report(outcome, input_name=job.workbook.name)
         if pipeline.write(outcome, report, plan, plan.with_suffix(".json")):

@@ -25,7 +25,7 @@ from procure.families import BUDGET_TOTAL
 from procure.figures import expected_figures, plan_figures
 from procure.instance import Instance
 from procure.outcome import build_form
-from procure.result import Solution, SolveOptions, Status
+from procure.result import Solution, SolveOptions
 from procure.solve import solve
 from procure.stochastic import Fan
 from procure.sweep import WarmModel, supports
@@ -136,7 +136,3 @@ def _point(budget: float, fan: Fan, form: ExtensiveForm, solution: Solution,
                        figures.reserve_gap_value_usd, figures.objective, figures.china_share_by_value,
                        worst if len(fan.instances) > 1 else None, marginal)
 
-
-def solved_all(points: list[BudgetPoint]) -> bool:
-    """Whether every point was solved (exit 0) or some stopped without a proven plan (exit 3)."""
-    return all(p.status != Status.NOT_SOLVED for p in points)

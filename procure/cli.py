@@ -14,30 +14,31 @@ import traceback
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import pandas as pd
 import typer
 
 from procure import console, fmt, pipeline
 from procure.analysis import frontier as solve_frontier, parse_caps
-from procure.batch import FAIL_CONDITIONS, Job, compare, failures, run_batch
-from procure.budgets import budget_frontier, parse_budgets, solved_all
+from procure.batch import FAIL_CONDITIONS, compare, failures, plan_jobs, run_batch
+from procure.budgets import budget_frontier, parse_budgets
 from procure.cluster import dask_client
+from procure.committed import commit_warning, plan_scenario_warning
 from procure.data import OfferKind
 from procure.diff import diff_plans
 from procure.errors import InputError, Problem, ProcureError
 from procure.instance import build_instance
 from procure.outcome import build_form
-from procure.paths import check_json_path, check_output_path, default_output_path, safe_stem
+from procure.paths import check_folder, check_output_path, check_paths, default_output_path, safe_stem
 from procure.plan import write_budget_frontier, write_frontier, write_json, write_tables
 from procure.pulp_model import available_solvers, check_export_path, check_solver, export_model
 from procure.risks import has_risks_sheet, read_risks
 from procure.solve import SolveOptions, Status
-from procure.starter import bundled_sample, write_starter
+from procure.starter import bundled_sample, starter_files, write_starter
 from procure.stochastic import prepare as prepare_fan
-from procure.stress import prepare as prepare_stress, run_draws
-from procure.stress_report import build_result, histogram_chart
+from procure.stress import FORESIGHTS, prepare as prepare_stress, run_draws
+from procure.stress_report import build_result, stress_charts
 from procure.validate import validate as validate_workbook
 from procure.version import tool_version
 from procure.workbook import read_workbook
@@ -116,11 +117,16 @@ def _run(quiet: bool, verbose: bool, body) -> None:
         code = 130
     except Exception as exc:  # a bug: say so plainly, show the traceback only when asked
         if ctx.verbose:
-            ctx.err.print(console.escape(traceback.format_exc()))
+            ctx.err.print(console.escape(traceback.format_exc(), lines=True))
         ctx.err.print(f"[bold red]internal error[/]: {console.escape(f'{type(exc).__name__}: {exc}')} "
                       "(a bug in procure; run with --verbose for details and please report it)")
         code = EXIT_INTERNAL
     raise typer.Exit(code or 0)
+
+
+def _inputs(workbook: Path, model: Path | None, scenario_files=()) -> list[tuple[str, Path | None]]:
+    """What a command reads, labelled for :func:`procure.paths.check_paths`'s messages."""
+    return [("workbook", workbook), ("model file", model)] + [("scenario file", p) for p in scenario_files]
 
 
 def default_plan_path(workbook: Path, scenario: str) -> Path:
@@ -145,7 +151,8 @@ def init(
 
 
 def _init(ctx: console.Context, directory: Path, force: bool) -> int:
-
+    check_folder(directory)
+    check_paths([], [("starter", target) for _, target in starter_files(directory)])
     written = write_starter(directory, force=force)
     for path in written:
         ctx.say(f"wrote {console.escape(str(path))}")
@@ -185,10 +192,11 @@ def _validate(ctx: console.Context, workbook: Path, model: Path | None) -> int:
         raise InputError(problems + data.warnings)
     console.print_problems(ctx, [], data.warnings)
     inst = build_instance(data)
-    table = console.Table(title=f"{workbook.name}: valid", show_header=False)
+    table = console.Table(title=f"{console.escape(workbook.name)}: valid", show_header=False)
     table.add_row("scenario", console.escape(data.policy.scenario))
     table.add_row("minerals", str(len(data.minerals)))
-    table.add_row("periods", f"{len(data.periods)} ({data.periods[0]} .. {data.periods[-1]})")
+    table.add_row("periods", f"{len(data.periods)} ({console.escape(fmt.period(data.periods[0]))} .. "
+                             f"{console.escape(fmt.period(data.periods[-1]))})")
     table.add_row("offers", f"{len(data.offers)} ({len(inst.excluded)} excluded)")
     table.add_row("optional agreements", str(int((inst.offer_kind == OfferKind.OPTIONAL).sum())))
     table.add_row("purchase variables", f"{inst.n_offer_periods:,}")
@@ -197,7 +205,7 @@ def _validate(ctx: console.Context, workbook: Path, model: Path | None) -> int:
     if events:
         table.add_row("risk events (for procure stress)", str(len(events)))
     table.add_row("warnings", str(len(data.warnings)))
-    ctx.say(table)
+    console.show(ctx, table)
     return EXIT_OK
 
 
@@ -230,12 +238,12 @@ def _solve(ctx: console.Context, run: RunOptions, workbook, model, output, json_
     """The main job, one flow for every plan kind: load, optimize, report, write, render."""
     options = run.solve_options()
     workbook = workbook if workbook is not None else bundled_sample()
-    inputs = [workbook] + ([model] if model else []) + list(scenario_files)
+    inputs = _inputs(workbook, model, scenario_files)
     data = pipeline.load(workbook, model, scenario_files)
     console.print_problems(ctx, [], data.warnings)
-    plan_path = check_output_path(output or default_plan_path(workbook, data.policy.scenario), inputs)
-    if json_path is not None:
-        check_json_path(json_path, inputs, [plan_path])
+    plan_path = output or default_plan_path(workbook, data.policy.scenario)
+    check_paths(inputs, [("plan", plan_path), ("JSON", json_path)])
+    check_output_path(plan_path, inputs)
     with ctx.out.status("solving", spinner="dots") if (not ctx.quiet and ctx.out.is_terminal) else nullcontext():
         outcome = pipeline.optimize(data, options, strict=run.strict)
         report = pipeline.make_report(outcome, input_name=workbook.name, price_rules=price_rules)
@@ -265,63 +273,57 @@ def frontier(
     """Solve once per China cap applied to every mineral (or per horizon budget, --budgets): spend, shortfall
     value and exposure against the cap, or what the program buys at each budget."""
     run = RunOptions(solver, time_limit, gap, strict, quiet, verbose)
-    if budgets is not None:
-        _run(quiet, verbose, lambda ctx: _budget_frontier(ctx, run, workbook, budgets, model, output, json_path))
-    else:
-        _run(quiet, verbose, lambda ctx: _frontier(ctx, run, workbook, caps, model, output, json_path))
+    sweep, text = (_BUDGETS, budgets) if budgets is not None else (_CAPS, caps)
+    _run(quiet, verbose, lambda ctx: _frontier(ctx, run, workbook, sweep, text, model, output, json_path))
 
 
-def _frontier(ctx: console.Context, run: RunOptions, workbook, caps, model, output, json_path) -> int:
+@dataclass(frozen=True)
+class _Sweep:
+    """One kind of frontier: how its points are parsed, solved, written and shown."""
+
+    name: str  # in file names and on the progress bar
+    parse: Callable[[str], list[float]]
+    solve: Callable
+    write: Callable[[pd.DataFrame, Path, str], None]
+    title: str
+    show: Callable
+
+
+_CAPS = _Sweep("frontier", parse_caps, solve_frontier, write_frontier, "China-cap frontier",
+               lambda ctx, points, path, stochastic: console.frontier_summary(ctx, points, path))
+_BUDGETS = _Sweep("budgets", parse_budgets, budget_frontier, write_budget_frontier, "What each budget buys",
+                  console.budget_frontier_summary)
+
+
+def _frontier(ctx: console.Context, run: RunOptions, workbook, sweep: _Sweep, text: str, model, output,
+              json_path) -> int:
+    """A frontier (CLI.md): the plan re-solved at each point (China cap, or horizon budget), whatever its
+    kind (a plan of several scenarios is re-solved whole at each point)."""
     try:
-        cap_values = parse_caps(caps)
+        values = sweep.parse(text)
     except ValueError as exc:
         raise ProcureError(str(exc)) from None
     data = pipeline.load(workbook, model)
     console.print_problems(ctx, [], data.warnings)
     suffix = "" if data.policy.scenario in ("", "base") else f"-{_safe_stem(data.policy.scenario)}"
-    inputs = [workbook] + ([model] if model else [])
-    out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}{suffix}-frontier.xlsx", inputs)
-    if json_path is not None:
-        check_json_path(json_path, inputs, [out_path])
-    options = run.solve_options()
-    fan = prepare_fan(data, data.scenarios)  # a plan of several scenarios is re-solved whole at each cap
-    with console.progress(ctx, "frontier", len(cap_values)) as advance:
-        points = solve_frontier(fan, cap_values, options, run.strict, progress=lambda cap: advance())
-    table = pd.DataFrame([dataclasses.asdict(p) for p in points])
-    write_frontier(table, out_path, f"China-cap frontier: {data.policy.scenario}")
-    if json_path is not None:
-        write_json({"scenario": data.policy.scenario,
-                    "points": [p.to_json(len(fan.scenarios) > 1) for p in points]}, json_path)
-    console.frontier_summary(ctx, points, out_path)
-    return EXIT_OK if all(p.status != Status.NOT_SOLVED for p in points) else EXIT_NOT_SOLVED
-
-
-def _budget_frontier(ctx: console.Context, run: RunOptions, workbook, budgets, model, output, json_path) -> int:
-    """What the program buys at each horizon budget (CLI.md, frontier --budgets)."""
-    try:
-        values = parse_budgets(budgets)
-    except ValueError as exc:
-        raise ProcureError(str(exc)) from None
-    data = pipeline.load(workbook, model)
-    console.print_problems(ctx, [], data.warnings)
-    suffix = "" if data.policy.scenario in ("", "base") else f"-{_safe_stem(data.policy.scenario)}"
-    inputs = [workbook] + ([model] if model else [])
-    out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}{suffix}-budgets.xlsx", inputs)
-    if json_path is not None:
-        check_json_path(json_path, inputs, [out_path])
+    inputs = _inputs(workbook, model)
+    out_path = output or Path("outputs") / f"{workbook.stem}{suffix}-{sweep.name}.xlsx"
+    check_paths(inputs, [("frontier workbook", out_path), ("JSON", json_path)])
+    check_output_path(out_path, inputs, "frontier workbook")
     options = run.solve_options()
     fan = prepare_fan(data, data.scenarios)
-    with console.progress(ctx, "budgets", len(values)) as advance:
-        points = budget_frontier(fan, values, options, run.strict, progress=lambda budget: advance())
+    stochastic = len(fan.scenarios) > 1
+    with console.progress(ctx, sweep.name, len(values)) as advance:
+        points = sweep.solve(fan, values, options, run.strict, progress=lambda value: advance())
     table = pd.DataFrame([dataclasses.asdict(p) for p in points])
-    if len(fan.scenarios) == 1:
+    if not stochastic and "worst_shortfall_usd" in table:
         table = table.drop(columns="worst_shortfall_usd")
-    write_budget_frontier(table, out_path, f"What each budget buys: {data.policy.scenario}")
+    sweep.write(table, out_path, f"{sweep.title}: {data.policy.scenario}")
     if json_path is not None:
-        write_json({"scenario": data.policy.scenario,
-                    "points": [p.to_json(len(fan.scenarios) > 1) for p in points]}, json_path)
-    console.budget_frontier_summary(ctx, points, out_path, len(fan.scenarios) > 1)
-    return EXIT_OK if solved_all(points) else EXIT_NOT_SOLVED
+        write_json({"scenario": data.policy.scenario, "points": [p.to_json(stochastic) for p in points]},
+                   json_path)
+    sweep.show(ctx, points, out_path, stochastic)
+    return EXIT_OK if all(p.status != Status.NOT_SOLVED for p in points) else EXIT_NOT_SOLVED
 
 
 @app.command()
@@ -363,25 +365,25 @@ def _batch(ctx: console.Context, run: RunOptions, workbook, models, out_dir, wor
     options = run.solve_options()
     if not workbook.is_file():
         raise ProcureError(f"{workbook}: no such workbook")
-    jobs = [Job(workbook, model, out_dir, options, run.strict) for model in models]
+    stem = f"{workbook.stem}-comparison"
+    comparison_path, comparison_json = out_dir / f"{stem}.xlsx", out_dir / f"{stem}.json"
+    jobs = plan_jobs(workbook, models, out_dir, options, run.strict,
+                     [("comparison workbook", comparison_path), ("comparison JSON", comparison_json)])
     with console.progress(ctx, "batch", len(jobs)) as advance:
         rows, base_name = compare(run_batch(jobs, workers, progress=lambda row: advance(), scheduler=scheduler),
                                   baseline)
     comparison = pd.DataFrame([{k: v for k, v in r.items() if k != "traceback"} for r in rows])
-    stem = f"{workbook.stem}-comparison"
-    write_tables(check_output_path(out_dir / f"{stem}.xlsx", [workbook] + list(models)),
-                 {"Comparison": comparison})
+    write_tables(comparison_path, {"Comparison": comparison})
     met = failures(rows, conditions)
     write_json({"workbook": str(workbook), "baseline": base_name, "scenarios": rows, "fail_on": conditions,
-                "failed": met},
-               out_dir / f"{stem}.json")
+                "failed": met}, comparison_json)
     console.batch_summary(ctx, rows, base_name, out_dir, stem)
     for r in rows:
         if r["status"] == "error":
             ctx.err.print(f"[bold red]error[/] in {console.escape(str(r['scenario']))}: "
                           f"{console.escape(r.get('message', ''))}")
             if ctx.verbose and r.get("traceback"):
-                ctx.err.print(console.escape(r["traceback"]))
+                ctx.err.print(console.escape(r["traceback"], lines=True))
     if met:
         for line in met:
             ctx.err.print(f"[bold red]fail-on[/]: {console.escape(line)}")
@@ -406,11 +408,15 @@ def diff(
 
 def _diff(ctx, plan_a, plan_b, top, json_path, output) -> int:
 
+    inputs = [("plan", plan_a), ("plan", plan_b)]
+    check_paths(inputs, [("JSON", json_path), ("differences workbook", output)])
+    if output is not None:
+        check_output_path(output, inputs, "differences workbook")
     result = diff_plans(plan_a, plan_b, top)
     if json_path is not None:
         write_json(result.to_json(), json_path)
     if output is not None:
-        write_tables(check_output_path(output, [plan_a, plan_b]), {"Figures": result.figures, "Moves": result.moves})
+        write_tables(output, {"Figures": result.figures, "Moves": result.moves})
     console.diff_summary(ctx, plan_a, plan_b, result)
     return EXIT_OK
 
@@ -430,12 +436,12 @@ def _solvers(ctx: console.Context) -> int:
     if ctx.quiet:
         return EXIT_OK
     table = console.Table(title="solvers available here", show_edge=False)
-    for column in ("solver", "interface", "version", "MIP"):
-        table.add_column(column)
+    console.add_columns(table, ("solver", "interface", "version", "MIP"), left=("solver", "interface", "version",
+                                                                                 "MIP"))
     for info in found:
-        table.add_row(info.name, console.escape(info.interface), console.escape(info.version),
+        table.add_row(console.escape(info.name), console.escape(info.interface), console.escape(info.version),
                       "yes" if info.mip else "no")
-    ctx.say(table)
+    console.show(ctx, table)
     ctx.say("highs runs in process; the others through PuLP. Install a solver (and its licence) and it "
             "appears here.")
     return EXIT_OK
@@ -458,8 +464,7 @@ def export(
 
 def _export(ctx: console.Context, workbook: Path, output: Path, model: Path | None, scenario: list[Path],
             strict: bool) -> int:
-    inputs = [workbook] + ([model] if model else []) + list(scenario)
-    check_export_path(output, inputs)
+    check_export_path(output, _inputs(workbook, model, scenario))
     data = pipeline.load(workbook, model, scenario)
     console.print_problems(ctx, [], data.warnings)
     fan = prepare_fan(data, data.scenarios)
@@ -514,6 +519,10 @@ def stress(
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Use an existing Dask cluster, e.g. "
                                                      "tcp://host:8786.")] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Draws per Dask task.")] = 250,
+    foresight: Annotated[str, typer.Option("--foresight", help="none (default): each period decided knowing only "
+                                           "the events started by then; full: each draw knows its whole future "
+                                           "(an optimistic bound).")] = "none",
+    time_limit: TimeLimitOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Stress workbook (.xlsx).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures as JSON.")] = None,
     quiet: QuietOpt = False,
@@ -521,39 +530,67 @@ def stress(
 ) -> None:
     """Stress-test a committed plan against sampled disruptions from the Risks sheet, on Dask."""
     _run(quiet, verbose, lambda ctx: _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers,
-                                             scheduler, chunk_size, output, json_path, verbose))
+                                             scheduler, chunk_size, output, json_path, verbose, foresight,
+                                             time_limit))
+
+
+MAX_DRAWS = 10_000_000  # beyond it a stress test is days of solving: refused before anything is allocated
+MAX_DRAW_TASKS = 100_000  # Dask tasks (draws / --chunk-size): each costs the scheduler memory and time
+MAX_DRAW_FIGURES = 250_000_000  # draws x minerals: two 8-byte figures each (shortfall, release), about 4 GB
+
+
+def _check_draws(draws: int, chunk_size: int, minerals: int | None = None) -> None:
+    """Refuse at once a stress test that cannot fit: too many draws, tasks, or figures to keep."""
+    if draws > MAX_DRAWS:
+        raise ProcureError(f"--draws {draws:,}: at most {MAX_DRAWS:,} draws (each is a solve; percentiles settle "
+                           "long before)")
+    tasks = -(-draws // chunk_size)
+    if tasks > MAX_DRAW_TASKS:
+        raise ProcureError(f"--draws {draws:,} in chunks of {chunk_size:,} is {tasks:,} Dask tasks; at most "
+                           f"{MAX_DRAW_TASKS:,}: give --chunk-size {-(-draws // MAX_DRAW_TASKS):,} or more")
+    if minerals is not None and draws * minerals > MAX_DRAW_FIGURES:
+        raise ProcureError(f"--draws {draws:,} x {minerals} minerals is {draws * minerals:,} figures to keep; at most "
+                           f"{MAX_DRAW_FIGURES:,} (about 4 GB): give --draws {MAX_DRAW_FIGURES // minerals:,} or fewer")
 
 
 def _stress(ctx, workbook, draws, model, plan, seed, commit_through, workers, scheduler, chunk_size, output,
-            json_path, verbose) -> int:
+            json_path, verbose, foresight="none", time_limit=None) -> int:
 
     if draws is None:
         raise ProcureError("--draws N is required: how many disruptions to sample (e.g. --draws 10000)")
+    _check_draws(draws, chunk_size)
     if workers is not None and scheduler is not None:
         raise ProcureError("give --workers (a local cluster) or --scheduler (an existing one), not both")
+    if foresight not in FORESIGHTS:
+        raise ProcureError(f"--foresight {foresight}: expected one of {', '.join(FORESIGHTS)}")
     if workbook is None:
 
         workbook = bundled_sample()
-    inputs = [workbook] + [p for p in (model, plan) if p is not None]
-    out_path = check_output_path(output or Path("outputs") / f"{workbook.stem}-stress.xlsx", inputs)
-    if json_path is not None:
-        check_json_path(json_path, inputs)
+    inputs = _inputs(workbook, model) + [("plan", plan)]
+    out_path = output or Path("outputs") / f"{workbook.stem}-stress.xlsx"
+    check_paths(inputs, [("stress workbook", out_path), ("JSON", json_path)])
+    check_output_path(out_path, inputs, "stress workbook")
     busy = ctx.err.status("preparing", spinner="dots") if (not ctx.quiet and ctx.err.is_terminal) \
         else nullcontext()
+    options = SolveOptions(verbose=verbose, time_limit_s=time_limit).started()  # one deadline: preparation and draws
     with busy:
-        setup = prepare_stress(workbook, model, plan, commit_through, SolveOptions(verbose=verbose))
-    console.print_problems(ctx, [], setup.instance.data.warnings)
+        setup = prepare_stress(workbook, model, plan, commit_through, options)
+    _check_draws(draws, chunk_size, len(setup.instance.mineral_keys))
+    data = setup.instance.data
+    doubts = (plan_scenario_warning(plan, data, model) if plan is not None
+              else commit_warning(data, setup.commit_through))
+    console.print_problems(ctx, [], list(data.warnings) + doubts)
     with dask_client(workers, scheduler) as client, console.progress(ctx, "draws", draws) as advance:
         results = run_draws(setup.base, draws, seed, client=client, chunk_size=chunk_size,
-                            progress=lambda n: [advance() for _ in range(n)])
+                            progress=lambda n: [advance() for _ in range(n)], foresight=foresight,
+                            deadline=options.deadline)
     result = build_result(setup.instance, setup.base, setup.events, results, seed, setup.commit_through,
                           setup.hashes)
-    write_tables(out_path, result.tables, summary=result.summary, charts=histogram_chart)
+    write_tables(out_path, result.tables, summary=result.summary, charts=stress_charts(foresight),
+                 kinds=result.kinds)
     if json_path is not None:
         write_json(result.json, json_path)
-    console.stress_summary(ctx, draws, seed, result, out_path)
-    for draw in result.json["failed_draws"]:
-        ctx.err.print(f"[yellow]warning[/]: draw {draw} failed: {console.escape(results.failures[draw])}")
+    console.stress_summary(ctx, draws, seed, result, out_path, results.failures)
     return EXIT_NOT_SOLVED if result.json["failed_draws"] else EXIT_OK
 
 

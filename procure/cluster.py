@@ -39,12 +39,50 @@ def local_client(workers: int):
         return Client(cluster, set_as_default=False)
 
 
-def connect(address: str):
-    """A Dask client on an existing scheduler (``tcp://host:8786``)."""
-    from distributed import Client
+CONNECT_TIMEOUT_S = 10.0  # seconds: the whole of reaching a scheduler, handshake included
 
+
+async def _handshake(address: str, timeout_s: float) -> None:
+    """Open a connection to ``address`` and exchange Dask's handshake, all within ``timeout_s``, then close."""
+    import asyncio
+
+    from distributed.comm import connect as dask_connect
+
+    # Dask gives up connecting after timeout_s with its own reason; the second more bounds the handshake
+    comm = await asyncio.wait_for(dask_connect(address, timeout=timeout_s), timeout_s + 1)
+    await comm.close()
+
+
+def connect(address: str, timeout_s: float | None = None):
+    """A Dask client on an existing scheduler (``tcp://host:8786``), or :class:`ProcureError` within
+    ``timeout_s`` (default :data:`CONNECT_TIMEOUT_S`) saying why not.
+
+    Dask bounds the connection but not the handshake that follows: a server that accepts and never
+    speaks would hold ``Client()`` forever. So the scheduler is first reached here with the whole
+    exchange under one deadline; an address Dask cannot parse is refused before any client exists (a
+    half-made client spends 20 s closing itself)."""
+    import asyncio
+
+    from distributed import Client
+    from distributed.comm import parse_address
+
+    timeout_s = CONNECT_TIMEOUT_S if timeout_s is None else timeout_s
     try:
-        return Client(address, set_as_default=False, timeout="10s")
+        parse_address(address)
+        asyncio.run(_handshake(address, timeout_s))
+    except ValueError as exc:
+        raise ProcureError(f"--scheduler '{address}' is not a Dask scheduler address ({exc}); "
+                           "expected e.g. tcp://host:8786 or tcp://[::1]:8786") from None
+    except TimeoutError:  # connected, and then silence
+        raise ProcureError(f"cannot reach the Dask scheduler at {address}: a server there accepted the connection "
+                           f"but did not answer Dask's handshake within {timeout_s + 1:g} s (not a Dask scheduler, "
+                           "or a stuck one)") from None
+    except OSError as exc:
+        # Dask's cause reads "in <TCPConnector object at 0x...>: ConnectionRefusedError: ...": the reason is the end
+        cause = f" ({str(exc.__cause__).rsplit('>: ', 1)[-1]})" if exc.__cause__ is not None else ""
+        raise ProcureError(f"cannot reach the Dask scheduler at {address}: {exc}{cause}") from None
+    try:
+        return Client(address, set_as_default=False, timeout=f"{timeout_s}s")
     except (OSError, TimeoutError) as exc:
         raise ProcureError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 

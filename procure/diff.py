@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from procure import fmt
-from procure.workbook import read_plan
+from procure.errors import InputError, Problem
+from procure.workbook import read_plan, read_plan_summary
 
 # Summary items compared, by the key procure writes beside each (procure.report.summary_items), and the
 # words shown for each; a plan of several scenarios gives expectations
@@ -53,9 +54,44 @@ def _number(value):
         return np.nan
 
 
+PLAN_KEYS = ("status", "input_sha256")  # Summary keys every plan procure writes holds (a stress workbook has none)
+
+
+def _require_plan(summary: dict, path: Path) -> None:
+    """Refuse a workbook that is not a plan (a stress or frontier workbook, a plan from before Summary
+    keys): compared, every figure would read '-' and the answer would say nothing."""
+    missing = [key for key in PLAN_KEYS if key not in summary]
+    if missing:
+        raise InputError([Problem("is not a plan written by procure solve (its Summary has no "
+                                  + " or ".join(missing) + " key: a stress or frontier workbook, or another file); "
+                                  "give two plan workbooks", file=str(path))])
+
+
+def plan_summary(path: Path) -> dict:
+    """A plan's Summary as {key: value} (the keys procure writes beside each item), read without its other
+    sheets; :class:`InputError` naming the file when it is not a plan."""
+    summary = read_plan_summary(path) or {}
+    _require_plan(summary, Path(path))
+    return summary
+
+
+def _read(path: Path, problems: list[Problem]):
+    """A plan's Summary and Allocation, or ({}, None) with its problems added to ``problems``."""
+    try:
+        summary, allocation = read_plan(path)
+        _require_plan(summary, Path(path))
+    except InputError as exc:
+        problems += exc.problems
+        return {}, None
+    return summary, allocation
+
+
 def diff_plans(plan_a: Path, plan_b: Path, top: int = 20) -> PlanDiff:
-    summary_a, allocation_a = read_plan(plan_a)
-    summary_b, allocation_b = read_plan(plan_b)
+    problems: list[Problem] = []  # both files checked before either is refused: every problem at once
+    summary_a, allocation_a = _read(plan_a, problems)
+    summary_b, allocation_b = _read(plan_b, problems)
+    if problems:
+        raise InputError(problems)
     figures = []
     for key, label in FIGURES.items():
         a, b = _number(summary_a.get(key)), _number(summary_b.get(key))

@@ -78,6 +78,17 @@ def data_classes(instances: list[Instance]) -> np.ndarray:
     return cls
 
 
+def shared_periods(instances: list[Instance], commit_through: Period | None = None) -> int:
+    """How many leading periods have one decision node for every scenario: those through the Policy
+    ``commit_through`` and those before the first period where the scenarios' data differ (a plan of one
+    scenario shares every period). Beyond them, each scenario's purchases are its own."""
+    if len(instances) <= 1:
+        return len(instances[0].periods) if instances else 0
+    classes = data_classes(instances)
+    together = int(np.argmin(np.append((classes == classes[0]).all(axis=0), False)))
+    return max(together, _commit_index(list(instances[0].periods), commit_through))
+
+
 def _commit_index(periods: list[Period], commit_through: Period | None) -> int:
     """Number of leading periods whose purchases are committed (0 when none)."""
     if commit_through is None:

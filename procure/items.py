@@ -26,6 +26,7 @@ class Kind(StrEnum):
     TEXT = "text"
     FLAG = "flag"  # a yes/no fact (written as yes or no)
     NUMBER = "number"  # any other number (a limit in its own unit, an ESG score)
+    FACTOR = "factor"  # a multiplier or probability typed in an input, shown as written (1.3426, never 1.343)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,11 @@ def load(workbook: str | Path, model: str | Path | None = None, scenario_files=(
         problems.append(Problem("is not comparable with the workbook's periods ("
                                 + ", ".join(str(p) for p in data.periods[:4]) + ", ...)",
                                 sheet="Policy", column="commit_through", value=commit))
+    elif commit is not None and data.periods and commit not in data.periods:  # else it commits whatever it reaches
+        problems.append(Problem("is no period of the workbook; expected one of "
+                                + ", ".join(str(p) for p in data.periods[:8])
+                                + (", ..." if len(data.periods) > 8 else ""),
+                                sheet="Policy", column="commit_through", value=commit))
     if scenarios:
         try:
             check_scenarios(scenarios)

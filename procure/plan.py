@@ -116,6 +116,32 @@ class _PlanBook:
     max_rows: int = EXCEL_MAX_ROWS
     titles: set[str] = field(default_factory=set)
     rows: list[SheetRows] = field(default_factory=list)
+    chart_texts: object = None  # the hidden ChartText worksheet, made when a chart text needs a cell
+    chart_text_count: int = 0
+
+
+CHART_TEXT = "ChartText"
+
+
+def chart_text(book: _PlanBook, text: str) -> str | list:
+    """``text`` as a chart title, axis title or series name that the chart shows as written.
+
+    XlsxWriter reads a name that looks like a reference (``Evil!A1``, ``+cmd|' /C calc'!A0``, and a title
+    ending in one) as a formula, so text from the input could become one. Text holding ``!`` or starting
+    with ``=`` is therefore written as a text cell of the hidden ChartText sheet, and the chart refers to
+    that cell (its cached value is the text itself); other text is given to the chart as a literal string.
+    """
+    text = str(text)
+    if "!" not in text and not text.startswith("="):
+        return text
+    if book.chart_texts is None:
+        book.chart_texts = book.xlsx.add_worksheet(_sheet_title(CHART_TEXT, book.titles))
+        book.chart_texts.hide()
+        book.chart_texts.set_column(0, 0, 60)
+    row = book.chart_text_count
+    book.chart_texts.write_string(row, 0, text, book.formats.text)
+    book.chart_text_count += 1
+    return [book.chart_texts.name, row, 0]
 
 
 def _file_errors() -> tuple[type[BaseException], ...]:
@@ -239,8 +265,7 @@ def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
 
         bars = book.xlsx.add_chart({"type": "column", "subtype": "stacked"})
         for country in _top_origins(data.iloc[rows]):  # a country this mineral never buys from: no series
-            bars.add_series({**series(country), **_series_name(country.removeprefix("bought from "),
-                                                                [data_title, 0, col[country]])})
+            bars.add_series({**series(country), "name": chart_text(book, country.removeprefix("bought from "))})
         if OTHER_ORIGINS in col and data[OTHER_ORIGINS].iloc[rows].sum() > 0:
             bars.add_series({**series(OTHER_ORIGINS), "name": "other origins", "fill": {"color": "#A6A6A6"}})
         bars.add_series({**series("shortfall"), "name": "shortfall (demand not met)",
@@ -250,17 +275,18 @@ def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
         demand.add_series({**series("demand"), "line": {"color": "#000000", "width": 2},
                            "marker": {"type": "diamond", "fill": {"color": "#000000"}}})
         bars.combine(demand)
-        # fixed text first in titles: a title starting with = would be a formula
-        bars.set_title({"name": f"Purchases by origin against demand: {name}", "name_font": title_font})
+        # names and units come from the input: chart_text keeps them text, never a formula
+        bars.set_title({"name": chart_text(book, f"Purchases by origin against demand: {name}"),
+                        "name_font": title_font})
         bars.set_x_axis({"name": "Period"})
-        bars.set_y_axis({"name": f"Quantity ({unit})", "num_format": "#,##0", "min": 0})
+        bars.set_y_axis({"name": chart_text(book, f"Quantity ({unit})"), "num_format": "#,##0", "min": 0})
         bars.set_legend({"position": "right"})  # one entry a line: many origins do not squeeze the plot
         sheet.insert_chart(top, 0, bars, {"x_scale": 1.4, "y_scale": 1.0})  # room for the legend
 
         share = book.xlsx.add_chart({"type": "line"})
         share.add_series({**series("china_share"), "name": "China share of purchases", "marker": {"type": "circle"}})
         share.add_series({**series("china_cap"), "name": "China cap", "line": {"dash_type": "dash"}})
-        share.set_title({"name": f"China share against cap: {name}", "name_font": title_font})
+        share.set_title({"name": chart_text(book, f"China share against cap: {name}"), "name_font": title_font})
         share.set_x_axis({"name": "Period"})
         share.set_y_axis({"name": "China share of purchases (%)", "num_format": "0%", "min": 0, "max": 1})
         share.set_legend({"position": "bottom"})
@@ -269,17 +295,11 @@ def _plan_charts(book: _PlanBook, tables: dict[str, pd.DataFrame]) -> None:
         reserve = book.xlsx.add_chart({"type": "line"})
         reserve.add_series({**series("reserve_end"), "name": "reserve at period end", "marker": {"type": "circle"}})
         reserve.add_series({**series("reserve_target"), "name": "reserve target", "line": {"dash_type": "dash"}})
-        reserve.set_title({"name": f"Reserve against target: {name}", "name_font": title_font})
+        reserve.set_title({"name": chart_text(book, f"Reserve against target: {name}"), "name_font": title_font})
         reserve.set_x_axis({"name": "Period"})
-        reserve.set_y_axis({"name": f"Reserve ({unit})", "num_format": "#,##0", "min": 0})
+        reserve.set_y_axis({"name": chart_text(book, f"Reserve ({unit})"), "num_format": "#,##0", "min": 0})
         reserve.set_legend({"position": "bottom"})
         sheet.insert_chart(top, 18, reserve, {"x_scale": 0.9, "y_scale": 1.0})
-
-
-def _series_name(text: str, header: list) -> dict:
-    """A chart series named ``text``, or by its header cell when ``text`` starts with "=" (XlsxWriter
-    would take such a name as a formula: input text is never a formula)."""
-    return {"name": header if text.startswith("=") else text}
 
 
 def _write_chart_table(book: _PlanBook, data: pd.DataFrame) -> str:
@@ -362,10 +382,12 @@ def guessed_kind(column: str) -> str:
 
 _KIND_FORMAT = {Kind.MONEY: "usd", Kind.OBJECTIVE: "usd", Kind.RATE: "usd_rate", Kind.QUANTITY: "quantity",
                 Kind.SHARE: "share", Kind.DAYS: "days", Kind.COUNT: "days", Kind.SECONDS: "quantity",
-                Kind.NUMBER: "quantity", Kind.PERIOD: "label", Kind.TEXT: "label", Kind.FLAG: "label"}
+                Kind.NUMBER: "quantity", Kind.PERIOD: "label", Kind.TEXT: "label", Kind.FLAG: "label",
+                Kind.FACTOR: "label"}
 _KIND_SUMMARY = {Kind.MONEY: "usd", Kind.OBJECTIVE: "usd", Kind.RATE: "number", Kind.QUANTITY: "number",
                  Kind.SHARE: "share", Kind.DAYS: "whole", Kind.COUNT: "whole", Kind.SECONDS: "seconds",
-                 Kind.NUMBER: "number", Kind.PERIOD: "period", Kind.TEXT: "text", Kind.FLAG: "text"}
+                 Kind.NUMBER: "number", Kind.PERIOD: "period", Kind.TEXT: "text", Kind.FLAG: "text",
+                 Kind.FACTOR: "period"}
 
 
 def _value_format(formats: _Formats, column: str, kind: Kind | None = None):
@@ -560,6 +582,19 @@ def _shown(value) -> str:
 FRONTIER = "Frontier"
 
 
+FRONTIER_KINDS = {
+    "cap": Kind.SHARE, "status": Kind.TEXT, "spend_usd": Kind.MONEY, "shortfall_value_usd": Kind.MONEY,
+    "objective": Kind.OBJECTIVE, "china_share": Kind.SHARE, "reserve_days_min": Kind.DAYS,
+    "reserve_days_mean": Kind.DAYS, "reserve_gap_value_usd": Kind.MONEY, "worst_shortfall_usd": Kind.MONEY}
+FRONTIER_HEADERS = {
+    "cap": "China cap on every mineral", "status": "Status", "spend_usd": "Spend (USD)",
+    "shortfall_value_usd": "Shortfall value (USD at reference price)", "objective": "Objective (spend plus penalties)",
+    "china_share": "China share (by value)", "reserve_days_min": "Reserve cover at end, lowest mineral (days)",
+    "reserve_days_mean": "Reserve cover at end, mean over minerals (days)",
+    "reserve_gap_value_usd": "Reserve gap value (USD at reference price)",
+    "worst_shortfall_usd": "Shortfall value, worst scenario (USD at reference price)"}
+
+
 def write_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
     """The frontier sheet (one row per cap: :class:`procure.analysis.FrontierPoint`) and a native line
     chart against the cap: spend and shortfall value (USD) on the left axis, the realised China share
@@ -568,7 +603,7 @@ def write_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
     temp = temp_file_beside(path, ".xlsx")
     try:
         book = _new_book(temp, EXCEL_MAX_ROWS)
-        _write_table(book, FRONTIER, table)
+        _write_table(book, FRONTIER, table, FRONTIER_KINDS, FRONTIER_HEADERS)
         n = len(table)
         columns = list(table.columns)
         cap = columns.index("cap")
@@ -582,7 +617,7 @@ def write_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
                  {"y2_axis": True, "line": {"dash_type": "dash"}, "marker": {"type": "triangle"}})):
             c = columns.index(name)
             chart.add_series({"name": label, "categories": caps, "values": [FRONTIER, 1, c, n, c], **style})
-        chart.set_title({"name": title})
+        chart.set_title({"name": chart_text(book, title)})  # the title holds the scenario's name
         chart.set_x_axis({"name": "China exposure cap on every mineral (share of purchases)", "num_format": "0%"})
         chart.set_y_axis({"name": "USD", "num_format": "#,##0", "min": 0})
         chart.set_y2_axis({"name": "China share of purchases (%)", "num_format": "0%", "min": 0, "max": 1})
@@ -634,7 +669,7 @@ def write_budget_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
             c = columns.index(name)
             chart.add_series({"name": label, "categories": categories, "values": [BUDGET_FRONTIER, 1, c, n, c],
                               **style})
-        chart.set_title({"name": title})
+        chart.set_title({"name": chart_text(book, title)})
         chart.set_x_axis({"name": "Horizon budget (USD)", "num_format": '#,##0,,,"B"'})
         chart.set_y_axis({"name": "USD (shortfall and reserve gap at reference prices)", "num_format": '#,##0,,"M"',
                           "min": 0})

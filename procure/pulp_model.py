@@ -53,7 +53,6 @@ import hashlib
 import importlib.metadata
 import inspect
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -67,6 +66,7 @@ import numpy as np
 
 from procure.errors import OutputError, ProcureError, SolverError
 from procure.files import atomic_write
+from procure.paths import check_paths
 from procure.program import LinearProgram
 from procure.result import RawKind, RawResult, quiet_stdout
 
@@ -319,15 +319,12 @@ EXPORT_FORMATS = (".lp", ".mps")
 
 
 def check_export_path(output: Path, inputs: list[Path]) -> Path:
-    """The export path must end in .lp or .mps, not be a folder, and not be one of the inputs."""
+    """The export path must end in .lp or .mps and pass :func:`procure.paths.check_paths` (not an input,
+    not a folder)."""
     output = Path(output)
     if output.suffix.casefold() not in EXPORT_FORMATS:
         raise OutputError(f"the model path '{output}' must end in .lp or .mps (the format is taken from it)")
-    if output.exists() and output.is_dir():
-        raise OutputError(f"the model path '{output}' is a folder; give a file name ending in .lp or .mps")
-    for source in inputs:
-        if output.resolve() == Path(source).resolve() or (output.exists() and os.path.samefile(output, source)):
-            raise OutputError(f"the model path '{output}' is an input file; choose another path")
+    check_paths(inputs, [("model", output)])
     return output
 
 

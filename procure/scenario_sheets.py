@@ -9,11 +9,23 @@ are raised together as one :class:`~procure.errors.InputError`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from procure.data import DemandFactor, Period, Shock, StochasticScenario, WorkbookData, normalize_key
+import numpy as np
+
+from procure.data import (
+    DemandFactor,
+    Period,
+    Shock,
+    StochasticScenario,
+    WorkbookData,
+    normalize_key,
+    period_in_range,
+    shock_matches_offer,
+)
 from procure.errors import Collector, InputError, Problem
-from procure.validate import Invalid, parse_number, parse_period, parse_text
+from procure.validate import MAX_MAGNITUDE, MIN_MAGNITUDE, Invalid, parse_number, parse_period, parse_text
 from procure.workbook import ExcelError, RawSheet, RawWorkbook, normalize_name, read_table
 
 FILTERS = ("supplier", "country", "processing_country", "mineral")
@@ -134,7 +146,11 @@ def collect_scenario_sheets(raw: RawWorkbook, data: WorkbookData, out: Collector
     title = scenario_sheet.title
     scenarios: dict[str, StochasticScenario] = {}
     first_row: dict[str, int] = {}
-    for rec in _rows(scenario_sheet, SCENARIO_COLUMNS, REQUIRED["scenarios"], out):
+    records = _rows(scenario_sheet, SCENARIO_COLUMNS, REQUIRED["scenarios"], out)
+    if not records and not out.errors:  # a header and nothing below: not a stochastic plan of no scenario
+        out.error("has no scenario below its header; add one row per scenario (scenario, probability), or delete "
+                  "the sheet for a plan of the base data alone", title)
+    for rec in records:
         name, probability = rec.values.get("scenario"), rec.values.get("probability")
         if not isinstance(name, str):
             continue
@@ -151,9 +167,83 @@ def collect_scenario_sheets(raw: RawWorkbook, data: WorkbookData, out: Collector
             source=f"sheet '{title}' row {rec.row}")
     # probabilities are checked over every scenario, sheet and files together (stochastic.check_scenarios)
     if shock_sheet is not None:
+        rows_of: dict[int, int] = {}  # id of a Shock or DemandFactor -> its Shocks row
+        labels: dict[str, str] = {}
         for rec in _rows(shock_sheet, SHOCK_COLUMNS, REQUIRED["shocks"], out):
+            made = [(sc, len(sc.shocks), len(sc.demand_changes)) for sc in scenarios.values()]
             _shock_row(rec, shock_sheet.title, scenarios, data, out)
+            for sc, shocks, changes in made:
+                rows_of.update({id(x): rec.row for x in sc.shocks[shocks:] + sc.demand_changes[changes:]})
+            labels.update(rec.labels)
+        for scenario in scenarios.values():
+            _check_compounded(scenario, rows_of, labels, shock_sheet.title, data, out)
     return list(scenarios.values())
+
+
+def _check_compounded(scenario: StochasticScenario, rows_of: dict[int, int], labels: dict[str, str], title: str,
+                      data: WorkbookData, out: Collector) -> None:
+    """Report, once per scenario and quantity, shocked prices, capacities and demands a solver cannot take.
+
+    The rows of a scenario that hit the same offer (or mineral) in the same period multiply together, as
+    the model applies them: a price of 100 USD under two rows of price 1e12 becomes 1e26 USD, which no
+    solver solves ("not solved"); the rows are named with their product instead. A shocked value must
+    be 0 or lie within validate's magnitudes (MIN_MAGNITUDE .. MAX_MAGNITUDE)."""
+    periods = list(data.periods)
+    offers = list(data.offers)
+    if periods and offers and scenario.shocks:
+        covers = np.array([[o.period is None or o.period == p for p in periods] for o in offers], dtype=bool)
+        hits = [(shock, np.array([shock_matches_offer(shock, o) for o in offers], dtype=bool),
+                 np.array([period_in_range(p, shock.period_from, shock.period_to) for p in periods], dtype=bool))
+                for shock in scenario.shocks]
+        for column, factor_of, base in (
+                ("price", lambda sh: sh.price_factor, np.array([o.price_usd for o in offers], dtype=float)),
+                ("capacity", lambda sh: sh.capacity_factor, np.array([o.capacity for o in offers], dtype=float))):
+            value = np.repeat(base[:, None], len(periods), axis=1)
+            with np.errstate(over="ignore", invalid="ignore"):
+                for shock, on_offers, on_periods in hits:
+                    value[np.ix_(on_offers, on_periods)] *= factor_of(shock)
+            bad = covers & _beyond(value)
+            if bad.any():  # the worst offer-period is named: the one the most rows compound on, usually
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    distance = np.where(bad, np.nan_to_num(np.abs(np.log10(np.abs(value))), nan=np.inf), -1.0)
+                o, t = np.unravel_index(int(np.argmax(distance)), distance.shape)
+                rows = [(rows_of.get(id(shock), 0), factor_of(shock)) for shock, on_offers, on_periods in hits
+                        if on_offers[o] and on_periods[t] and factor_of(shock) != 1.0]
+                what = f"offer {offers[o].offer_id(data.names)} in {periods[t]}"
+                _compounded_error(out, scenario, title, labels.get(column, column), column, rows, base[o],
+                                  value[o, t], what, int(bad.sum()) - 1)
+    changes = [c for c in scenario.demand_changes if c.factor != 1.0]
+    for (mineral, period), row in data.demand.items():
+        matching = [c for c in changes if (c.minerals is None or mineral in c.minerals)
+                    and period_in_range(period, c.period_from, c.period_to)]
+        scaled = row.demand * math.prod(c.factor for c in matching) if matching else row.demand
+        if matching and _beyond(np.array([scaled])).any():
+            what = f"the demand for {data.names.mineral(mineral)} in {period}"
+            _compounded_error(out, scenario, title, labels.get("demand", "demand"), "demand",
+                              [(rows_of.get(id(c), 0), c.factor) for c in matching], row.demand, scaled, what, None)
+            break
+
+
+def _beyond(value: np.ndarray) -> np.ndarray:
+    """Where a shocked value is neither 0 nor a magnitude a solver takes (NaN and infinity included)."""
+    size = np.abs(value)
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(value) | (size > MAX_MAGNITUDE) | ((size > 0) & (size < MIN_MAGNITUDE))
+
+
+def _compounded_error(out: Collector, scenario: StochasticScenario, title: str, label: str, column: str,
+                      rows: list[tuple[int, float]], base: float, value: float, what: str, more: int | None) -> None:
+    product = math.prod(f for _, f in rows) if rows else 1.0
+    numbers = sorted({r for r, _ in rows if r})
+    named = ("rows " + ", ".join(str(r) for r in numbers)) if len(numbers) > 1 else \
+        (f"row {numbers[0]}" if numbers else "the rows")
+    factors = " x ".join(f"{f:g}" for _, f in rows)
+    also = f" (and {more:,} more offer-periods)" if more else ""
+    out.error((f"scenario '{scenario.name}': the {column} multipliers of {named} multiply to {product:g} ({factors})"
+               if len(rows) > 1 else f"scenario '{scenario.name}': the {column} multiplier of {named} ({product:g})")
+              + f", making {what} {base:g} x {product:g} = {value:g}{also}: a solver takes 0 or magnitudes from "
+              f"{MIN_MAGNITUDE:g} to {MAX_MAGNITUDE:g}; lower the multipliers", title, numbers[0] if numbers else None,
+              label, product)
 
 
 def _shock_row(rec: _Row, title: str, scenarios: dict[str, StochasticScenario], data: WorkbookData,

@@ -4,15 +4,22 @@ A draw ``i`` samples which Risks events start in which periods from its own
 random stream (``SeedSequence(seed, spawn_key=(i,))``, i.e. child ``i`` of
 ``SeedSequence(seed).spawn``), so its figures never depend on the number of
 workers or on how draws are grouped into chunks. Sampling: for each event e
-and period t in which e is not in progress, e starts with probability q[e]
-(independent uniforms ``U[e, t] < q[e]``); once started it lasts ``duration``
-periods (cut at the horizon) and may start again after it ends.
+and each period t of its start window in which e is not in progress, e starts
+with probability q[e] (independent uniforms ``U[e, t] < q[e]``, one per event
+and period); once started it lasts ``duration`` periods (cut at the horizon)
+and may start again after it ends. An event is the Risks rows that share its
+name: its effects (f) start and last together.
 
-The draw's data, for offer-period k and mineral m (products and sums over the
-events in progress in k's period that hit k, or m):
+The data while events are in progress, for offer-period k and mineral m
+(products and sums over the effects in progress in k's period that hit k, or m):
 
-    u'[k] = u[k] * prod capacity[e]     p'[k] = p[k] * prod price[e]
-    D'[m, t] = D[m, t] + sum extra_demand[e]
+    u'[k] = u[k] * prod capacity[f]     p'[k] = p[k] * prod price[f]
+    D'[m, t] = D[m, t] + sum extra_demand[f]
+    G'[m, t] = 0 in the release periods of m, else G[m, t]
+
+where m's release periods are the periods an effect hits m (cuts the capacity or
+raises the price of one of its offers, or adds to its demand) and the
+``rebuild_periods`` periods after each run of them (STOCKPILE.md).
 
 The recourse is the elastic linear program of FORMULATION.md
 (``formulation.build(..., elastic=True)``) on those data with the committed
@@ -29,16 +36,27 @@ Price shocks scale x's cost and x's coefficients in the rows that hold
 prices (budgets, and the share rows when ``share_basis`` is value): a price
 shock applies to every purchase of the period, committed or not.
 
+Foresight. ``none`` (the default) plays a draw period by period: the decisions
+of period t are those of the recourse over t..end whose data hold only the
+events started by t (each lasting its stated duration, no other starting),
+with the purchases and shortfall of every earlier period fixed as decided
+(the reserve then follows from the balance rows). ``full`` solves the draw's
+recourse once on its whole data: an optimistic bound, since 2028 may then buy
+ahead for a ban that starts in 2029.
+
 Each worker builds the HiGHS model once per base program (cached by a
-token) and per draw changes only the bounds, costs and coefficients that
-differ from what the model holds (looking only at the offer-periods that
-this draw's or the last draw's events hit: ``RecourseBase.hit_index``), then re-solves warm from the base
-program's optimal basis (dual simplex): always the same starting basis, so a
-draw's answer depends on its own data only, never on the draw solved before
-it on the same worker (alternative optima would otherwise make figures
-depend on the chunking). A draw that does not end optimal is retried
-once from scratch; if it fails again it is listed in ``failed_draws`` and
-left out of the statistics, never dropped silently.
+token) and per solve changes only the bounds, costs, coefficients and right
+sides that differ from what the model holds, then re-solves warm (dual
+simplex) from a basis fixed by the draw: the optimal basis of the program
+without events for a draw's first solve, the basis its previous solve ended
+with for each later one. A solve's answer thus depends on its own data and
+the draw's earlier periods only, never on what the worker solved before
+(alternative optima would otherwise make figures depend on the chunking), and
+a solve whose knowledge (the starts up to its period) repeats an earlier one
+on the worker reuses its answer (:meth:`_Recourse.play`). A draw that does
+not end optimal is retried once from scratch; if it fails again, or the
+``--time-limit`` deadline passes first, it is listed in ``failed_draws`` with
+the reason and left out of the statistics, never dropped silently.
 """
 
 from __future__ import annotations
@@ -46,18 +64,21 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from procure import formulation, pipeline
-from procure.errors import InputError, Problem, SolverError
-from procure.families import BALANCE, FAMILIES
-from procure.instance import Instance, build_instance
+from procure.errors import InputError, Problem, ProcureError, SolverError
+from procure.families import BALANCE, FAMILIES, build_reserve_target
+from procure.instance import Instance, build_instance, release_periods
 from procure.program import LinearProgram
 from procure.risks import RiskEvent, RiskMasks, read_risks, risk_masks
 from procure.solve import SolveOptions, Status, highs_model, quiet_stdout, row_scale
+from procure.validate import validate
 from procure.workbook import file_sha256, read_plan, read_plan_sheet, read_workbook
 
 DEFAULT_CHUNK = 250  # draws per Dask task: a few seconds of work, small results
@@ -222,6 +243,11 @@ def commitment_from_plan(path: Path, inst: Instance, program: formulation.Linear
 # ---------------------------------------------------------------- the base recourse program
 
 
+# The reserve-target rows (FORMULATION.md constraint 2), found by their builder: the registry has no module
+# constant for them, and no module but the registry spells a family name.
+RESERVE_TARGET = next(f for f in FAMILIES if f.build is build_reserve_target)
+
+
 @dataclass
 class RecourseBase:
     """What a worker needs to build and shock the recourse program: numpy arrays only (cheap to send).
@@ -247,6 +273,7 @@ class RecourseBase:
     shortfall_start: int
     reserve_start: int
     balance_start: int
+    target_start: int  # first reserve-target row: r[m,t] + d[m,t] >= G[m,t], row target_start + m * T + t
     op_period: np.ndarray
     op_capacity: np.ndarray  # u[k], units/period, after --model shocks
     op_min_volume: np.ndarray  # l[k] where x's lower bound applies (0 where it does not)
@@ -254,7 +281,11 @@ class RecourseBase:
     x_allowed: np.ndarray  # bool: y fixed at 1 (spot, signed, or an optional agreement signed)
     committed_x: np.ndarray  # NaN where not committed
     demand: np.ndarray  # (M, T)
+    reserve_target: np.ndarray  # (M, T) G, units: the target in a period no draw's event releases
+    rebuild_periods: int  # Policy: periods after a run of hits that a target stays released
     initial_reserve: np.ndarray  # (M,)
+    holding_cost_usd: np.ndarray  # (M,) h, USD/unit/period
+    fixed_spend_usd: float  # fixed costs of the agreements in force (signed, and optional ones signed)
     mineral_scale: np.ndarray  # (M,) size of the mineral's figures, for the zero tolerance
     price_entries: np.ndarray  # positions in a_value of x coefficients proportional to price
     price_entry_column: np.ndarray  # x position (0-based in the x block) of each such entry
@@ -263,16 +294,16 @@ class RecourseBase:
     slack_family: np.ndarray  # per slack column, index into ``families``
     families: tuple[str, ...]
     masks: RiskMasks
-    # the offer-periods event e hits when it is in progress in period t: with p = e * periods + t,
+    # the offer-periods effect f hits when its event is in progress in period t: with p = f * periods + t,
     # hit_index[hit_start[p]:hit_start[p + 1]] (a draw touches only the offer-periods of its events)
     hit_start: np.ndarray
     hit_index: np.ndarray
 
 
 def event_period_hits(masks: RiskMasks, op_period: np.ndarray, n_periods: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(hit_start, hit_index)`` of :class:`RecourseBase` from the events' (E, K) mask."""
-    lists = [np.flatnonzero(masks.hits_offer_period[e] & (op_period == t))
-             for e in range(len(masks.probability)) for t in range(n_periods)]
+    """``(hit_start, hit_index)`` of :class:`RecourseBase` from the effects' (F, K) mask."""
+    lists = [np.flatnonzero(masks.hits_offer_period[f] & (op_period == t))
+             for f in range(len(masks.effect_event)) for t in range(n_periods)]
     start = np.zeros(len(lists) + 1, dtype=np.int64)
     start[1:] = np.cumsum([len(hits) for hits in lists], dtype=np.int64)
     index = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, dtype=np.int64)
@@ -324,17 +355,23 @@ def build_base(inst: Instance, commitment: Commitment, events: list[RiskEvent]) 
     n_m, n_t = len(inst.mineral_keys), len(inst.periods)
     masks = risk_masks(events, inst)
     hit_start, hit_index = event_period_hits(masks, inst.op_period, n_t)
-    largest_extra = masks.extra_demand.sum(axis=0) if len(events) else np.zeros(n_m)
+    largest_extra = masks.extra_demand.sum(axis=0) if len(masks.effect_event) else np.zeros(n_m)
     base = RecourseBase(
         token="", col_cost=lp.col_cost.copy(), col_lower=col_lower, col_upper=col_upper,
         row_lower=row_lower * scale, row_upper=row_upper * scale,
         a_start=lp.a_start.astype(np.int32), a_index=lp.a_index.astype(np.int32), a_value=a_value,
         row_scale=scale, objective_constant=lp.objective_constant, n_minerals=n_m, n_periods=n_t,
         x_start=x.start, shortfall_start=lp.columns["shortfall"].start, reserve_start=lp.columns["reserve"].start,
-        balance_start=lp.rows[BALANCE.name].start, op_period=inst.op_period.copy(),
+        balance_start=lp.rows[BALANCE.name].start, target_start=lp.rows[RESERVE_TARGET.name].start,
+        op_period=inst.op_period.copy(),
         op_capacity=inst.op_capacity.copy(), op_min_volume=min_volume, op_price_usd=inst.op_price_usd.copy(),
         x_allowed=x_allowed, committed_x=commitment.committed_x.copy(), demand=inst.demand.copy(),
-        initial_reserve=inst.initial_reserve.copy(),
+        reserve_target=inst.reserve_target.copy(),
+        rebuild_periods=int(inst.policy.rebuild_periods),
+        initial_reserve=inst.initial_reserve.copy(), holding_cost_usd=inst.holding_cost_usd.copy(),
+        # the agreements' fixed costs are constants once y is fixed: those signed in the workbook (the
+        # program's constant) and the optional ones the plan signs
+        fixed_spend_usd=float(lp.objective_constant + lp.col_cost[y.slice()] @ commitment.signed),
         mineral_scale=np.maximum.reduce([np.ones(n_m), inst.demand.max(axis=1, initial=0.0) + largest_extra,
                                          inst.initial_reserve]),
         price_entries=entries, price_entry_column=lp.a_index[entries] - x.start,
@@ -373,8 +410,8 @@ def sample_chunk(masks: RiskMasks, n_periods: int, seed: int, start: int, stop: 
 
     One uniform per event and period, drawn up front from the draw's own stream
     (so a period's outcome does not depend on the others'); event e starts in t
-    when it is not in progress and ``U[e, t] < q[e]``, and then lasts
-    ``duration[e]`` periods. The rule runs for all the chunk's draws at once.
+    when t lies in its start window, it is not in progress and ``U[e, t] < q[e]``,
+    and then lasts ``duration[e]`` periods. The rule runs for all the chunk's draws at once.
     """
     n, n_e = max(stop - start, 0), len(masks.probability)
     uniforms = np.empty((n, n_e, n_periods))
@@ -384,7 +421,7 @@ def sample_chunk(masks: RiskMasks, n_periods: int, seed: int, start: int, stop: 
     started = np.zeros((n, n_e, n_periods), dtype=bool)
     remaining = np.zeros((n, n_e), dtype=np.int64)
     for t in range(n_periods):
-        begins = (remaining == 0) & (uniforms[:, :, t] < masks.probability)
+        begins = (remaining == 0) & (uniforms[:, :, t] < masks.probability) & masks.start_allowed[:, t]
         remaining = np.where(begins, masks.duration_periods, remaining)
         started[:, :, t] = begins
         in_progress[:, :, t] = remaining > 0
@@ -398,44 +435,89 @@ def sample_events(masks: RiskMasks, n_periods: int, seed: int, draw: int) -> tup
     return in_progress[0], started[0]
 
 
+def in_progress_of(started: np.ndarray, duration_periods: np.ndarray) -> np.ndarray:
+    """(events, periods) bool: the periods each start of ``started`` lasts, ``duration`` periods from it (cut
+    at the horizon). Of a draw's whole ``started`` it is the draw's ``in_progress``; of the starts up to
+    period t it is what is known in t (no foresight: each known event lasts its stated duration)."""
+    in_progress = np.zeros(started.shape, dtype=bool)
+    for e, t in zip(*np.nonzero(started)):
+        in_progress[e, t:t + int(duration_periods[e])] = True
+    return in_progress
+
+
 @dataclass(frozen=True)
 class DrawData:
-    """A draw's data: factors on each offer-period's capacity and price, extra demand per mineral and
-    period (units), and ``touched``, the offer-periods an event in progress hits (factors are 1 elsewhere)."""
+    """The data of a draw (or of what a period of it knows): factors on each offer-period's capacity and
+    price, extra demand per mineral and period (units), and the effective reserve target per mineral and
+    period (units: 0 in release periods). Never changed once made (a worker keeps references)."""
 
     capacity_factor: np.ndarray  # (K,)
     price_factor: np.ndarray  # (K,)
     extra_demand: np.ndarray  # (M, T)
-    touched: np.ndarray  # sorted offer-period positions
+    reserve_target: np.ndarray  # (M, T)
 
 
-_NONE = np.zeros(0, dtype=np.int64)
+_CALM: dict[str, DrawData] = {}  # per base token: the data without events, made once
+
+
+def calm_data(base: RecourseBase) -> DrawData:
+    """The data of a draw without events: factors 1, no extra demand, the targets G."""
+    data = _CALM.get(base.token)
+    if data is None:
+        _CALM.clear()
+        n_k = len(base.op_capacity)
+        data = _CALM[base.token] = DrawData(np.ones(n_k), np.ones(n_k), np.zeros((base.n_minerals, base.n_periods)),
+                                            base.reserve_target.copy())
+    return data
 
 
 def shocked_data(base: RecourseBase, in_progress: np.ndarray) -> DrawData:
-    """The data of a draw whose events are ``in_progress`` (events, periods): products over the events
-    in progress in k's period that hit k, in event order, and sums of their extra demand."""
+    """The data of a draw whose events are ``in_progress`` (events, periods): products over the effects
+    in progress in k's period that hit k, in effect order, sums of their extra demand, and the reserve
+    target released (0) in the release periods of the minerals they hit (STOCKPILE.md)."""
     masks, n_t = base.masks, base.n_periods
+    effect_on = in_progress[masks.effect_event]
+    pairs = np.flatnonzero(effect_on).tolist()  # effect-major: each k meets its effects in order
+    if not pairs:
+        return calm_data(base)
     n_k = len(base.op_capacity)
     capacity, price = np.ones(n_k), np.ones(n_k)
-    pieces = []
-    for pair in np.flatnonzero(in_progress.ravel()).tolist():  # event-major: each k meets its events in order
+    hit = np.zeros((base.n_minerals, n_t), dtype=bool)
+    for pair in pairs:
+        effect, t = divmod(pair, n_t)
         hits = base.hit_index[base.hit_start[pair]:base.hit_start[pair + 1]]
         if len(hits):
-            event = pair // n_t
-            capacity[hits] *= masks.capacity_factor[event]
-            price[hits] *= masks.price_factor[event]
-            pieces.append(hits)
-    touched = np.unique(np.concatenate(pieces)) if pieces else _NONE
-    extra = masks.extra_demand.T @ in_progress.astype(float)  # (M, T)
-    return DrawData(capacity, price, extra, touched)
+            capacity[hits] *= masks.capacity_factor[effect]
+            price[hits] *= masks.price_factor[effect]
+        hit[:, t] |= masks.hits_mineral_period[effect, :, t]
+    extra = masks.extra_demand.T @ effect_on  # (M, T)
+    target = np.where(release_periods(hit, base.rebuild_periods), 0.0, base.reserve_target)
+    return DrawData(capacity, price, extra, target)
 
 
 # ---------------------------------------------------------------- the worker side
 
 
+FORESIGHTS = ("none", "full")
+CACHE_BYTES = 128 * 2**20  # per worker: the solutions kept for draws (or periods of draws) that repeat
+VIEW_BYTES = 64 * 2**20  # per worker: the data of the event patterns met
+
+
+@dataclass(frozen=True)
+class _View:
+    """What a worker's model holds for a draw's data before any period is fixed (see :meth:`_Recourse.view`);
+    never changed once made."""
+
+    lower: np.ndarray  # (K,) x
+    upper: np.ndarray  # (K,) x
+    price_factor: np.ndarray  # (K,)
+    rhs: np.ndarray  # (M * T,) balance rows, unscaled
+    s_upper: np.ndarray  # (M * T,) shortfall: demand
+    target: np.ndarray  # (M * T,) reserve-target rows, unscaled
+
+
 class _Recourse:
-    """A HiGHS model of a :class:`RecourseBase`, kept between draws; per draw only what differs is changed."""
+    """A HiGHS model of a :class:`RecourseBase`, kept between draws; per solve only what differs is changed."""
 
     def __init__(self, base: RecourseBase):
         import highspy
@@ -459,89 +541,156 @@ class _Recourse:
             highs.setOptionValue("user_objective_scale",
                                  -max(0, int(math.ceil(math.log2(max(largest_cost, 1.0)))) - 20))
         self.highs = highs
-        n_k = len(base.op_capacity)
-        # what the model holds now, to change only what differs
+        n_k, n_mt = len(base.op_capacity), base.n_minerals * base.n_periods
+        # what the model holds now, to change only what differs (arrays replaced, never changed in place,
+        # except x's bounds); x's costs are the base prices times price_factor
         self.x_lower = base.col_lower[base.x_start:base.x_start + n_k].copy()
         self.x_upper = base.col_upper[base.x_start:base.x_start + n_k].copy()
-        self.x_cost = base.col_cost[base.x_start:base.x_start + n_k].copy()
         self.price_factor = np.ones(n_k)
-        self.demand = base.demand.copy()
+        self.rhs = base.row_lower[base.balance_start:base.balance_start + n_mt] \
+            / base.row_scale[base.balance_start:base.balance_start + n_mt]
+        self.s_lower = np.zeros(n_mt)
+        self.s_upper = base.col_upper[base.shortfall_start:base.shortfall_start + n_mt].copy()
+        self.target = base.reserve_target.ravel().copy()
+        self.x_source: tuple = (None, None)  # the arrays x's bounds were last set from (all held arrays are
+        # replaced, never changed in place, so the same array object means the same values)
+        # fixed for the model's life
+        self.x_capacity = np.where(base.x_allowed, base.op_capacity, 0.0)
         self.committed = ~np.isnan(base.committed_x)
-        # the price coefficients of each x column: entries order[entry_start[k]:entry_start[k + 1]]
-        self.entry_order = np.argsort(base.price_entry_column, kind="stable")
-        self.entry_start = np.searchsorted(base.price_entry_column[self.entry_order], np.arange(n_k + 1))
-        # offer-periods whose data may differ from the no-event draw's: all of them until that draw is set
-        self.touched = np.arange(n_k)
-        # every draw starts from the optimal basis of the draw without events (commitments fixed):
-        # a draw's answer then depends on its own data only, not on the draw solved before it on this
-        # worker, so alternative optima cannot make figures depend on the workers or the chunk size
-        self._set_data(DrawData(np.ones(n_k), np.ones(n_k), np.zeros((base.n_minerals, base.n_periods)), _NONE))
+        self.any_committed = bool(self.committed.any())
+        self.committed_value = np.where(self.committed, base.committed_x, 0.0)
+        self.reserve_at_start = np.zeros((base.n_minerals, base.n_periods))
+        self.reserve_at_start[:, 0] = base.initial_reserve  # r[m, t0 - 1] = R0 is on the balance's right side
+        self.reserve_at_start = self.reserve_at_start.ravel()
+        self.zeros_mt, self.infinite = np.zeros(n_mt), np.full(n_mt, np.inf)
+        self.x_past = [base.op_period < t for t in range(base.n_periods + 1)]
+        self.s_past = [np.arange(n_mt) % base.n_periods < t for t in range(base.n_periods + 1)]
+        self.x_index = np.arange(base.x_start, base.x_start + n_k, dtype=np.int32)
+        self.s_index = np.arange(base.shortfall_start, base.shortfall_start + n_mt, dtype=np.int32)
+        self.balance_index = np.arange(base.balance_start, base.balance_start + n_mt, dtype=np.int32)
+        self.balance_scale = base.row_scale[self.balance_index]
+        self.target_index = np.arange(base.target_start, base.target_start + n_mt, dtype=np.int32)
+        self.target_scale = base.row_scale[self.target_index]
+        self.holding = np.repeat(base.holding_cost_usd, base.n_periods)
+        self.x_cols = slice(base.x_start, base.x_start + n_k)
+        self.s_cols = slice(base.shortfall_start, base.shortfall_start + n_mt)
+        self.r_cols = slice(base.reserve_start, base.reserve_start + n_mt)
+        # the price coefficients of each x column k: (row, column, coefficient at the base price), as Python
+        # numbers (changed one HiGHS call at a time: plain tuples cost less than numpy scalars there)
+        self.price_coefficients: dict[int, list[tuple[int, int, float]]] = {}
+        for entry, k, row in zip(base.price_entries.tolist(), base.price_entry_column.tolist(),
+                                 base.price_entry_row.tolist()):
+            self.price_coefficients.setdefault(k, []).append((row, k + base.x_start, float(base.a_value[entry])))
+        self.cache: dict[bytes, list] = {}
+        self.cache_bytes = 0
+        self.views: dict[bytes, _View] = {}
+        self.views_bytes = 0
+        self.deadline: float | None = None
+        self.limited = False  # whether HiGHS's time_limit is set (to the time left before the deadline)
+        # every draw starts from the optimal basis of the draw without events (commitments fixed), and each
+        # later period of a draw from the basis its previous solve ended with: a solve's answer then depends
+        # on its own data and that of the periods before it in the draw, never on what this worker solved
+        # before, so alternative optima cannot make figures depend on the workers or the chunk size
+        self.no_events = calm_data(base)
+        self._set_data(self.view(self.no_events))
         highs.run()
         self.start_basis = highs.getBasis() if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal \
             else None
 
     def solve_draw(self, draw: DrawData):
-        """Set the draw's data, solve; returns (column values or None, message)."""
-        self._set_data(draw)
-        return self._solve()
+        """Set the draw's data, solve from the start basis; returns (column values or None, message)."""
+        self._set_data(self.view(draw))
+        values, message, _ = self._solve(self.start_basis)
+        return values, message
 
-    def _set_data(self, draw: DrawData) -> None:
-        """Change the model's x bounds and costs, price coefficients and demand to the draw's, where they
-        differ. Only offer-periods this draw's or the last draw's events touch can differ: they alone are
-        recomputed."""
+    def view(self, draw: DrawData) -> "_View":
+        """What the model must hold for ``draw``'s data before any period is fixed: x's bounds (a
+        committed order delivers what the offer can) and price factors, the balance rows' right sides,
+        the shortfall bounds and the reserve targets."""
+        base = self.base
+        upper = self.x_capacity * draw.capacity_factor
+        lower = np.minimum(base.op_min_volume, upper)
+        if self.any_committed:
+            delivered = np.minimum(self.committed_value, upper)
+            np.copyto(lower, delivered, where=self.committed)
+            np.copyto(upper, delivered, where=self.committed)
+        demand = (base.demand + draw.extra_demand).ravel()
+        return _View(lower, upper, draw.price_factor, demand - self.reserve_at_start, demand,
+                     draw.reserve_target.ravel())
+
+    def _set_data(self, view: "_View", fixed_before: int = 0, fixed: np.ndarray | None = None) -> None:
+        """Change the model's x bounds and costs, price coefficients, demand, shortfall bounds and reserve
+        targets to ``view``'s, where they differ; with ``fixed_before`` t, the purchases and shortfall of
+        periods before t are fixed at their values in ``fixed`` (decisions already taken).
+
+        Written for few numpy calls: per solve it is the worker's main cost besides HiGHS's."""
         base, highs = self.base, self.highs
-        cols = np.union1d(self.touched, draw.touched)
-        self.touched = draw.touched
-        capacity = base.op_capacity[cols] * draw.capacity_factor[cols]
-        upper = np.where(base.x_allowed[cols], capacity, 0.0)
-        lower = np.minimum(base.op_min_volume[cols], upper)
-        committed = self.committed[cols]
-        fixed = np.minimum(np.where(committed, base.committed_x[cols], 0.0), upper)
-        lower = np.where(committed, fixed, lower)
-        upper = np.where(committed, fixed, upper)
-        differs = (lower != self.x_lower[cols]) | (upper != self.x_upper[cols])
-        if differs.any():
-            changed = cols[differs]
-            highs.changeColsBounds(len(changed), (changed + base.x_start).astype(np.int32),
-                                   lower[differs], upper[differs])
-            self.x_lower[changed], self.x_upper[changed] = lower[differs], upper[differs]
-        cost = base.op_price_usd[cols] * draw.price_factor[cols]
-        differs = cost != self.x_cost[cols]
-        if differs.any():
-            changed = cols[differs]
-            highs.changeColsCost(len(changed), (changed + base.x_start).astype(np.int32), cost[differs])
-            self.x_cost[changed] = cost[differs]
-        factor = draw.price_factor[cols]
-        differs = factor != self.price_factor[cols]
-        if differs.any() and len(base.price_entries):
-            for k in cols[differs].tolist():
-                for e in self.entry_order[self.entry_start[k]:self.entry_start[k + 1]].tolist():
-                    highs.changeCoeff(int(base.price_entry_row[e]), k + base.x_start,
-                                      float(base.a_value[base.price_entries[e]] * draw.price_factor[k]))
-            self.price_factor[cols] = factor
-        demand = base.demand + draw.extra_demand
-        changed = np.flatnonzero((demand != self.demand).ravel())
-        if len(changed):
-            rhs = demand.ravel()[changed] - np.where(changed % base.n_periods == 0,
-                                                     base.initial_reserve[changed // base.n_periods], 0.0)
-            rows = base.balance_start + changed
-            rhs_scaled = rhs * base.row_scale[rows]
-            highs.changeRowsBounds(len(changed), rows.astype(np.int32), rhs_scaled, rhs_scaled)
-            highs.changeColsBounds(len(changed), (base.shortfall_start + changed).astype(np.int32),
-                                   np.zeros(len(changed)), demand.ravel()[changed])
-            self.demand = demand
+        lower, upper, s_lower, s_upper = view.lower, view.upper, self.zeros_mt, view.s_upper
+        if fixed_before > 0:
+            past, bought = self.x_past[fixed_before], fixed[self.x_cols]
+            lower, upper = np.where(past, bought, lower), np.where(past, bought, upper)
+            past, short = self.s_past[fixed_before], fixed[self.s_cols]
+            s_lower, s_upper = np.where(past, short, 0.0), np.where(past, short, s_upper)
+        if lower is not self.x_source[0] or upper is not self.x_source[1]:
+            changed = np.flatnonzero((lower != self.x_lower) | (upper != self.x_upper))
+            if len(changed):
+                new_lower, new_upper = lower[changed], upper[changed]
+                highs.changeColsBounds(len(changed), self.x_index[changed], new_lower, new_upper)
+                self.x_lower[changed], self.x_upper[changed] = new_lower, new_upper
+            self.x_source = (lower, upper)
+        if view.price_factor is not self.price_factor:
+            changed = np.flatnonzero(view.price_factor != self.price_factor)
+            if len(changed):
+                cost = base.op_price_usd[changed] * view.price_factor[changed]
+                highs.changeColsCost(len(changed), self.x_index[changed], cost)
+                if self.price_coefficients:
+                    factors = view.price_factor
+                    for k in changed.tolist():
+                        factor = float(factors[k])
+                        for row, column, value in self.price_coefficients.get(k, ()):
+                            highs.changeCoeff(row, column, value * factor)
+            self.price_factor = view.price_factor
+        if view.rhs is not self.rhs:
+            changed = np.flatnonzero(view.rhs != self.rhs)
+            if len(changed):
+                scaled = view.rhs[changed] * self.balance_scale[changed]
+                highs.changeRowsBounds(len(changed), self.balance_index[changed], scaled, scaled)
+            self.rhs = view.rhs
+        if s_lower is not self.s_lower or s_upper is not self.s_upper:
+            changed = np.flatnonzero((s_lower != self.s_lower) | (s_upper != self.s_upper))
+            if len(changed):
+                highs.changeColsBounds(len(changed), self.s_index[changed], s_lower[changed], s_upper[changed])
+            self.s_lower, self.s_upper = s_lower, s_upper
+        if view.target is not self.target:
+            changed = np.flatnonzero(view.target != self.target)
+            if len(changed):
+                highs.changeRowsBounds(len(changed), self.target_index[changed],
+                                       view.target[changed] * self.target_scale[changed], self.infinite[changed])
+            self.target = view.target
 
-    def _solve(self):
+    def _solve(self, basis):
+        """Run from ``basis`` (None: from scratch); (column values or None, message, basis at the end)."""
         highs = self.highs
-        if self.start_basis is not None:
-            highs.setBasis(self.start_basis)
+        if basis is not None:
+            highs.setBasis(basis)
         else:
             highs.clearSolver()
+        if self.deadline is not None:
+            left = self.deadline - time.time()
+            if left <= 0:
+                return None, TIME_LIMIT_REACHED, None
+            highs.setOptionValue("time_limit", left)
+            self.limited = True
+        elif self.limited:  # a run without a deadline after one with it on this worker
+            highs.setOptionValue("time_limit", math.inf)
+            self.limited = False
         highs.run()
         values = self._optimal_values()
         if values is not None:
-            return values, ""
+            return values, "", highs.getBasis()
         first = highs.modelStatusToString(highs.getModelStatus())
+        if highs.getModelStatus() == self.highspy.HighsModelStatus.kTimeLimit:
+            return None, TIME_LIMIT_REACHED, None
         highs.clearSolver()  # retry once from scratch: no basis, no factorisation, HiGHS's defaults
         for key, value in RETRY_OPTIONS.items():
             highs.setOptionValue(key, value)
@@ -553,18 +702,102 @@ class _Recourse:
             highs.setOptionValue("presolve", "off")
         values = self._optimal_values()
         if values is not None:
-            return values, ""
-        return None, (f"{first}; retried cold: {highs.modelStatusToString(highs.getModelStatus())}")
+            return values, "", highs.getBasis()
+        if highs.getModelStatus() == self.highspy.HighsModelStatus.kTimeLimit:
+            return None, TIME_LIMIT_REACHED, None
+        return None, f"{first}; retried cold: {highs.modelStatusToString(highs.getModelStatus())}", None
 
     def _optimal_values(self):
         highs = self.highs
         if highs.getModelStatus() != self.highspy.HighsModelStatus.kOptimal:
             return None
-        values = np.asarray(highs.getSolution().col_value)
+        # fromiter: highspy hands the values over as a list, which numpy reads faster this way than by asarray
+        # (benchmarks/RESULTS.md)
+        values = np.fromiter(highs.getSolution().col_value, float)
         if not np.isfinite(values).all():
             return None
         return values
 
+    def _spend(self, values: np.ndarray, price_factor: np.ndarray) -> float:
+        """USD of the plan ``values`` at the base prices times ``price_factor``: sum p' x + sum h r + the
+        fixed costs of the agreements in force."""
+        # summed exactly (math.fsum), not by a BLAS dot product whose rounding can follow the arrays' memory
+        # alignment: the same draw gives the same spend to the last bit, reused or solved afresh, on any worker
+        return math.fsum(np.concatenate([values[self.x_cols] * (self.base.op_price_usd * price_factor),
+                                         values[self.r_cols] * self.holding, [self.base.fixed_spend_usd]]))
+
+    def _view_data(self, key: bytes, view: np.ndarray) -> "_View":
+        """What the model holds for the events started as ``view`` (each lasting its duration), made once
+        per worker for each pattern met (data, not answers: kept whether or not solves are reused)."""
+        data = self.views.get(key)
+        if data is None:
+            data = self.view(shocked_data(self.base, in_progress_of(view, self.base.masks.duration_periods)))
+            size = data.lower.nbytes * 3 + data.rhs.nbytes * 3
+            if self.views_bytes + size > VIEW_BYTES:
+                self.views.clear()
+                self.views_bytes = 0
+            self.views[key] = data
+            self.views_bytes += size
+        return data
+
+    def _remember(self, key: bytes, entry: list) -> None:
+        size = entry[0].nbytes + 8 * len(self.base.row_lower)  # the values, and about the basis's size
+        if self.cache_bytes + size > CACHE_BYTES:
+            self.cache.clear()  # the answers stay the same: a forgotten solve is solved again, identically
+            self.cache_bytes = 0
+        self.cache[key] = entry
+        self.cache_bytes += size
+
+    def play(self, started: np.ndarray, foresight: str, reuse: bool = True):
+        """The realised plan of the draw whose events start as ``started`` (events, periods): (column values,
+        spend in USD, "") or (None, nan, why).
+
+        ``foresight`` "full": one solve of the draw's data, from the start basis. "none": periods in order;
+        period t's decisions are those of the solve over t..end that knows only the events started by t
+        (each lasting its stated duration, no other event starting) with every earlier period's purchases
+        and shortfall fixed as decided. A period in which no event starts knows nothing new: the previous
+        solve's decisions for it stand (they remain optimal with the periods before fixed), so a draw is
+        solved once, plus once per later period in which an event starts.
+
+        With ``reuse`` a solve whose knowledge (the starts up to its period) repeats one solved before on
+        this worker takes that solve's answer, which the same data and start basis would give again.
+        """
+        base = self.base
+        if self.deadline is not None and time.time() >= self.deadline:
+            return None, math.nan, TIME_LIMIT_REACHED  # no draw starts after the deadline, reused or not
+        last = base.n_periods - 1
+        if foresight == "full":
+            steps = [last]
+        else:
+            steps = [t for t in range(base.n_periods) if t == 0 or started[:, t].any()]
+        values, basis = None, self.start_basis
+        for t in steps:
+            # what the solve knows: the starts up to t (the bytes of a bool array: a key without packing)
+            key = (b"f" if foresight == "full" else b"n") + started[:, :t + 1].tobytes()
+            entry = self.cache.get(key) if reuse else None
+            if entry is None:
+                view = started
+                if t < last:
+                    view = started.copy()
+                    view[:, t + 1:] = False  # the events started by t
+                data = self._view_data(key[1:], view)  # the same data whatever the foresight
+                self._set_data(data, 0 if foresight == "full" else t, values)
+                solved, message, basis_after = self._solve(basis if foresight == "none" else self.start_basis)
+                if message == TIME_LIMIT_REACHED:
+                    return None, math.nan, message
+                # [values, basis, message, the data's price factors, spend (made when it ends a draw)]
+                entry = [solved, basis_after, message, data.price_factor, None]
+                if reuse and solved is not None:  # a failure is not remembered: a repeat gets its own tries
+                    self._remember(key, entry)
+            values, basis, message = entry[0], entry[1], entry[2]
+            if values is None:
+                return None, math.nan, message
+        if entry[4] is None:  # the last solve's data are the draw's own: its prices are the draw's
+            entry[4] = self._spend(values, entry[3])
+        return values, entry[4], ""
+
+
+TIME_LIMIT_REACHED = "not solved: the time limit (--time-limit) was reached first"
 
 _BUILT: dict[str, _Recourse] = {}  # per worker process: the model of the last base seen
 
@@ -586,6 +819,7 @@ class ChunkResult:
     shortfall: np.ndarray  # (n, M) units, summed over periods
     released: np.ndarray  # (n, M) units, reserve released (see :func:`reserve_released`)
     relaxed: np.ndarray  # (n,) bit mask over the base's elastic families that had to give
+    spend: np.ndarray  # (n,) USD, committed plus recourse (money only: no penalty)
     failures: dict[int, str] = field(default_factory=dict)  # draw -> why
 
 
@@ -605,30 +839,34 @@ def reserve_released(base: RecourseBase, reserve: np.ndarray) -> np.ndarray:
     return np.maximum(before - reserve, 0.0).sum(axis=2)
 
 
-def run_chunk(base: RecourseBase, seed: int, start: int, stop: int, fault_marker: str | None = None) -> ChunkResult:
-    """Solve draws ``start .. stop - 1`` on this worker's cached model.
+def run_chunk(base: RecourseBase, seed: int, start: int, stop: int, fault_marker: str | None = None, *,
+              foresight: str = "none", deadline: float | None = None, reuse: bool = True) -> ChunkResult:
+    """Solve draws ``start .. stop - 1`` on this worker's cached model (see :meth:`_Recourse.play`).
 
     Per draw only the columns the figures need (shortfall, reserve, slacks) are kept;
-    the figures are computed for the whole chunk at once after the solves.
+    the figures are computed for the whole chunk at once after the solves. ``deadline``
+    (epoch seconds): a draw not solved by then is listed as failed, with the reason.
 
     ``fault_marker`` is a test hook: a path; when the file does not exist yet,
     the worker creates it and kills its own process halfway through the chunk
     (a worker that dies), so the re-run of the chunk finds it and carries on.
     """
     model = _recourse_for(base)
+    model.deadline = deadline
     n, n_m, n_t = stop - start, base.n_minerals, base.n_periods
     n_mt, n_slack = n_m * n_t, len(base.slack_family)
     wanted = np.concatenate([np.arange(base.shortfall_start, base.shortfall_start + n_mt),
                              np.arange(base.reserve_start, base.reserve_start + n_mt),
                              np.arange(base.slack_start, base.slack_start + n_slack)])
     kept = np.full((n, len(wanted)), np.nan)  # a failed draw's row stays NaN
+    spend = np.full(n, np.nan)
     failures: dict[int, str] = {}
-    in_progress, _ = sample_chunk(base.masks, n_t, seed, start, stop)
+    _, started = sample_chunk(base.masks, n_t, seed, start, stop)
     for i, draw in enumerate(range(start, stop)):
         if fault_marker is not None and i == n // 2:
             _die_once(fault_marker)
         try:
-            values, message = model.solve_draw(shocked_data(base, in_progress[i]))
+            values, spend[i], message = model.play(started[i], foresight, reuse)
         except Exception as exc:  # a HiGHS error on one draw must not lose the chunk
             values, message = None, f"{type(exc).__name__}: {exc}"
         if values is None:
@@ -645,7 +883,7 @@ def run_chunk(base: RecourseBase, seed: int, start: int, stop: int, fault_marker
     relaxed = np.zeros(n, dtype=np.int64)
     for family in np.unique(base.slack_family[base.slack_family >= 0]).tolist():
         relaxed |= np.where(gave[:, base.slack_family == family].any(axis=1), 1 << family, 0)
-    return ChunkResult(start, stop, shortfall, released, relaxed, failures)
+    return ChunkResult(start, stop, shortfall, released, relaxed, spend, failures)
 
 
 def _die_once(marker: str) -> None:
@@ -669,7 +907,9 @@ class Draws:
     shortfall: np.ndarray  # (N, M)
     released: np.ndarray  # (N, M)
     relaxed: np.ndarray  # (N,)
+    spend: np.ndarray  # (N,) USD
     failures: dict[int, str]
+    foresight: str = "none"
 
 
 def chunks(draws: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -677,26 +917,36 @@ def chunks(draws: int, chunk_size: int) -> list[tuple[int, int]]:
 
 
 def run_draws(base: RecourseBase, draws: int, seed: int, *, client=None, chunk_size: int = DEFAULT_CHUNK,
-              progress=None, fault_marker: str | None = None) -> Draws:
+              progress=None, fault_marker: str | None = None, foresight: str = "none",
+              deadline: float | None = None, reuse: bool = True) -> Draws:
     """Solve draws ``0 .. draws - 1``: on the Dask ``client`` when given, else in this process.
+
+    ``foresight``: "none" (each draw played period by period, knowing only the events started so far)
+    or "full" (each draw's recourse solved at once: an optimistic bound). ``deadline``: epoch seconds
+    after which no draw is started (those left are listed as failed, with the reason). ``reuse``: let
+    a worker reuse the answer of a solve whose data repeat (the figures are the same either way).
 
     On Dask the base arrays are scattered to every worker once; each chunk is a
     task with retries (a worker that dies has its chunks re-run elsewhere).
     ``progress(n)`` is called with the number of draws each finished chunk adds.
     """
+    if foresight not in FORESIGHTS:
+        raise ProcureError(f"--foresight {foresight}: expected one of {', '.join(FORESIGHTS)}")
     parts = chunks(draws, max(1, int(chunk_size)))
     results: list[ChunkResult] = []
+    options = {"foresight": foresight, "deadline": deadline, "reuse": reuse}
     if client is None:
         for start, stop in parts:
-            results.append(run_chunk(base, seed, start, stop, fault_marker))
+            results.append(run_chunk(base, seed, start, stop, fault_marker, **options))
             if progress:
                 progress(stop - start)
     else:
         from distributed import as_completed
 
         [shared] = client.scatter([base], broadcast=True, hash=False)
-        futures = [client.submit(run_chunk, shared, seed, start, stop, fault_marker, retries=2, pure=False,
-                                 key=f"procure-stress-{base.token}-{seed}-{start}-{stop}")
+        run_id = uuid.uuid4().hex[:8]  # a run's own task keys: never an earlier run's results on the cluster
+        futures = [client.submit(run_chunk, shared, seed, start, stop, fault_marker, **options, retries=2,
+                                 pure=False, key=f"procure-stress-{run_id}-{foresight}-{seed}-{start}-{stop}")
                    for start, stop in parts]
         try:
             for future in as_completed(futures, loop=client.loop):
@@ -717,7 +967,8 @@ def run_draws(base: RecourseBase, draws: int, seed: int, *, client=None, chunk_s
     for r in results:
         failures.update(r.failures)
     return Draws(np.concatenate([r.shortfall for r in results]), np.concatenate([r.released for r in results]),
-                 np.concatenate([r.relaxed for r in results]), dict(sorted(failures.items())))
+                 np.concatenate([r.relaxed for r in results]), np.concatenate([r.spend for r in results]),
+                 dict(sorted(failures.items())), foresight)
 
 
 # ---------------------------------------------------------------- setting a stress test up
@@ -751,10 +1002,23 @@ def prepare(workbook: str | Path, model: str | Path | None = None, plan: str | P
     """Read and check the workbook (and ``--model``) and its Risks sheet, and fix the committed plan:
     read back from ``plan`` when given, else solved here as ``procure solve`` would (the plan of the
     workbook's scenarios when it has any: its decisions through the committed period are shared by
-    every scenario up to the first period where their data differ, and through its own commit_through)."""
+    every scenario up to the first period where their data differ, and through its own commit_through).
+
+    The problems of the plan's sheets (and ``--model``) and of the Risks sheet are reported together.
+    ``options``: how the plan is solved; its deadline (``--time-limit``) bounds that solve."""
     raw = read_workbook(workbook)
-    data = pipeline.load(workbook, model, raw=raw)
-    events = read_risks(raw, data)
+    problems: list[Problem] = []
+    try:
+        data = pipeline.load(workbook, model, raw=raw)
+    except InputError as exc:
+        problems += exc.problems + exc.warnings
+        data = validate(raw)  # raises when the plan's own sheets are wrong: Risks cannot be checked then
+    try:
+        events = read_risks(raw, data)
+    except InputError as exc:
+        problems += exc.problems + exc.warnings
+    if any(p.severity == "error" for p in problems):
+        raise InputError(problems)
     hashes = {"input": data.sha256}
     if model is not None:
         hashes["model"] = file_sha256(Path(model))

@@ -115,6 +115,7 @@ def parse_yes_no(value: object) -> bool:
 
 
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 controls, DEL and the C1 controls
+MAX_TEXT_CHARS = 1_000  # a name or description; text made of several (an offer id) stays far below Excel's 32,767
 
 
 def parse_text(value: object) -> str:
@@ -125,6 +126,8 @@ def parse_text(value: object) -> str:
     text = str(value).strip()
     if _CONTROL_CHARACTERS.search(text):
         raise Invalid("contains control characters (line breaks, tabs or invisible codes); remove them")
+    if len(text) > MAX_TEXT_CHARS:
+        raise Invalid(f"is {len(text):,} characters long; names and descriptions take at most {MAX_TEXT_CHARS:,}")
     return text
 
 

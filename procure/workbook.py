@@ -513,6 +513,35 @@ def read_plan_sheet(path: str | Path, title: str) -> tuple[list, list[tuple[int,
     return _keyed_header(rows[0], keys), [(i + 2, r) for i, r in enumerate(rows[1:]) if any(v is not None for v in r)]
 
 
+def summary_items(rows) -> dict:
+    """A plan's Summary rows as {key: value}: by the key procure writes beside each item (its hidden "key"
+    column), else by the item's label; the items end where their keys do (a table follows them)."""
+    rows = iter(rows)
+    header = [str(v).strip().casefold() if v is not None else "" for v in next(rows, ())]
+    key_column = header.index("key") if "key" in header else None
+    summary = {}
+    for row in rows:
+        if not row or row[0] is None:
+            continue
+        key = row[key_column] if key_column is not None and len(row) > key_column else None
+        if key_column is not None and key is None:
+            break
+        summary[str(key if key is not None else row[0])] = row[1] if len(row) > 1 else None
+    return summary
+
+
+def read_plan_summary(path: str | Path) -> dict | None:
+    """A plan's Summary as :func:`summary_items` reads it, without its other sheets; None without one."""
+    path = Path(path)
+    book = _open_plan_book(path)
+    try:
+        if "Summary" not in book.sheetnames:
+            return None
+        return summary_items(book["Summary"].iter_rows(values_only=True))
+    finally:
+        book.close()
+
+
 def read_plan(path: str | Path):
     """A plan workbook written by procure: its Summary as {item: value} and its Allocation as a DataFrame."""
     import pandas as pd
@@ -522,17 +551,7 @@ def read_plan(path: str | Path):
     try:
         if "Summary" not in book.sheetnames:
             raise InputError([Problem("is not a procure plan (no Summary sheet)", file=str(path))])
-        summary = {}  # by the key procure writes beside each item (its "key" column), else by its label
-        rows = book["Summary"].iter_rows(values_only=True)
-        header = [str(v).strip().casefold() if v is not None else "" for v in next(rows, ())]
-        key_column = header.index("key") if "key" in header else None
-        for row in rows:
-            if not row or row[0] is None:
-                continue
-            key = row[key_column] if key_column is not None and len(row) > key_column else None
-            if key_column is not None and key is None:
-                break  # the items end where their keys do (a table follows them on the sheet)
-            summary[str(key if key is not None else row[0])] = row[1] if len(row) > 1 else None
+        summary = summary_items(book["Summary"].iter_rows(values_only=True))
         frames = []
         keys = _column_keys(book).get("Allocation")
         for title in book.sheetnames:  # Allocation, and its continuation sheets when split

@@ -66,7 +66,7 @@ def test_plan_path_equal_to_input_is_refused(book):
     before = digest(wb)
     result = runner.invoke(app, ["solve", str(wb), "-o", str(wb)])
     assert result.exit_code == 1
-    assert "is the input workbook" in result.output
+    assert "would overwrite the input workbook" in result.output
     assert digest(wb) == before
 
 

@@ -43,3 +43,14 @@ def test_diff_reports_moved_allocations(book, tmp_path):
     assert [m["supplier"] for m in data["moves"]] == ["Maple", "Sino"]
     assert moves["Maple"]["value_change_usd"] == pytest.approx(21.0) and moves["Maple"]["unit"] == "t"
     assert moves["Maple"]["period"] == "2027"
+
+
+def test_a_change_of_china_share_reads_in_percentage_points(book, tmp_path):
+    # uncapped: 10 t from Sino at 1 USD (China share by value 100%); capped at 30%: 3 t Sino (3 USD) and
+    # 7 t Maple at 3 USD (21 USD): China share 3 / 24 = 12.5%, a change of -87.5 percentage points
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    assert runner.invoke(app, ["solve", str(book(**two_offers())), "-o", str(a), "-q"]).exit_code == 0
+    assert runner.invoke(app, ["solve", str(book(**two_offers(cap=0.3))), "-o", str(b), "-q"]).exit_code == 0
+    result = runner.invoke(app, ["diff", str(a), str(b)])
+    assert result.exit_code == 0, result.output
+    assert "-87.5 pp" in result.output

@@ -132,7 +132,7 @@ def test_export_never_writes_over_an_input(book, tmp_path):
     scenario.write_text('name = "s"\n')
     before = scenario.read_bytes()
     result = runner.invoke(app, ["export", str(path), "--model", str(scenario), "-o", str(scenario)])
-    assert result.exit_code == 1 and "is an input file" in result.output
+    assert result.exit_code == 1 and "would overwrite the input model file" in result.output
     assert scenario.read_bytes() == before
 
 

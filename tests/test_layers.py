@@ -23,7 +23,7 @@ LAYERS = {
     7: ["outcome", "facts", "figures", "analysis", "budgets"],
     8: ["explain", "relaxation", "stochastic_report", "report"],
     9: ["plan"],
-    10: ["pipeline", "stress", "stress_report", "cluster", "batch", "diff"],
+    10: ["pipeline", "stress", "stress_report", "cluster", "batch", "diff", "committed"],
     11: ["cli", "console", "__main__", "__init__"],
 }
 LAYER_OF = {module: layer for layer, modules in LAYERS.items() for module in modules}

@@ -42,5 +42,5 @@ def test_cli_default_plan_path_is_the_shared_rule():
 def test_output_over_the_input_is_refused(tmp_path):
     source = tmp_path / "in.xlsx"
     source.write_bytes(b"PK")
-    with pytest.raises(OutputError, match="is the input workbook"):
+    with pytest.raises(OutputError, match="would overwrite the input workbook"):
         check_output_path(source, [source])

@@ -53,7 +53,7 @@ def test_plan_path_through_a_link_to_the_input_is_refused(tmp_path):
     source.write_bytes(b"x")
     link = tmp_path / "link.xlsx"
     os.symlink(source, link)
-    with pytest.raises(OutputError, match="is the input workbook"):
+    with pytest.raises(OutputError, match="would overwrite the input workbook"):
         check_output_path(link, [source])
     with pytest.raises(OutputError, match="must end in .xlsx"):
         check_output_path(tmp_path / "plan.csv", [source])

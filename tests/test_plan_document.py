@@ -220,8 +220,10 @@ def test_a_country_named_like_a_formula_is_not_a_formula_in_a_chart(tmp_path):
     target = tmp_path / "p.xlsx"
     write_tables(target, {"Minerals": minerals, "Countries": countries}, charts=plan._plan_charts)
     bars = _charts_xml(target)[0]
-    assert "<c:f>ChartData!$J$1</c:f>" in bars  # the series is named by its header cell "bought from =1+1"
-    assert openpyxl.load_workbook(target)["ChartData"]["J1"].value == "bought from =1+1"
+    assert "<c:f>ChartText!$A$1</c:f>" in bars  # the series is named by a text cell holding "=1+1"
+    assert "<c:v>=1+1</c:v>" in bars  # shown as written
+    cell = openpyxl.load_workbook(target)["ChartText"]["A1"]
+    assert (cell.value, cell.data_type) == ("=1+1", "s")
 
 
 def test_frontier_chart_plots_spend_and_shortfall_value_against_the_cap_with_china_share_on_the_right(tmp_path):
@@ -240,9 +242,9 @@ def test_frontier_chart_plots_spend_and_shortfall_value_against_the_cap_with_chi
     for title in ("USD", "China share of purchases (%)", "China exposure cap on every mineral (share of purchases)"):
         assert f"<a:t>{title}</a:t>" in chart
     sheet = openpyxl.load_workbook(target)["Frontier"]
-    formats = {c.value: _column_format(sheet, c.column_letter) for c in sheet[1]}
-    assert formats["cap"] == "0.0%" and formats["china_share"] == "0.0%"
-    assert formats["spend_usd"] == "#,##0" and formats["reserve_days_min"] == "#,##0"
+    formats = {c.value: _column_format(sheet, c.column_letter) for c in sheet[1]}  # headers in words
+    assert formats["China cap on every mineral"] == "0.0%" and formats["China share (by value)"] == "0.0%"
+    assert formats["Spend (USD)"] == "#,##0" and formats["Reserve cover at end, lowest mineral (days)"] == "#,##0"
     assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$1"
 
 
