@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 from procure import cluster, stress
 from procure.cli import app
 from procure.pipeline import load, optimize
-from procure.workbook import read_plan_summary
 from procure.stress_report import build_result, cvar, histogram_table, mean_intervals
+from procure.workbook import read_plan_summary
 
 PERIODS = (2027, 2028, 2029)
 REFERENCE_PRICE = 15.0
