@@ -767,10 +767,10 @@ RESERVE_RISK = "expected"  # ASSUMPTION: expected cost over the scenarios (the d
 RESERVE_MAX_CHINA_SHARE = 0.10
 RESERVE_SHARE_BASIS = "value"
 RESERVE_REBUILD_PERIODS = 1  # ASSUMPTION (the STOCKPILE.md default): a year to rebuild after a shock ends
-# ASSUMPTION: horizon budget, chosen with procure frontier --budgets on this workbook (inputs/README.md
-# shows it): the least half billion at which a larger budget would buy no more (the costliest
-# scenario spends less), so the budget holds the program to its plan without cutting it.
-RESERVE_BUDGET_TOTAL = 2_500_000_000
+# ASSUMPTION: the horizon budget is the reserve program's appropriation, about $12 billion. It does not bind:
+# the modelled gaps cost far less, and inputs/README.md's budget frontier (procure frontier --budgets) shows
+# the least budget that buys every one of them.
+RESERVE_BUDGET_TOTAL = 12_000_000_000
 
 # Baselines (issue 19): multi-year means, not the 2025 estimates alone (2025 jumped for rare
 # earths, antimony and palladium).
@@ -1397,8 +1397,8 @@ def _reserve_sources(base, volumes, allies, countries, scenarios, effects, targe
         "mineral at once")
     for name, value, unit, kind, source in [
         ("budget_total", RESERVE_BUDGET_TOTAL, "USD", "assumption",
-         "the program's horizon budget, holding in every scenario: the least half billion at which more money "
-         "buys nothing (inputs/README.md: the budget frontier)"),
+         "the reserve program's appropriation (about $12 billion), holding in every scenario; it does not bind: "
+         "inputs/README.md's budget frontier shows the least budget that buys every modelled gap"),
         ("max_china_share", RESERVE_MAX_CHINA_SHARE, "of each mineral's purchases by value, each period",
          "assumption", "the program exists to reduce dependence on China: at most a tenth of what it buys may be "
          "mined or refined there (U.S. law already bars China-origin magnets, tantalum and tungsten from defense "
@@ -1821,8 +1821,9 @@ BUNDLED_DIR = HERE.parent / "procure" / "data"  # the package's copies (procure 
 # Everything above this line of inputs/README.md is written by write_readme(); the import plan's part
 # below it is kept as written.
 README_KEPT_FROM = "# The national import plan (`imports.xlsx`)"
-# The budget frontier inputs/README.md shows: 40 % to 120 % of the budget in steps of 10 %.
-README_BUDGETS = ":".join(f"{share * RESERVE_BUDGET_TOTAL / 1e9:g}e9" for share in (0.4, 1.2, 0.1))
+# The budget frontier inputs/README.md shows: $1 billion to $3 billion in steps of $0.25 billion, around the
+# least budget that buys every modelled gap (the appropriation is far above it)
+README_BUDGETS = "1e9:3e9:0.25e9"
 
 
 def _usd(value: float) -> str:
@@ -1988,8 +1989,14 @@ def readme_text(tables: dict[str, pd.DataFrame], figures: dict) -> str:
           f"({_usd(m['shortfall_worst_usd'])}) |")
     w("")
     frontier = figures["frontier"]["points"]
-    w(f"The budget (`budget_total = {RESERVE_BUDGET_TOTAL:,}`, *assumption*) is the least half billion at which "
-      "more money buys nothing: `procure frontier --budgets " + README_BUDGETS + "` gives\n")
+    sufficient = min((p["budget"] for p in frontier if p["status"] == "optimal"
+                      and abs(p["shortfall_usd"] - frontier[-1]["shortfall_usd"]) <= 1.0
+                      and abs(p["spend"] - frontier[-1]["spend"]) <= 1e-6 * max(1.0, frontier[-1]["spend"])),
+                     default=None)
+    w(f"The program's appropriation (`budget_total = {RESERVE_BUDGET_TOTAL:,}`, *assumption*: the reserve program's "
+      f"$12 billion) does not bind: the plan buys what the modelled gaps ask for, and "
+      + (f"{_usd(sufficient)} would buy the same" if sufficient is not None else "no budget shown buys the same")
+      + ". `procure frontier --budgets " + README_BUDGETS + "` shows what a smaller budget would buy:\n")
     w("| budget | expected spend | expected shortfall value | worst scenario's shortfall value | "
       "expected reserve-gap value | shortfall value saved per extra USD |\n|---|---|---|---|---|---|")
     for point in frontier:

@@ -81,13 +81,12 @@ def test_the_reserve_lowers_the_expected_shortfall_and_the_cap_has_a_price(figur
     assert cap["objective"] > 0  # the cap costs something: China's offers are the cheapest
 
 
-def test_the_budget_is_where_more_money_buys_nothing(build, figures):
+def test_the_appropriation_does_not_bind_and_the_frontier_says_what_less_buys(build, figures):
+    # the $12 billion appropriation is far above what the modelled gaps need: the plan spends what the most
+    # generous point of the frontier spends, and some smaller budget on the frontier leaves more short
     points = {p["budget"]: p for p in figures["frontier"]["points"]}
     assert all(p["status"] == "optimal" for p in points.values())
-    budget = build.RESERVE_BUDGET_TOTAL
-    at, most = points[budget], points[max(points)]
-    assert at["shortfall_usd"] == pytest.approx(most["shortfall_usd"], abs=1.0)
-    assert at["spend"] == pytest.approx(most["spend"], rel=1e-6)
-    less = points[budget - 0.5e9]  # half a billion less leaves more short: the budget is the least such
-    assert less["shortfall_usd"] > at["shortfall_usd"] + 1e6
-    assert figures["plan"]["spend"] <= budget
+    most = points[max(points)]
+    assert figures["plan"]["spend"] == pytest.approx(most["spend"], rel=1e-6)
+    assert figures["plan"]["spend"] < build.RESERVE_BUDGET_TOTAL
+    assert points[min(points)]["shortfall_usd"] > most["shortfall_usd"] + 1e6  # less money, more short
