@@ -19,15 +19,7 @@ nodes): China's capacity of a few minerals cut, price spikes, or demand surges.
 They are written as ``--scenario`` TOML files, so the run goes through the same
 loader as ``procure solve --scenario``.
 
-Results (2026-11-30, 2 cores shared with other jobs, highspy 1.16, medium seed 1, 20 scenarios):
-node sharing takes the model from 3,316,840 to 2,169,774 columns (-35%), 927,640 to 606,837 rows
-(-35%) and 11.4M to 7.5M nonzeros (785 decision nodes). On a quiet machine: read + check 0.7 s,
-scenario instances 2.8 s, extensive form 13.3 s (6.7 s the 20 scenario programs, 6.5 s sharing),
-solve 133.7 s, tables 1.2 s: end to end 151.7 s = 1.13x the solve stage and 1.10x HiGHS alone
-(138.0 s) (goal 1.5x); peak memory 3,077 MB = 1.36x HiGHS alone (2,256 MB) (goal 2.5x). Under a
-load average of 12 the ratio to the same run's solve stage was 1.06x and 1.10x. WS and EEV (20
-scenario solves, the EV problem, the fixed extensive form) took another 460 s under load:
-RP 2.99457e11, WS 2.97272e11, EEV 3.02123e11 USD (EVPI 2.18e9, VSS 2.67e9).
+Results: benchmarks/RESULTS.md ("Figures behind design choices").
 """
 
 from __future__ import annotations
