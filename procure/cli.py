@@ -164,7 +164,8 @@ def _init(ctx: console.Context, directory: Path, force: bool) -> int:
 
 @app.command()
 def validate(
-    workbook: Annotated[Path, typer.Argument(help="The input workbook (.xlsx).")],
+    workbook: Annotated[Optional[Path],
+                        typer.Argument(help="The input workbook; the bundled sample if omitted.")] = None,
     model: ModelOpt = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -173,7 +174,8 @@ def validate(
     _run(quiet, verbose, lambda ctx: _validate(ctx, workbook, model))
 
 
-def _validate(ctx: console.Context, workbook: Path, model: Path | None) -> int:
+def _validate(ctx: console.Context, workbook: Path | None, model: Path | None) -> int:
+    workbook = workbook if workbook is not None else bundled_sample()
     raw = read_workbook(workbook)
     problems: list[Problem] = []
     try:  # the plan's sheets, the Scenarios and Shocks sheets...
@@ -254,7 +256,8 @@ def _solve(ctx: console.Context, run: RunOptions, workbook, model, output, json_
 
 @app.command()
 def frontier(
-    workbook: Annotated[Path, typer.Argument(help="The input workbook (.xlsx).")],
+    workbook: Annotated[Optional[Path],
+                        typer.Argument(help="The input workbook; the bundled sample if omitted.")] = None,
     caps: Annotated[str, typer.Option("--caps", help="start:stop:step (inclusive) or a list, e.g. 0,0.1,0.5.")]
     = "0:1:0.05",
     budgets: Annotated[Optional[str], typer.Option(
@@ -303,6 +306,7 @@ def _frontier(ctx: console.Context, run: RunOptions, workbook, sweep: _Sweep, te
         values = sweep.parse(text)
     except ValueError as exc:
         raise ProcureError(str(exc)) from None
+    workbook = workbook if workbook is not None else bundled_sample()
     data = pipeline.load(workbook, model)
     console.print_problems(ctx, [], data.warnings)
     suffix = "" if data.policy.scenario in ("", "base") else f"-{_safe_stem(data.policy.scenario)}"

@@ -214,3 +214,14 @@ def test_validate_checks_the_scenario_and_risk_sheets(book):
     text = " ".join(result.output.split())
     assert "sheet 'Shocks', row 2" in text and "stormy" in text
     assert "sheet 'Risks', row 2, column 'probability'" in text
+
+
+def test_validate_and_frontier_default_to_the_bundled_sample_as_solve_does(tmp_path):
+    # the reserve program: eight minerals over 2027-2031; at a 100% cap the frontier's one point is the plan
+    checked = runner.invoke(app, ["validate"])
+    assert checked.exit_code == 0 and "sample.xlsx: valid" in checked.output and "8" in checked.output
+    js = tmp_path / "f.json"
+    swept = runner.invoke(app, ["frontier", "--caps", "1", "-o", str(tmp_path / "f.xlsx"), "--json", str(js), "-q"])
+    assert swept.exit_code == 0, swept.output
+    (point,) = json.loads(js.read_text())["points"]
+    assert point["status"] == "optimal" and point["cap"] == 1
