@@ -941,24 +941,7 @@ def run_draws(base: RecourseBase, draws: int, seed: int, *, client=None, chunk_s
             if progress:
                 progress(stop - start)
     else:
-        from distributed import as_completed
-
-        [shared] = client.scatter([base], broadcast=True, hash=False)
-        run_id = uuid.uuid4().hex[:8]  # a run's own task keys: never an earlier run's results on the cluster
-        futures = [client.submit(run_chunk, shared, seed, start, stop, fault_marker, **options, retries=2,
-                                 pure=False, key=f"procure-stress-{run_id}-{foresight}-{seed}-{start}-{stop}")
-                   for start, stop in parts]
-        try:
-            for future in as_completed(futures, loop=client.loop):
-                result = future.result()
-                results.append(result)
-                if progress:
-                    progress(result.stop - result.start)
-        except BaseException:  # interrupted or failed: stop what is still queued on the cluster
-            client.cancel([f for f in futures if not f.done()])
-            raise
-        finally:
-            del futures, shared  # released futures: the scheduler forgets the chunks and the base
+        results = _run_on_cluster(client, base, seed, parts, fault_marker, options, progress)
     results.sort(key=lambda r: r.start)
     covered = sum(r.stop - r.start for r in results)
     if covered != draws:  # every draw must be accounted for
@@ -969,6 +952,54 @@ def run_draws(base: RecourseBase, draws: int, seed: int, *, client=None, chunk_s
     return Draws(np.concatenate([r.shortfall for r in results]), np.concatenate([r.released for r in results]),
                  np.concatenate([r.relaxed for r in results]), np.concatenate([r.spend for r in results]),
                  dict(sorted(failures.items())), foresight)
+
+
+LOST_DATA_ROUNDS = 3  # how often the base is scattered again when a dead worker took its only copy
+
+
+def _run_on_cluster(client, base: RecourseBase, seed: int, parts: list[tuple[int, int]], fault_marker,
+                    options: dict, progress) -> list[ChunkResult]:
+    """Each chunk a Dask task with retries, the base arrays scattered to every worker once.
+
+    A worker that dies has its chunks re-run elsewhere (retries). When the scheduler loses every copy of
+    the scattered base with it (scattered data cannot be recomputed), the chunks that needed it are
+    cancelled ("already forgotten"): the base is scattered again and those chunks submitted again, so no
+    draw is lost; a chunk's figures depend only on the seed and its draws, whichever worker runs it.
+    """
+    from concurrent.futures import CancelledError
+
+    from distributed import as_completed  # dask is imported only when a cluster is asked for
+
+    results: list[ChunkResult] = []
+    pending = list(parts)
+    for round_ in range(LOST_DATA_ROUNDS):
+        [shared] = client.scatter([base], broadcast=True, hash=False)
+        run_id = uuid.uuid4().hex[:8]  # a run's own task keys: never an earlier run's results on the cluster
+        prefix = f"procure-stress-{run_id}-{options['foresight']}-{seed}"
+        futures = [client.submit(run_chunk, shared, seed, start, stop, fault_marker, **options, retries=2,
+                                 pure=False, key=f"{prefix}-{start}-{stop}")
+                   for start, stop in pending]
+        try:
+            for future in as_completed(futures, loop=client.loop):
+                try:
+                    result = future.result()
+                except CancelledError:
+                    if round_ == LOST_DATA_ROUNDS - 1:
+                        raise
+                    continue  # its input went with a dead worker: submitted again below
+                results.append(result)
+                if progress:
+                    progress(result.stop - result.start)
+        except BaseException:  # interrupted or failed: stop what is still queued on the cluster
+            client.cancel([f for f in futures if not f.done()])
+            raise
+        finally:
+            del futures, shared  # released futures: the scheduler forgets the chunks and the base
+        done = {(r.start, r.stop) for r in results}
+        pending = [part for part in pending if part not in done]
+        if not pending:
+            break
+    return results
 
 
 # ---------------------------------------------------------------- setting a stress test up

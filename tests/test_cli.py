@@ -195,7 +195,7 @@ def test_a_usage_error_is_an_input_problem_exit_1(tmp_path):
     unknown = subprocess.run([sys.executable, "-m", "procure", "solve", "--no-such-option"],
                              capture_output=True, text=True)
     assert unknown.returncode == 1 and "No such option" in unknown.stderr
-    missing = subprocess.run([sys.executable, "-m", "procure", "frontier"], capture_output=True, text=True)
+    missing = subprocess.run([sys.executable, "-m", "procure", "diff"], capture_output=True, text=True)
     assert missing.returncode == 1 and "Missing argument" in missing.stderr
     version = subprocess.run([sys.executable, "-m", "procure", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("procure ")
