@@ -595,38 +595,51 @@ FRONTIER_HEADERS = {
     "worst_shortfall_usd": "Shortfall value, worst scenario (USD at reference price)"}
 
 
-def write_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
-    """The frontier sheet (one row per cap: :class:`procure.analysis.FrontierPoint`) and a native line
-    chart against the cap: spend and shortfall value (USD) on the left axis, the realised China share
-    (0-100%) on the right."""
+def _write_sweep(path: Path, sheet_name: str, table: pd.DataFrame, kinds: dict, headers: dict, x: str,
+                 series, title: str, axes: dict, anchor) -> None:
+    """A frontier workbook: the points' table and one native line chart of ``series`` ((column, name,
+    style), a column missing or blank left out) against column ``x``; ``axes`` the chart's axis settings
+    (``x_axis``, ``y_axis``, ``y2_axis``); ``anchor(table)`` the (row, column) the chart goes at. Written
+    atomically, as the plan."""
     path = Path(path)
     temp = temp_file_beside(path, ".xlsx")
     try:
         book = _new_book(temp, EXCEL_MAX_ROWS)
-        _write_table(book, FRONTIER, table, FRONTIER_KINDS, FRONTIER_HEADERS)
+        _write_table(book, sheet_name, table, kinds, headers)
         n = len(table)
         columns = list(table.columns)
-        cap = columns.index("cap")
-        caps = [FRONTIER, 1, cap, n, cap]
+        categories = [sheet_name, 1, columns.index(x), n, columns.index(x)]
         chart = book.xlsx.add_chart({"type": "line"})
-        for name, label, style in (
-                ("spend_usd", "spend (USD)", {"marker": {"type": "circle"}}),
-                ("shortfall_value_usd", "shortfall value (USD at reference prices)",
-                 {"marker": {"type": "square"}, "line": {"color": "#C00000"}}),
-                ("china_share", "China share of purchases (right axis)",
-                 {"y2_axis": True, "line": {"dash_type": "dash"}, "marker": {"type": "triangle"}})):
+        for name, label, style in series:
+            if name not in columns or table[name].isna().all():
+                continue
             c = columns.index(name)
-            chart.add_series({"name": label, "categories": caps, "values": [FRONTIER, 1, c, n, c], **style})
+            chart.add_series({"name": label, "categories": categories, "values": [sheet_name, 1, c, n, c], **style})
         chart.set_title({"name": chart_text(book, title)})  # the title holds the scenario's name
-        chart.set_x_axis({"name": "China exposure cap on every mineral (share of purchases)", "num_format": "0%"})
-        chart.set_y_axis({"name": "USD", "num_format": "#,##0", "min": 0})
-        chart.set_y2_axis({"name": "China share of purchases (%)", "num_format": "0%", "min": 0, "max": 1})
+        for axis, settings in axes.items():
+            getattr(chart, f"set_{axis}")(settings)
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 900, "height": 480})
-        book.xlsx.get_worksheet_by_name(FRONTIER).insert_chart(1, len(columns) + 1, chart)
+        book.xlsx.get_worksheet_by_name(sheet_name).insert_chart(*anchor(table), chart)
         _close(book, temp, path)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def write_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
+    """The frontier sheet (one row per cap: :class:`procure.analysis.FrontierPoint`) and a native line
+    chart against the cap: spend and shortfall value (USD) on the left axis, the realised China share
+    (0-100%) on the right."""
+    _write_sweep(path, FRONTIER, table, FRONTIER_KINDS, FRONTIER_HEADERS, "cap", (
+        ("spend_usd", "spend (USD)", {"marker": {"type": "circle"}}),
+        ("shortfall_value_usd", "shortfall value (USD at reference prices)",
+         {"marker": {"type": "square"}, "line": {"color": "#C00000"}}),
+        ("china_share", "China share of purchases (right axis)",
+         {"y2_axis": True, "line": {"dash_type": "dash"}, "marker": {"type": "triangle"}})), title, {
+        "x_axis": {"name": "China exposure cap on every mineral (share of purchases)", "num_format": "0%"},
+        "y_axis": {"name": "USD", "num_format": "#,##0", "min": 0},
+        "y2_axis": {"name": "China share of purchases (%)", "num_format": "0%", "min": 0, "max": 1}},
+        lambda t: (1, len(t.columns) + 1))
 
 
 BUDGET_FRONTIER = "Budget frontier"
@@ -647,36 +660,14 @@ def write_budget_frontier(table: pd.DataFrame, path: Path, title: str) -> None:
     """What the program buys at each horizon budget (one row per budget: :class:`procure.budgets.BudgetPoint`)
     and a native line chart against the budget: shortfall value, the worst scenario's shortfall value
     (stochastic plans) and the reserve-gap value, USD at reference prices, with spend for reference."""
-    path = Path(path)
-    temp = temp_file_beside(path, ".xlsx")
-    try:
-        book = _new_book(temp, EXCEL_MAX_ROWS)
-        _write_table(book, BUDGET_FRONTIER, table, BUDGET_FRONTIER_KINDS, BUDGET_FRONTIER_HEADERS)
-        n = len(table)
-        columns = list(table.columns)
-        x = columns.index("budget")
-        categories = [BUDGET_FRONTIER, 1, x, n, x]
-        chart = book.xlsx.add_chart({"type": "line"})
-        series = [("shortfall_value_usd", "shortfall value, expected", {"marker": {"type": "square"},
-                                                                         "line": {"color": "#C00000"}}),
-                  ("worst_shortfall_usd", "shortfall value, worst scenario",
-                   {"marker": {"type": "diamond"}, "line": {"color": "#C00000", "dash_type": "dash"}}),
-                  ("reserve_gap_value_usd", "reserve below target", {"marker": {"type": "triangle"}}),
-                  ("spend_usd", "spend", {"marker": {"type": "circle"}, "line": {"color": "#808080"}})]
-        for name, label, style in series:
-            if name not in columns or table[name].isna().all():
-                continue
-            c = columns.index(name)
-            chart.add_series({"name": label, "categories": categories, "values": [BUDGET_FRONTIER, 1, c, n, c],
-                              **style})
-        chart.set_title({"name": chart_text(book, title)})
-        chart.set_x_axis({"name": "Horizon budget (USD)", "num_format": '#,##0,,,"B"'})
-        chart.set_y_axis({"name": "USD (shortfall and reserve gap at reference prices)", "num_format": '#,##0,,"M"',
-                          "min": 0})
-        chart.set_legend({"position": "bottom"})
-        chart.set_size({"width": 900, "height": 480})
-        sheet = book.xlsx.get_worksheet_by_name(BUDGET_FRONTIER)
-        sheet.insert_chart(len(table) + 3, 0, chart)
-        _close(book, temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    _write_sweep(path, BUDGET_FRONTIER, table, BUDGET_FRONTIER_KINDS, BUDGET_FRONTIER_HEADERS, "budget", (
+        ("shortfall_value_usd", "shortfall value, expected", {"marker": {"type": "square"},
+                                                              "line": {"color": "#C00000"}}),
+        ("worst_shortfall_usd", "shortfall value, worst scenario",
+         {"marker": {"type": "diamond"}, "line": {"color": "#C00000", "dash_type": "dash"}}),
+        ("reserve_gap_value_usd", "reserve below target", {"marker": {"type": "triangle"}}),
+        ("spend_usd", "spend", {"marker": {"type": "circle"}, "line": {"color": "#808080"}})), title, {
+        "x_axis": {"name": "Horizon budget (USD)", "num_format": '#,##0,,,"B"'},
+        "y_axis": {"name": "USD (shortfall and reserve gap at reference prices)", "num_format": '#,##0,,"M"',
+                   "min": 0}},
+        lambda t: (len(t) + 3, 0))
