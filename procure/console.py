@@ -329,8 +329,7 @@ def budget_frontier_summary(ctx: Context, points, out_path: Path, stochastic: bo
                  show_edge=False)
     columns = ["budget", "status", "spend", "shortfall value"] + (["worst scenario"] if stochastic else []) + [
         "reserve gap value", "saved per extra $"]
-    for column in columns:
-        view.add_column(column, justify="right", no_wrap=True)
+    add_columns(view, columns, left=("status",))
     for p in points:
         row = [fmt.usd_compact(p.budget), str(p.status), fmt.usd_compact(p.spend_usd),
                fmt.usd_compact(p.shortfall_value_usd)]
@@ -338,7 +337,7 @@ def budget_frontier_summary(ctx: Context, points, out_path: Path, stochastic: bo
             row.append(fmt.usd_compact(p.worst_shortfall_usd))
         row += [fmt.usd_compact(p.reserve_gap_value_usd), "-" if p.marginal is None else f"${p.marginal:,.2f}"]
         view.add_row(*row)
-    ctx.say(view)
+    show(ctx, view)
     ctx.say(f"budget frontier written to {escape(str(out_path))}")
 
 
