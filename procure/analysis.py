@@ -27,7 +27,7 @@ import numpy as np
 from procure import families, formulation
 from procure.errors import SolverError
 from procure.extensive import ExtensiveForm
-from procure.figures import PlanFigures, expected_figures, per_mineral_period, plan_figures
+from procure.figures import PlanFigures, expected_figures, per_mineral_period, plan_figures, worst_shortfall_usd
 from procure.instance import Instance
 from procure.outcome import Outcome, build_form
 from procure.program import LinearProgram
@@ -79,11 +79,6 @@ def _figures(fan: Fan, form: ExtensiveForm, program: LinearProgram, solution: So
     return expected_figures(fan, replace(form, program=program), solution.x)
 
 
-def _fan_with(fan: Fan, change: Callable[[Instance], Instance]) -> Fan:
-    """``fan`` with every scenario's instance (and the base) changed alike."""
-    return replace(fan, base=change(fan.base), instances=[change(inst) for inst in fan.instances])
-
-
 def _solve_instance(inst: Instance, options: SolveOptions, strict: bool) -> tuple[Solution, LinearProgram]:
     program = formulation.build(inst, strict=strict)
     return solve(program, options, with_duals=False), program
@@ -112,7 +107,7 @@ def price_rules(outcome: Outcome, *, warm: bool = True) -> list[Comparison]:
     costs = []
     for rule in active:
         if model is None:
-            without = _fan_with(fan, rule.without)
+            without = fan.changed(rule.without)
             solution, without_form = _solve_fan(without, outcome.options, outcome.strict)
             figures = _figures(without, without_form, without_form.program, solution)
         else:
@@ -256,7 +251,7 @@ def frontier(fan: Fan | Instance, caps: Iterable[float], options: SolveOptions, 
             return replace(i, china_cap=np.full_like(i.china_cap, cap))
 
         if several:
-            capped_fan = _fan_with(fan, capped)
+            capped_fan = fan.changed(capped)
             solution, form = _solve_fan(capped_fan, options, strict)
             points.append(_fan_point(cap, capped_fan, form, solution))
         else:
@@ -284,8 +279,7 @@ def _fan_point(cap: float, fan: Fan, form: ExtensiveForm, solution: Solution) ->
     with np.errstate(invalid="ignore", divide="ignore"):
         days = np.where(demand[:, -1] > 0, reserve[:, -1] / demand[:, -1] * fan.base.policy.days_per_period, np.nan)
     has_days = np.isfinite(days).any()
-    worst = max(plan_figures(inst, lp, solution.x[cols]).shortfall_value_usd
-                for inst, lp, cols in zip(fan.instances, form.scenario_programs, form.col_map))
+    worst = worst_shortfall_usd(fan, form, solution.x)
     return FrontierPoint(cap=cap, status=solution.status, spend_usd=figures.spend_usd,
                          shortfall_value_usd=figures.shortfall_value_usd, objective=figures.objective,
                          china_share=figures.china_share_by_value,

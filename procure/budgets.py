@@ -22,8 +22,7 @@ import numpy as np
 
 from procure.extensive import ExtensiveForm
 from procure.families import BUDGET_TOTAL
-from procure.figures import expected_figures, plan_figures
-from procure.instance import Instance
+from procure.figures import expected_figures, worst_shortfall_usd
 from procure.outcome import build_form
 from procure.result import Solution, SolveOptions
 from procure.solve import solve
@@ -88,10 +87,7 @@ def parse_budgets(text: str) -> list[float]:
 
 def _with_budget(fan: Fan, budget: float) -> Fan:
     """``fan`` with every scenario's horizon budget set to ``budget`` (USD)."""
-    def change(inst: Instance) -> Instance:
-        return replace(inst, policy=replace(inst.policy, budget_total=budget))
-
-    return replace(fan, base=change(fan.base), instances=[change(inst) for inst in fan.instances])
+    return fan.changed(lambda inst: replace(inst, policy=replace(inst.policy, budget_total=budget)))
 
 
 def budget_frontier(fan: Fan, budgets: Iterable[float], options: SolveOptions, strict: bool = False,
@@ -127,8 +123,7 @@ def _point(budget: float, fan: Fan, form: ExtensiveForm, solution: Solution,
     if not solution.has_plan:
         return BudgetPoint(budget, str(solution.status))
     figures = expected_figures(fan, form, solution.x)
-    worst = max(plan_figures(inst, lp, solution.x[cols]).shortfall_value_usd
-                for inst, lp, cols in zip(fan.instances, form.scenario_programs, form.col_map))
+    worst = worst_shortfall_usd(fan, form, solution.x)
     marginal = None
     if previous is not None and previous.shortfall_value_usd is not None and budget > previous.budget:
         marginal = (previous.shortfall_value_usd - figures.shortfall_value_usd) / (budget - previous.budget)

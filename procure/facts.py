@@ -10,6 +10,8 @@ on its decision node), in objective terms per unit.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from procure.data import OfferKind
@@ -69,6 +71,7 @@ class Facts:
         self.released = np.maximum(previous - self.reserve, 0.0)  # units drawn from the reserve per period
         self.added = np.maximum(self.reserve - previous, 0.0)
 
+    @cached_property
     def spend_by_period(self) -> np.ndarray:
         """Spend per period split as FORMULATION.md's results, USD: rows acquisitions (``sum p x``),
         agreement fees (``F y`` in the offer's first covered period, signed agreements included) and

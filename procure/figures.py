@@ -65,6 +65,12 @@ def plan_figures(inst: Instance, program: LinearProgram, x: np.ndarray) -> PlanF
     )
 
 
+def worst_shortfall_usd(fan: Fan, form: ExtensiveForm, x: np.ndarray) -> float:
+    """The largest scenario shortfall value of plan ``x`` (USD at reference prices)."""
+    return max(plan_figures(inst, lp, x[cols]).shortfall_value_usd
+               for inst, lp, cols in zip(fan.instances, form.scenario_programs, form.col_map))
+
+
 def expected_figures(fan: Fan, form: ExtensiveForm, x: np.ndarray) -> PlanFigures:
     """The figures of plan ``x`` of the extensive form ``form`` of ``fan``: each the probability-weighted
     expectation of the scenarios' own (spend, shortfall value, reserve-gap value, penalty terms), the

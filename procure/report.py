@@ -531,12 +531,12 @@ def summary_items(outcome: Outcome, facts: list[Facts], figures: list[PlanFigure
             classes = outcome.form.classes
             if classes is not None and inst.periods and bool((classes[:, 0] == classes[0, 0]).all()):
                 items.append(Item("spend_first_period", f"Spend committed now: {fmt.period(inst.periods[0])}, the "
-                                  "same in every scenario (USD)", float(facts[0].spend_by_period()[:, 0].sum()),
+                                  "same in every scenario (USD)", float(facts[0].spend_by_period[:, 0].sum()),
                                   Kind.MONEY))
         limited = np.isfinite(inst.budget_by_period)  # Bt[t]: the Budget sheet's, else budget_per_period
         if limited.any():
             limits = inst.budget_by_period[limited]
-            spent = np.array([f.spend_by_period().sum(axis=0)[limited] for f in facts])
+            spent = np.array([f.spend_by_period.sum(axis=0)[limited] for f in facts])
             used = np.divide(spent, limits, out=np.full(spent.shape, np.nan), where=limits > 0)
             if policy.budget_per_period is not None:
                 items.append(Item("budget_per_period", "Budget per period (USD)", policy.budget_per_period,
@@ -601,7 +601,7 @@ def spend_table(outcome: Outcome, facts: list[Facts]) -> pd.DataFrame:
     """Spend per period (expected over scenarios), split into acquisitions, agreement fees and holding,
     USD, with the total over the horizon last (FORMULATION.md, results)."""
     pi = outcome.fan.probabilities
-    split = sum(p * f.spend_by_period() for p, f in zip(pi, facts))  # parts x periods
+    split = sum(p * f.spend_by_period for p, f in zip(pi, facts))  # parts x periods
     periods = [fmt.period(p) for p in outcome.instance.periods] + ["total"]
     table = pd.DataFrame({"period": periods})
     for part, values in zip(SPEND_PARTS, split):
@@ -670,7 +670,7 @@ def json_summary(outcome: Outcome, facts: list[Facts], figures: list[PlanFigures
                 "reserve_end": float(sum(p * f.reserve[m, -1] for p, f in zip(pi, facts))) if n_t else 0.0,
                 "marginal_cost": marginal,
             }
-        split = sum(p * f.spend_by_period() for p, f in zip(pi, facts))
+        split = sum(p * f.spend_by_period for p, f in zip(pi, facts))
         result["spend_split"] = {part: float(v) for part, v in zip(SPEND_PARTS, split.sum(axis=1))}
         result["spend_by_period"] = {fmt.period(period): {**{part: float(split[k, t]) for k, part in
                                                              enumerate(SPEND_PARTS)}, "total": float(split[:, t].sum())}

@@ -11,6 +11,7 @@ the base data exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import numpy as np
 
@@ -80,6 +81,11 @@ class Fan:
     @property
     def names(self) -> list[str]:
         return [sc.name for sc in self.scenarios]
+
+    def changed(self, change: Callable[[Instance], Instance]) -> Fan:
+        """This fan with every scenario's instance, and the base, changed alike (a rule switched off, a
+        cap or a budget set)."""
+        return replace(self, base=change(self.base), instances=[change(inst) for inst in self.instances])
 
 
 def base_scenario(data: WorkbookData) -> StochasticScenario:

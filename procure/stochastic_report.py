@@ -39,7 +39,7 @@ MEASURES = (("RP", "RP: the plan (recourse problem)"), ("WS", "WS: perfect fores
 def _money(f: Facts) -> dict[str, float]:
     """A scenario's money (USD): spend split, shortfall and reserve-gap value at reference prices."""
     ref = f.inst.reference_price_usd
-    split = f.spend_by_period().sum(axis=1)
+    split = f.spend_by_period.sum(axis=1)
     value = float(f.cost.sum())
     china = float((f.cost * f.inst.offer_exposure[f.inst.op_offer]).sum())
     return {
@@ -278,6 +278,7 @@ def json_stochastic(outcome: Outcome, facts: list[Facts]) -> dict:
     and the cover held when that period begins (days of that period's demand in this scenario)."""
     m = outcome.measures
     pi = outcome.fan.probabilities
+    money = [_money(f) for f in facts]  # each scenario's money, once
     result = {
         "risk": outcome.risk, "risk_level": outcome.risk_level, "risk_weight": outcome.risk_weight,
         "commit_through": outcome.commit_through,
@@ -289,8 +290,8 @@ def json_stochastic(outcome: Outcome, facts: list[Facts]) -> dict:
                             "shortfall_usd": _number(f.shortfall_value_usd),
                             "reserve_gap_usd": _number(f.reserve_gap_value_usd)} if f is not None else None)
                      for key, f in measure_figures(outcome).items()},
-        "spend": _number(sum(p * _money(f)["spend_usd"] for p, f in zip(pi, facts))) if facts else None,
-        "shortfall_usd": (_number(sum(p * _money(f)["shortfall_value_usd"] for p, f in zip(pi, facts)))
+        "spend": _number(sum(p * m["spend_usd"] for p, m in zip(pi, money))) if facts else None,
+        "shortfall_usd": (_number(sum(p * m["shortfall_value_usd"] for p, m in zip(pi, money)))
                           if facts else None),
         "scenarios": {}, "minerals": {},
         "model": {k: outcome.form.stats[k] for k in ("columns_before_sharing", "columns", "rows_before_sharing",
@@ -298,8 +299,7 @@ def json_stochastic(outcome: Outcome, facts: list[Facts]) -> dict:
     }
     alone = m.ws_by_scenario if m is not None else None
     names = outcome.fan.base.data.names
-    for s, (sc, f) in enumerate(zip(outcome.fan.scenarios, facts)):
-        money = _money(f)
+    for s, (sc, f, scenario_money) in enumerate(zip(outcome.fan.scenarios, facts, money)):
         inst = f.inst
         first = first_shock_periods(inst)
         minerals = {}
@@ -317,12 +317,12 @@ def json_stochastic(outcome: Outcome, facts: list[Facts]) -> dict:
             }
         result["scenarios"][sc.name] = {
             "probability": sc.probability, "description": sc.description,
-            "objective": _number(f.program.objective_value(f.x)), "spend": _number(money["spend_usd"]),
-            "spend_split": {part: _number(money[f"{part}_usd"]) for part in SPEND_PARTS},
-            "shortfall_usd": _number(money["shortfall_value_usd"]),
-            "reserve_gap_usd": _number(money["reserve_gap_value_usd"]),
-            "china_share": _number(money["china_share_by_value"]),
-            "reserve_released_usd": _number(money["reserve_released_usd"]),
+            "objective": _number(f.program.objective_value(f.x)), "spend": _number(scenario_money["spend_usd"]),
+            "spend_split": {part: _number(scenario_money[f"{part}_usd"]) for part in SPEND_PARTS},
+            "shortfall_usd": _number(scenario_money["shortfall_value_usd"]),
+            "reserve_gap_usd": _number(scenario_money["reserve_gap_value_usd"]),
+            "china_share": _number(scenario_money["china_share_by_value"]),
+            "reserve_released_usd": _number(scenario_money["reserve_released_usd"]),
             "alone": _number(alone[s]) if alone is not None else None,
             "minerals": minerals,
         }
